@@ -1,0 +1,56 @@
+"""The authenticated caller of a request, and the tenant questions asked of it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+from app.core.errors import NotFound, field_error
+from app.domain.roles import Role, is_provider
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    id: uuid.UUID
+    kind: Literal["api_client", "user"]
+    role: Role
+    name: str
+    enterprise_ids: frozenset[uuid.UUID]
+    default_enterprise_id: uuid.UUID | None = None
+    session_id: uuid.UUID | None = None
+
+    @property
+    def is_provider(self) -> bool:
+        return is_provider(self.role)
+
+    @property
+    def actor(self) -> str:
+        """How the caller is named in event histories."""
+        return f"{self.kind}:{self.id}"
+
+    @property
+    def principal(self) -> str:
+        """The key under which the caller's idempotency records are kept."""
+        return f"{self.kind}:{self.id}"
+
+    def can_see(self, enterprise_id: uuid.UUID | None) -> bool:
+        return self.is_provider or (
+            enterprise_id is not None and enterprise_id in self.enterprise_ids
+        )
+
+    def require_enterprise(self, enterprise_id: uuid.UUID) -> uuid.UUID:
+        """An enterprise the caller may act for; any other is, to this caller, absent."""
+        if not self.can_see(enterprise_id):
+            raise NotFound(f"enterprise {enterprise_id} not found")
+        return enterprise_id
+
+    def acting_enterprise(self, requested: uuid.UUID | None) -> uuid.UUID:
+        """The enterprise a create acts for: the one named, or the caller's only one."""
+        if requested is not None:
+            return self.require_enterprise(requested)
+        if len(self.enterprise_ids) == 1:
+            return next(iter(self.enterprise_ids))
+        if self.default_enterprise_id is not None and not self.is_provider:
+            return self.default_enterprise_id
+        raise field_error("enterprise_id", "required: the caller acts for several enterprises")

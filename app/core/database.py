@@ -1,0 +1,87 @@
+"""Engine, sessions and the resolution of which PostgreSQL to talk to."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.core.embedded import sqlalchemy_url, start_embedded_server
+from app.core.settings import Settings
+
+EMBEDDED_DATABASE = "carrierdesk"
+
+
+@dataclass
+class DatabaseTarget:
+    url: str
+    embedded_server: Any | None = None
+
+
+def resolve_database(settings: Settings, *, database: str = EMBEDDED_DATABASE) -> DatabaseTarget:
+    """The configured server, or a private embedded one with `database` created in it."""
+    if settings.database_url:
+        return DatabaseTarget(url=as_asyncpg_url(settings.database_url))
+    server = start_embedded_server(settings.data_dir)
+    url = sqlalchemy_url(server, database)
+    asyncio.run(create_database_if_missing(sqlalchemy_url(server, "postgres"), database))
+    return DatabaseTarget(url=url, embedded_server=server)
+
+
+def as_asyncpg_url(url: str) -> str:
+    for prefix in (
+        "postgresql://",
+        "postgres://",
+        "postgresql+psycopg://",
+        "postgresql+psycopg2://",
+    ):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url
+
+
+def as_libpq_url(url: str) -> str:
+    """asyncpg.connect() takes a plain libpq URL, not SQLAlchemy's dialect form."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def create_database_if_missing(maintenance_url: str, database: str) -> None:
+    conn = await asyncpg.connect(as_libpq_url(maintenance_url))
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await conn.close()
+
+
+def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_timeout=10,
+        # Replicas and workers share one server: keep idle connections short-lived
+        # enough that a restarted server's dead sockets are not handed out for long.
+        pool_recycle=1800,
+        connect_args={"server_settings": {"application_name": "carrierdesk", "timezone": "UTC"}},
+    )
+
+
+def create_sessionmaker(bind: Any) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
+
+
+async def session_scope(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with maker() as session:
+        yield session

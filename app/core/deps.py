@@ -1,0 +1,75 @@
+"""Typed dependencies: an endpoint's signature says who may call it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.caller import Caller
+from app.core.clock import Clock
+from app.core.errors import Forbidden, Unauthorized
+from app.core.settings import Settings
+from app.domain.roles import CUSTOMER_ROLES, PROVIDER_ROLES, Role
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    # Services commit inside their unit of work; closing here only returns the
+    # connection to the pool, so nothing can fail after the response is sent.
+    async with request.app.state.sessionmaker() as session:
+        yield session
+
+
+def get_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API client's token or a user's access token")
+
+
+async def get_caller(
+    session: SessionDep,
+    clock: ClockDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    from app.services.authentication import resolve_caller
+
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized()
+    return await resolve_caller(session, credentials.credentials, clock.now())
+
+
+CurrentCaller = Annotated[Caller, Depends(get_caller)]
+
+
+def require_roles(*roles: Role) -> Callable[[Caller], Caller]:
+    allowed = frozenset(roles)
+
+    def check(caller: CurrentCaller) -> Caller:
+        if caller.role not in allowed:
+            raise Forbidden(f"the role {caller.role.value} may not do this")
+        return caller
+
+    return check
+
+
+ProviderAdmin = Annotated[Caller, Depends(require_roles(Role.provider_admin))]
+ProviderStaff = Annotated[Caller, Depends(require_roles(*PROVIDER_ROLES))]
+CustomerAdminOrProvider = Annotated[
+    Caller, Depends(require_roles(Role.provider_admin, Role.customer_admin))
+]
+AnyCaller = CurrentCaller
+CustomerCaller = Annotated[Caller, Depends(require_roles(*CUSTOMER_ROLES))]

@@ -1,0 +1,204 @@
+"""RFC 9457 problem details: the one shape of every error the API answers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://carrierdesk.dev/problems/"
+
+logger = logging.getLogger("carrierdesk.errors")
+
+
+class Problem(Exception):
+    """An error a client can act on. Raise it from services; routers never build responses."""
+
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+        self.extra = extra
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": PROBLEM_BASE + self.slug,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = self.errors
+        body.update(self.extra)
+        return body
+
+
+class NotFound(Problem):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Unauthorized(Problem):
+    status, slug, title = 401, "unauthorized", "Not signed in"
+
+    def __init__(self, detail: str = "a valid bearer token is required", **kw: Any) -> None:
+        kw.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(detail, **kw)
+
+
+class Forbidden(Problem):
+    status, slug, title = 403, "forbidden", "Not allowed"
+
+
+class Conflict(Problem):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class PreconditionFailed(Problem):
+    status, slug, title = 412, "precondition-failed", "Stale write"
+
+
+class PayloadTooLarge(Problem):
+    status, slug, title = 413, "payload-too-large", "Body too large"
+
+
+class UnsupportedMediaType(Problem):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported content type"
+
+
+class Unprocessable(Problem):
+    status, slug, title = 422, "validation-error", "Invalid request"
+
+
+class TooManyRequests(Problem):
+    status, slug, title = 429, "too-many-requests", "Too many requests"
+
+
+class ServiceUnavailable(Problem):
+    status, slug, title = 503, "service-unavailable", "Service unavailable"
+
+
+def field_error(field: str, message: str) -> Unprocessable:
+    """A 422 that names the one field at fault."""
+    return Unprocessable(f"{field}: {message}", errors=[{"field": field, "message": message}])
+
+
+def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
+    instance = request.url.path if request is not None else None
+    return JSONResponse(
+        problem.body(instance),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=problem.headers,
+    )
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header"}:
+        where, rest = parts[0], parts[1:]
+        return ".".join(rest) if rest else where
+    return ".".join(parts)
+
+
+def validation_problem(exc: RequestValidationError) -> Unprocessable:
+    errors = []
+    for err in exc.errors():
+        errors.append(
+            {
+                "field": _field_path(err.get("loc", ())),
+                "in": str(err.get("loc", ("body",))[0]),
+                "message": err.get("msg", "invalid"),
+                "code": err.get("type", "invalid"),
+            }
+        )
+    names = ", ".join(sorted({e["field"] for e in errors})) or "request"
+    return Unprocessable(f"invalid {names}", errors=errors)
+
+
+_HTTP_TITLES = {404: NotFound, 405: Problem, 401: Unauthorized, 403: Forbidden}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)
+        return problem_response(exc, request)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(validation_problem(exc), request)
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        problem = Problem(str(exc.detail), headers=dict(exc.headers or {}))
+        problem.status = exc.status_code
+        problem.slug = {404: "not-found", 405: "method-not-allowed"}.get(
+            exc.status_code, "http-error"
+        )
+        problem.title = {404: "Not found", 405: "Method not allowed"}.get(
+            exc.status_code, "HTTP error"
+        )
+        if exc.status_code == 404 and exc.detail == "Not Found":
+            problem.detail = f"no resource at {request.url.path}"
+        return problem_response(problem, request)
+
+    async def on_database_down(request: Request, exc: Exception) -> JSONResponse:
+        # The server went away or the pool is exhausted: tell the client to come
+        # back rather than pretending the request was wrong.
+        logger.warning("database unavailable: %s", type(exc).__name__)
+        problem = ServiceUnavailable(
+            "the database is unavailable; retry shortly", headers={"Retry-After": "5"}
+        )
+        return problem_response(problem, request)
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            return await on_database_down(request, exc)
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        problem = Problem("an internal error occurred; it has been logged")
+        problem.status, problem.slug, problem.title = 500, "internal-error", "Internal error"
+        return problem_response(problem, request)
+
+    async def on_integrity(request: Request, exc: Exception) -> JSONResponse:
+        # The safety net under the services' own checks: a race that the
+        # database's constraints caught is the client's conflict, not our 500.
+        sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+        if sqlstate == "23505":
+            problem: Problem = Conflict("the request conflicts with an existing resource")
+        else:
+            problem = Unprocessable("the request refers to something that does not exist")
+        return problem_response(problem, request)
+
+    async def on_data_error(request: Request, exc: Exception) -> JSONResponse:
+        return problem_response(
+            Unprocessable("a value is out of the range this API stores"), request
+        )
+
+    app.add_exception_handler(IntegrityError, on_integrity)
+    app.add_exception_handler(DataError, on_data_error)
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    for exc_type in (OperationalError, InterfaceError, PoolTimeoutError, ConnectionError, OSError):
+        app.add_exception_handler(exc_type, on_database_down)
+    app.add_exception_handler(Exception, on_unexpected)

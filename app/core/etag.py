@@ -1,0 +1,40 @@
+"""ETags from a row's version; If-Match guards writes against lost updates."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Header, Response
+
+from app.core.errors import PreconditionFailed
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The ETag last read; a write against a newer version answers 412.",
+    ),
+]
+
+
+def etag_of(version: int) -> str:
+    return f'W/"{version}"'
+
+
+def set_etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = etag_of(version)
+
+
+def check_if_match(if_match: str | None, current_version: int) -> None:
+    """No header: the write goes through. A header naming another version: 412."""
+    if if_match is None:
+        return
+    wanted = {tag.strip() for tag in if_match.split(",")}
+    if "*" in wanted:
+        return
+    normalised = {tag.removeprefix("W/") for tag in wanted}
+    if f'"{current_version}"' not in normalised:
+        raise PreconditionFailed(
+            f"the resource has changed (now {etag_of(current_version)}); read it again and retry",
+            current_etag=etag_of(current_version),
+        )

@@ -1,0 +1,153 @@
+"""`Idempotency-Key` on creating POSTs: a retry gets the first answer, not a second object.
+
+The record of the answer is written in the same transaction as what it
+created (`commit_creation`), so either both exist or neither does, and two
+retries racing each other meet at the record's primary key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.caller import Caller
+from app.core.clock import Clock
+from app.core.deps import ClockDep, CurrentCaller, SessionDep
+from app.core.errors import Unprocessable, field_error
+from app.models import IdempotencyRecord
+
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyClaim:
+    principal: str
+    key: str
+    request_hash: str
+    clock: Clock
+
+
+class ReplayFirstAnswer(Exception):
+    """Raised to answer a retry with the stored first answer."""
+
+    def __init__(self, record: IdempotencyRecord) -> None:
+        self.record = record
+
+    def response(self) -> JSONResponse:
+        headers = dict(self.record.headers or {})
+        headers[REPLAYED_HEADER] = "true"
+        return JSONResponse(self.record.body, status_code=self.record.status_code, headers=headers)
+
+
+def _request_hash(method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
+
+
+async def _find(session: AsyncSession, principal: str, key: str) -> IdempotencyRecord | None:
+    return (
+        await session.execute(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.principal == principal, IdempotencyRecord.key == key
+            )
+        )
+    ).scalar_one_or_none()
+
+
+def _check_same_request(record: IdempotencyRecord, request_hash: str) -> None:
+    if record.request_hash != request_hash:
+        raise Unprocessable(
+            "this Idempotency-Key was first used with another request; use a new key",
+            errors=[{"field": "Idempotency-Key", "message": "reused with a different body"}],
+        )
+
+
+async def idempotency_claim(
+    request: Request,
+    session: SessionDep,
+    caller: CurrentCaller,
+    clock: ClockDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Any unique string (a UUID is ideal). A retry with the same key and "
+            "body receives the first answer instead of creating again.",
+        ),
+    ] = None,
+) -> IdempotencyClaim | None:
+    if idempotency_key is None:
+        return None
+    if not 1 <= len(idempotency_key) <= 255:
+        raise field_error("Idempotency-Key", "must be 1 to 255 characters")
+    body = await request.body()
+    claim = IdempotencyClaim(
+        principal=caller.principal,
+        key=idempotency_key,
+        request_hash=_request_hash(request.method, request.url.path, body),
+        clock=clock,
+    )
+    record = await _find(session, claim.principal, claim.key)
+    if record is not None:
+        _check_same_request(record, claim.request_hash)
+        raise ReplayFirstAnswer(record)
+    return claim
+
+
+Idempotency = Annotated[IdempotencyClaim | None, Depends(idempotency_claim)]
+
+
+async def commit_creation(
+    session: AsyncSession,
+    claim: IdempotencyClaim | None,
+    response: BaseModel,
+    *,
+    status_code: int = 201,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Commit a creation together with the answer a retry will be given.
+
+    A concurrent retry that committed first wins: this transaction is rolled
+    back and the caller receives that first answer instead.
+    """
+    if claim is not None:
+        session.add(
+            IdempotencyRecord(
+                principal=claim.principal,
+                key=claim.key,
+                request_hash=claim.request_hash,
+                status_code=status_code,
+                body=response.model_dump(mode="json"),
+                headers=headers or {},
+                created_at=claim.clock.now(),
+            )
+        )
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        if claim is None:
+            raise
+        record = await _find(session, claim.principal, claim.key)
+        if record is None:
+            raise
+        _check_same_request(record, claim.request_hash)
+        raise ReplayFirstAnswer(record) from None
+
+
+def install_replay_handler(app: Any) -> None:
+    async def on_replay(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ReplayFirstAnswer)
+        return exc.response()
+
+    app.add_exception_handler(ReplayFirstAnswer, on_replay)
+
+
+__all__ = ["Caller", "Idempotency", "IdempotencyClaim", "commit_creation"]

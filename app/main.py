@@ -1,0 +1,106 @@
+"""The FastAPI application: built by `create_app`, run by `carrierdesk serve`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app import __version__
+from app.core.clock import Clock, SystemClock
+from app.core.database import create_engine, create_sessionmaker
+from app.core.errors import install_error_handlers
+from app.core.idempotency import install_replay_handler
+from app.core.middleware import RequestContextMiddleware
+from app.core.settings import Settings, get_settings
+from app.routers import ALL_ROUTERS
+from app.routers.docs import mount_docs
+
+DESCRIPTION = """
+Carrier Desk runs the customer care of a network carrier: trouble tickets worked
+through the incident lifecycle with an SLA engine, orders and their delivery
+touchpoints, billing requests and disputes, change requests, planned
+maintenance, and the directory of whom to call in each country.
+
+Conventions: JSON in snake_case, times in RFC 3339 UTC, errors as RFC 9457
+`application/problem+json`, keyset pagination (`limit`, `cursor` →
+`next_cursor`) with `updated_since` on every list, `Idempotency-Key` on every
+creating POST, `ETag` on reads and `If-Match` on writes.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database_url: str | None = None,
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+    engine: Any = None,
+    clock: Clock | None = None,
+    run_worker: bool = False,
+) -> FastAPI:
+    """Build the app. Tests pass their own sessionmaker and clock; `serve` passes a URL."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned_engine = None
+        if sessionmaker is None:
+            if database_url is None:
+                raise RuntimeError("create_app needs a database_url or a sessionmaker")
+            owned_engine = create_engine(database_url, pool_size=settings.db_pool_size)
+            app.state.engine = owned_engine
+            app.state.sessionmaker = create_sessionmaker(owned_engine)
+        worker = None
+        if run_worker:
+            from app.workers.worker import Worker
+
+            assert database_url is not None
+            worker = Worker(settings, database_url, app.state.sessionmaker, app.state.clock)
+            await worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                await worker.stop()
+            if owned_engine is not None:
+                await owned_engine.dispose()
+
+    app = FastAPI(
+        title="Carrier Desk",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+    if sessionmaker is not None:
+        app.state.sessionmaker = sessionmaker
+        app.state.engine = engine
+    install_error_handlers(app)
+    install_replay_handler(app)
+    for router in ALL_ROUTERS:
+        app.include_router(router)
+    mount_docs(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                "If-Match",
+                "Last-Event-ID",
+            ],
+            expose_headers=["ETag", "X-Request-ID", "Location", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,12 @@
+"""Every router of the API, in the order the documentation lists them."""
+
+from fastapi import APIRouter
+
+from app.routers import auth, enterprises, health, identity
+
+ALL_ROUTERS: list[APIRouter] = [
+    health.router,
+    auth.router,
+    identity.router,
+    enterprises.router,
+]

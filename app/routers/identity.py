@@ -1,0 +1,116 @@
+"""API clients and users; a customer administrator manages those of its own enterprises."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+
+from app.core.deps import AnyCaller, ClockDep, CustomerAdminOrProvider, SessionDep
+from app.core.etag import IfMatch, set_etag
+from app.core.idempotency import Idempotency
+from app.core.pagination import Page, PageParams, page_params
+from app.schemas.identity import (
+    ApiClientCreate,
+    ApiClientCreated,
+    ApiClientRead,
+    Me,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
+from app.services import identity as service
+
+router = APIRouter(prefix="/v1", tags=["identity"])
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+@router.get("/me", summary="Who the bearer token belongs to")
+async def me(caller: AnyCaller) -> Me:
+    return Me(
+        id=caller.id,
+        kind=caller.kind,
+        name=caller.name,
+        role=caller.role,
+        enterprise_ids=sorted(caller.enterprise_ids),
+        default_enterprise_id=caller.default_enterprise_id,
+    )
+
+
+@router.post(
+    "/api-clients", status_code=201, summary="Create an API client; its token is shown once"
+)
+async def create_api_client(
+    payload: ApiClientCreate,
+    caller: CustomerAdminOrProvider,
+    session: SessionDep,
+    clock: ClockDep,
+    claim: Idempotency,
+) -> ApiClientCreated:
+    return await service.create_api_client(session, caller, clock, claim, payload)
+
+
+@router.get("/api-clients", summary="API clients the caller administers")
+async def list_api_clients(
+    caller: CustomerAdminOrProvider, session: SessionDep, paging: Paging
+) -> Page[ApiClientRead]:
+    return await service.list_api_clients(session, caller, paging)
+
+
+@router.delete("/api-clients/{client_id}", status_code=204, summary="Revoke an API client's token")
+async def revoke_api_client(
+    client_id: uuid.UUID, caller: CustomerAdminOrProvider, session: SessionDep, clock: ClockDep
+) -> Response:
+    await service.revoke_api_client(session, caller, clock, client_id)
+    return Response(status_code=204)
+
+
+@router.post("/users", status_code=201, summary="Invite a user")
+async def create_user(
+    payload: UserCreate,
+    caller: CustomerAdminOrProvider,
+    session: SessionDep,
+    clock: ClockDep,
+    claim: Idempotency,
+) -> UserRead:
+    return await service.create_user(session, caller, clock, claim, payload)
+
+
+@router.get("/users", summary="Users the caller administers")
+async def list_users(
+    caller: CustomerAdminOrProvider, session: SessionDep, paging: Paging
+) -> Page[UserRead]:
+    return await service.list_users(session, caller, paging)
+
+
+@router.get("/users/{user_id}", summary="One user")
+async def get_user(
+    user_id: uuid.UUID, caller: CustomerAdminOrProvider, session: SessionDep, response: Response
+) -> UserRead:
+    user = await service.get_user(session, caller, user_id)
+    set_etag(response, user.version)
+    return user
+
+
+@router.patch("/users/{user_id}", summary="Change a user's name, role or enterprises")
+async def update_user(
+    user_id: uuid.UUID,
+    payload: UserUpdate,
+    caller: CustomerAdminOrProvider,
+    session: SessionDep,
+    clock: ClockDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> UserRead:
+    user = await service.update_user(session, caller, clock, user_id, payload, if_match)
+    set_etag(response, user.version)
+    return user
+
+
+@router.delete("/users/{user_id}", status_code=204, summary="Revoke a user and end their sessions")
+async def revoke_user(
+    user_id: uuid.UUID, caller: CustomerAdminOrProvider, session: SessionDep, clock: ClockDep
+) -> Response:
+    await service.revoke_user(session, caller, clock, user_id)
+    return Response(status_code=204)

@@ -1,0 +1,25 @@
+"""What every worker job is handed."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.clock import Clock
+from app.core.settings import Settings
+
+
+@dataclass
+class WorkerContext:
+    settings: Settings
+    database_url: str
+    sessionmaker: async_sessionmaker[AsyncSession]
+    clock: Clock
+    # One event per NOTIFY channel; a loop waits on its channel's event, so
+    # the API can wake it the moment it writes something due sooner.
+    wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
+
+    def wakeup(self, channel: str) -> asyncio.Event:
+        return self.wakeups.setdefault(channel, asyncio.Event())

@@ -1,0 +1,32 @@
+"""The worker's jobs. Each feature adds its loops and periodic jobs here."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from app.workers.context import WorkerContext
+
+Loop = Callable[[WorkerContext], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    run: Callable[[WorkerContext], Awaitable[object]]
+    seconds: float
+
+
+def listen_channels() -> list[str]:
+    """NOTIFY channels the worker listens on."""
+    return []
+
+
+def loops() -> list[Loop]:
+    """Long-running loops that plan their own wake-ups (e.g. the SLA clock)."""
+    return []
+
+
+def periodic_jobs() -> list[PeriodicJob]:
+    """Jobs APScheduler runs at a fixed interval (safety sweeps, clean-ups)."""
+    return []
