@@ -1,6 +1,7 @@
 """Every table, imported here so Alembic and the metadata see them all."""
 
 from app.models.base import Base
+from app.models.delivery import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.models.identity import (
     ApiClient,
     ApiClientEnterprise,
@@ -27,4 +28,7 @@ __all__ = [
     "User",
     "UserEnterprise",
     "UserSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

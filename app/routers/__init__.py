@@ -2,11 +2,12 @@
 
 from fastapi import APIRouter
 
-from app.routers import auth, enterprises, health, identity
+from app.routers import auth, enterprises, health, identity, webhooks
 
 ALL_ROUTERS: list[APIRouter] = [
     health.router,
     auth.router,
     identity.router,
     enterprises.router,
+    webhooks.router,
 ]

@@ -19,12 +19,17 @@ class PeriodicJob:
 
 def listen_channels() -> list[str]:
     """NOTIFY channels the worker listens on."""
-    return []
+    from app.services.events import OUTBOX_CHANNEL
+    from app.services.fanout import DELIVERY_CHANNEL, MAIL_CHANNEL
+
+    return [OUTBOX_CHANNEL, DELIVERY_CHANNEL, MAIL_CHANNEL]
 
 
 def loops() -> list[Loop]:
     """Long-running loops that plan their own wake-ups (e.g. the SLA clock)."""
-    return []
+    from app.workers.delivery import mail_loop, outbox_loop, webhook_loop
+
+    return [outbox_loop, webhook_loop, mail_loop]
 
 
 def periodic_jobs() -> list[PeriodicJob]:
