@@ -11,6 +11,7 @@ from app.models.identity import (
 )
 from app.models.platform import Event, IdempotencyRecord, MailMessage, OutboxMessage
 from app.models.tenancy import Account, Enterprise, Service
+from app.models.tickets import SlaClock, SlaPolicy, Ticket
 
 __all__ = [
     "Account",
@@ -24,6 +25,9 @@ __all__ = [
     "OutboxMessage",
     "PasswordReset",
     "Service",
+    "SlaClock",
+    "SlaPolicy",
+    "Ticket",
     "User",
     "UserEnterprise",
     "UserSession",
