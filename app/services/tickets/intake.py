@@ -25,8 +25,10 @@ from app.core.caller import Caller
 from app.core.clock import Clock
 from app.core.errors import Conflict, Forbidden, field_error
 from app.core.idempotency import IdempotencyClaim, commit_creation
+from app.domain.country_profiles import city_key
 from app.domain.lifecycle import Stage, Status
-from app.domain.sla import ClockView, due_at, next_due, target_for
+from app.domain.sla import CityTier, ClockView, due_at, next_due, target_for
+from app.models import CityTier as CityTierRow
 from app.models import Service, SlaPolicy, Ticket
 from app.schemas.tickets import ClockRead, SiteRead, TicketCreate, TicketRead
 from app.services.events import OUTBOX_CHANNEL, record_event
@@ -67,9 +69,18 @@ FROM t
 
 
 def _resolve_statement(caller: Caller, payload: TicketCreate) -> Any:
+    """Service, policy, city tier and a duplicate external_id, in one SELECT.
+
+    The tier joins on the city's key: exact when the site is given (the key is
+    computed here); for the service's own site, `lower(city)`, which is the key
+    whenever the name is plain (no accents, no punctuation); otherwise the
+    caller asks the directory in a second query.
+    """
     s = Service.__table__.c
     p = SlaPolicy.__table__.c
+    ct = CityTierRow.__table__.c
     country = func.coalesce(literal(payload.site.country if payload.site else None), s.site_country)
+    key: Any = literal(city_key(payload.site.city)) if payload.site else func.lower(s.site_city)
     duplicate: Any = literal(None, JSONB)
     if payload.external_id is not None:
         t = Ticket.__table__.c
@@ -89,7 +100,12 @@ def _resolve_statement(caller: Caller, payload: TicketCreate) -> Any:
         p.warning_ratio,
         p.escalation_ratios,
         duplicate.label("duplicate"),
-    ).select_from(Service.__table__.outerjoin(SlaPolicy.__table__, p.country == country))
+        ct.tier,
+    ).select_from(
+        Service.__table__.outerjoin(SlaPolicy.__table__, p.country == country).outerjoin(
+            CityTierRow.__table__, (ct.country == country) & (ct.city_key == key)
+        )
+    )
     if payload.service_id is not None:
         stmt = stmt.where(s.id == payload.service_id)
     else:
@@ -137,7 +153,12 @@ async def open_ticket(
         if payload.site is not None
         else {"address": row.site_address, "city": row.site_city, "country": row.site_country}
     )
-    tier = await city_tier(session, site["country"], site["city"])
+    if row.tier is not None:
+        tier = CityTier(row.tier)
+    elif payload.site is not None or city_key(site["city"]) == site["city"].lower():
+        tier = CityTier.intermediate  # the join's key was exact: the city is not listed
+    else:
+        tier = await city_tier(session, site["country"], site["city"])
     policy = policy_of(row.targets, row.dispatch, row.warning_ratio, row.escalation_ratios)
     target = target_for(policy, Stage.reception, tier, started_at)
     view = ClockView(

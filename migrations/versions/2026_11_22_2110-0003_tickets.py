@@ -1,7 +1,7 @@
 """tickets, per-stage SLA clocks, SLA policies per country
 
 Revision ID: 0003_tickets
-Revises: 0001_platform
+Revises: 0002_countries
 Create Date: 2026-11-22 21:05:58.678384+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0003_tickets'
-down_revision: str | Sequence[str] | None = '0001_platform'
+down_revision: str | Sequence[str] | None = '0002_countries'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
