@@ -2,12 +2,14 @@
 
 from fastapi import APIRouter
 
-from app.routers import auth, enterprises, health, identity, webhooks
+from app.routers import auth, enterprises, health, identity, sla, tickets, webhooks
 
 ALL_ROUTERS: list[APIRouter] = [
     health.router,
     auth.router,
     identity.router,
     enterprises.router,
+    tickets.router,
+    sla.router,
     webhooks.router,
 ]

@@ -1,7 +1,7 @@
 """webhooks deliveries attempts
 
 Revision ID: 0004_delivery
-Revises: 0001_platform
+Revises: 0003_tickets
 Create Date: 2026-11-22 21:08:35.540702+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0004_delivery'
-down_revision: str | Sequence[str] | None = '0001_platform'
+down_revision: str | Sequence[str] | None = '0003_tickets'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
