@@ -1,7 +1,6 @@
 """Every table, imported here so Alembic and the metadata see them all."""
 
 from app.models.base import Base
-from app.models.delivery import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.models.countries import (
     AccountTeamMember,
     CityTier,
@@ -14,6 +13,7 @@ from app.models.countries import (
     NotificationContact,
     Office,
 )
+from app.models.delivery import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.models.identity import (
     ApiClient,
     ApiClientEnterprise,

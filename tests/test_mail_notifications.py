@@ -1,0 +1,224 @@
+"""E-mail notifications, sent to a real SMTP server (aiosmtpd) on loopback."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.clock import FrozenClock
+from app.core.settings import Settings
+from app.domain.roles import Role
+from app.models import MailMessage, NotificationContact
+from app.services.events import record_event
+from app.services.fanout import fan_out_all
+from app.services.mail_sender import NO_SMTP, send_due_mail
+from tests.support.servers import Mailbox, smtp_server
+from tests.support.world import World
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    with smtp_server() as mailbox:
+        yield mailbox
+
+
+@pytest.fixture
+def settings(mailbox: Mailbox) -> Settings:
+    return Settings(
+        env="test",
+        database_url="postgresql+asyncpg://unused/unused",
+        public_url="https://portal.test",
+        smtp_url=mailbox.url,
+    )
+
+
+async def add_contact(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    enterprise_id: str,
+    email: str,
+    language: str,
+    events: list[str],
+) -> None:
+    async with sessionmaker() as session:
+        session.add(
+            NotificationContact(
+                id=uuid.uuid4(),
+                enterprise_id=uuid.UUID(enterprise_id),
+                name=f"NOC {language}",
+                email=email,
+                language=language,
+                events=events,
+                created_at=clock.now(),
+                updated_at=clock.now(),
+                version=1,
+            )
+        )
+        await session.commit()
+
+
+async def deliver_mail(world: World, settings: Settings) -> None:
+    async with world.sessionmaker() as session:
+        await fan_out_all(session, world.clock)
+        while await send_due_mail(session, world.clock, settings):
+            pass
+
+
+async def open_ticket(world: World, enterprise: dict[str, Any], **extra: Any) -> Any:
+    service = await world.service(enterprise["id"], city="Quito", country="EC")
+    staff = await world.staff(Role.tsc_engineer)
+    response = await world.client.post(
+        "/v1/tickets",
+        json={
+            "enterprise_id": enterprise["id"],
+            "service_id": service["id"],
+            "severity": "critical",
+            "summary": "Enlace caído",
+            "contact": {"name": "NOC", "email": "reporter@acme.example"},
+            **extra,
+        },
+        headers=staff,
+    )
+    assert response.status_code == 201, response.text
+    return response.json(), staff
+
+
+async def test_registration_mails_spanish_and_english_contacts_in_their_language(
+    world: World, settings: Settings, mailbox: Mailbox
+) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    await add_contact(
+        world.sessionmaker, world.clock, acme["id"], "es@acme.example", "es", ["ticket.*"]
+    )
+    await add_contact(
+        world.sessionmaker, world.clock, acme["id"], "en@acme.example", "en", ["ticket.*"]
+    )
+    await add_contact(
+        world.sessionmaker, world.clock, acme["id"], "billing@acme.example", "es", ["billing.*"]
+    )
+    ticket, staff = await open_ticket(world, acme)
+    await deliver_mail(world, settings)
+    assert mailbox.mails == []  # reception is not a mailed stage
+
+    world.clock.advance(timedelta(seconds=30))
+    moved = await world.client.post(
+        f"/v1/tickets/{ticket['id']}/transitions", json={"to": "registration"}, headers=staff
+    )
+    assert moved.status_code == 200, moved.text
+    await deliver_mail(world, settings)
+
+    (spanish,) = mailbox.to("es@acme.example")
+    (english,) = mailbox.to("en@acme.example")
+    assert ticket["number"] in spanish.subject
+    assert ticket["number"] in english.subject
+    assert "Registro" in spanish.subject
+    assert "Registration" in english.subject
+    assert "Estimado cliente" in spanish.text
+    assert "Dear customer" in english.text
+    # The due time in Quito's wall clock (UTC-5), and the TSC line to call.
+    due = world.clock.now() + timedelta(minutes=4)
+    local = (due - timedelta(hours=5)).strftime("%Y-%m-%d %H:%M")
+    assert f"{local} (America/Guayaquil)" in spanish.text
+    assert "Centro de Soporte Técnico" in spanish.text
+    assert mailbox.to("billing@acme.example") == []
+    assert len(mailbox.to("reporter@acme.example")) == 1  # the reporting contact too
+
+
+async def test_an_emergency_maintenance_mails_only_the_impacted_enterprise(
+    world: World, settings: Settings, mailbox: Mailbox
+) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    other = await world.enterprise("Other", "BR")
+    await add_contact(
+        world.sessionmaker, world.clock, acme["id"], "noc@acme.example", "es", ["maintenance.*"]
+    )
+    await add_contact(
+        world.sessionmaker, world.clock, other["id"], "noc@other.example", "pt", ["maintenance.*"]
+    )
+    gcr = uuid.uuid4()
+    start = world.clock.now() + timedelta(hours=1)
+    # As the maintenance resource writes it: one event per impacted enterprise.
+    async with world.sessionmaker() as session:
+        await record_event(
+            session,
+            subject_type="maintenance",
+            subject_id=gcr,
+            type="maintenance.announced",
+            at=world.clock.now(),
+            actor="test",
+            enterprise_id=uuid.UUID(acme["id"]),
+            data={
+                "gcr_number": "GCR-2026-000042",
+                "kind": "emergency",
+                "start": start.isoformat(),
+                "end": (start + timedelta(hours=2)).isoformat(),
+                "expected_impact": "outage",
+                "reason": "Fibra cortada",
+            },
+        )
+        await session.commit()
+    await deliver_mail(world, settings)
+
+    (mail,) = mailbox.mails
+    assert mail.recipient == ["noc@acme.example"]
+    assert "GCR-2026-000042" in mail.subject
+    assert "emergencia" in mail.subject.lower()
+    assert "Corte del servicio" in mail.text
+
+
+async def test_without_smtp_mail_is_kept_as_not_sent_with_the_reason(
+    world: World, mailbox: Mailbox
+) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    await add_contact(
+        world.sessionmaker, world.clock, acme["id"], "en@acme.example", "en", ["ticket.*"]
+    )
+    ticket, staff = await open_ticket(world, acme)
+    await world.client.post(
+        f"/v1/tickets/{ticket['id']}/transitions", json={"to": "registration"}, headers=staff
+    )
+    no_smtp = Settings(env="test", database_url="postgresql+asyncpg://unused/unused")
+    await deliver_mail(world, no_smtp)
+    async with world.sessionmaker() as session:
+        kept = (
+            await session.execute(
+                select(MailMessage).where(MailMessage.recipient == "en@acme.example")
+            )
+        ).scalar_one()
+    assert kept.status == "not_sent"
+    assert kept.last_error == NO_SMTP
+    assert ticket["number"] in kept.subject
+    assert mailbox.mails == []
+
+
+async def test_an_smtp_server_that_is_down_is_retried_and_nothing_is_lost(
+    world: World, settings: Settings, mailbox: Mailbox
+) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    await add_contact(
+        world.sessionmaker, world.clock, acme["id"], "en@acme.example", "en", ["ticket.*"]
+    )
+    ticket, staff = await open_ticket(world, acme)
+    await world.client.post(
+        f"/v1/tickets/{ticket['id']}/transitions", json={"to": "registration"}, headers=staff
+    )
+    down = settings.model_copy(update={"smtp_url": "smtp://127.0.0.1:9"})
+    await deliver_mail(world, down)
+    async with world.sessionmaker() as session:
+        waiting = (
+            await session.execute(
+                select(MailMessage).where(MailMessage.recipient == "en@acme.example")
+            )
+        ).scalar_one()
+        assert waiting.status == "pending"
+        assert waiting.attempts == 1
+        assert waiting.last_error
+    world.clock.advance(timedelta(seconds=10))
+    await deliver_mail(world, settings)
+    assert len(mailbox.to("en@acme.example")) == 1
