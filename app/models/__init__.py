@@ -13,7 +13,12 @@ from app.models.countries import (
     NotificationContact,
     Office,
 )
-from app.models.delivery import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.models.delivery import (
+    TmfTicketAttributes,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from app.models.identity import (
     ApiClient,
     ApiClientEnterprise,
@@ -51,6 +56,7 @@ __all__ = [
     "SlaClock",
     "SlaPolicy",
     "Ticket",
+    "TmfTicketAttributes",
     "User",
     "UserEnterprise",
     "UserSession",

@@ -93,3 +93,20 @@ class WebhookAttempt(Base):
         Index("ix_webhook_attempts_endpoint_id_attempted_at", "endpoint_id", "attempted_at"),
         Index("ix_webhook_attempts_delivery_id", "delivery_id"),
     )
+
+
+class TmfTicketAttributes(Base):
+    """What a carrier sent through TMF621 that Carrier Desk's ticket keeps no column for.
+
+    TMF `severity` and `ticketType` are free text, kept as given (the ticket's
+    own severity is the mapped one); a ticket opened elsewhere has no row here.
+    """
+
+    __tablename__ = "tmf_ticket_attributes"
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    ticket_type: Mapped[str] = mapped_column(String(100))
+    severity: Mapped[str] = mapped_column(String(100))
+    priority: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime]

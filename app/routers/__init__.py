@@ -2,7 +2,16 @@
 
 from fastapi import APIRouter
 
-from app.routers import auth, enterprises, health, identity, sla, tickets, webhooks
+from app.routers import (
+    auth,
+    enterprises,
+    health,
+    identity,
+    sla,
+    tickets,
+    tmf621,
+    webhooks,
+)
 
 ALL_ROUTERS: list[APIRouter] = [
     health.router,
@@ -12,4 +21,5 @@ ALL_ROUTERS: list[APIRouter] = [
     tickets.router,
     sla.router,
     webhooks.router,
+    tmf621.router,
 ]
