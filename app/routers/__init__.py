@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from app.routers import (
     auth,
     enterprises,
+    events,
     health,
     identity,
     sla,
@@ -22,4 +23,5 @@ ALL_ROUTERS: list[APIRouter] = [
     sla.router,
     webhooks.router,
     tmf621.router,
+    events.router,
 ]

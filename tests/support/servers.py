@@ -59,27 +59,33 @@ class Receiver:
 
 
 @asynccontextmanager
-async def http_receiver(receiver: Receiver | None = None) -> AsyncIterator[Receiver]:
-    receiver = receiver or Receiver()
+async def serve(app: Any) -> AsyncIterator[int]:
+    """Serve an ASGI app with uvicorn on a free loopback port, in this event loop."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    receiver.port = sock.getsockname()[1]
-    config = uvicorn.Config(receiver, lifespan="off", log_level="warning", access_log=False)
+    config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        for _ in range(500):
-            if server.started:
-                break
-            await asyncio.sleep(0.01)
-        yield receiver
+        await eventually(lambda: server.started)
+        yield int(sock.getsockname()[1])
     finally:
-        if receiver.hold is not None:
-            receiver.hold.set()
         server.should_exit = True
         await task
         sock.close()
+
+
+@asynccontextmanager
+async def http_receiver(receiver: Receiver | None = None) -> AsyncIterator[Receiver]:
+    receiver = receiver or Receiver()
+    try:
+        async with serve(receiver) as port:
+            receiver.port = port
+            yield receiver
+    finally:
+        if receiver.hold is not None:
+            receiver.hold.set()
 
 
 @dataclass
