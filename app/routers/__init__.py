@@ -2,11 +2,24 @@
 
 from fastapi import APIRouter
 
-from app.routers import auth, enterprises, health, identity
+from app.routers import (
+    auth,
+    calendars,
+    city_tiers,
+    contacts,
+    directory,
+    enterprises,
+    health,
+    identity,
+)
 
 ALL_ROUTERS: list[APIRouter] = [
     health.router,
     auth.router,
     identity.router,
     enterprises.router,
+    contacts.router,
+    directory.router,
+    calendars.router,
+    city_tiers.router,
 ]
