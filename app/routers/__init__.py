@@ -4,6 +4,10 @@ from fastapi import APIRouter
 
 from app.routers import (
     auth,
+    calendars,
+    city_tiers,
+    contacts,
+    directory,
     enterprises,
     events,
     health,
@@ -19,6 +23,10 @@ ALL_ROUTERS: list[APIRouter] = [
     auth.router,
     identity.router,
     enterprises.router,
+    contacts.router,
+    directory.router,
+    calendars.router,
+    city_tiers.router,
     tickets.router,
     sla.router,
     webhooks.router,
