@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -48,7 +49,7 @@ def test_the_handbook_path_with_and_without_a_site_visit_is_allowed() -> None:
     ]  # fmt: skip
     without = [s for s in with_visit if s not in ("dispatch", "field_repair")]
     for path in (with_visit, without):
-        for a, b in zip(path, path[1:], strict=False):
+        for a, b in itertools.pairwise(path):
             assert is_allowed(Stage(a), Stage(b)), (a, b)
 
 
@@ -178,13 +179,18 @@ def test_thresholds_of_a_one_minute_clock() -> None:
     assert next_due(clock) == T0 + timedelta(seconds=45)
     assert step(clock, T0 + timedelta(seconds=44)).next_due_at == T0 + timedelta(seconds=45)
     warned = step(clock, T0 + timedelta(seconds=45))
-    assert warned.warn and not warned.breach and warned.escalate_to == []
+    assert warned.warn
+    assert not warned.breach
+    assert warned.escalate_to == []
     assert warned.next_due_at == T0 + timedelta(seconds=60)
     at_breach = step(ClockView(**{**clock.__dict__, "warned": True}), T0 + timedelta(seconds=60))
-    assert at_breach.breach and at_breach.escalate_to == [1]
+    assert at_breach.breach
+    assert at_breach.escalate_to == [1]
     assert at_breach.next_due_at == T0 + timedelta(seconds=90)
     late = step(clock, T0 + timedelta(seconds=130))
-    assert late.breach and not late.warn and late.escalate_to == [1, 2, 3]
+    assert late.breach
+    assert not late.warn
+    assert late.escalate_to == [1, 2, 3]
     assert late.next_due_at is None
 
 
@@ -194,7 +200,7 @@ def test_each_threshold_fires_once_and_never_early(times_ms: list[int]) -> None:
     never before its instant, and all of them have fired once the last one has passed."""
     clock = _clock(paused_s=3)
     fired: list[tuple[str, int]] = []
-    for ms in sorted(times_ms) + [10**7]:
+    for ms in [*sorted(times_ms), 10**7]:
         now = T0 + timedelta(milliseconds=ms)
         result = step(clock, now)
         if result.breach:

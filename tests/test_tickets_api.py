@@ -36,7 +36,8 @@ async def test_a_ticket_in_quito_starts_in_reception_with_one_minute_and_main_ti
     desk = await make_desk(world, city="Quito")
     ticket = await desk.open()
     assert re.fullmatch(r"TT-2026-\d{6}", ticket["number"])
-    assert ticket["stage"] == "reception" and ticket["status"] == "open"
+    assert ticket["stage"] == "reception"
+    assert ticket["status"] == "open"
     assert ticket["city_tier"] == "main"
     (reception,) = ticket["sla"]
     assert reception["target"] == "PT1M"
@@ -61,7 +62,8 @@ async def test_walking_every_stage_meets_every_target(world: World) -> None:
     assert ticket["status"] == "closed"
     assert [c["state"] for c in ticket["sla"]] == ["met"] * 8
     types = [e["type"] for e in await desk.events(ticket["id"])]
-    assert types[0] == "ticket.created" and types[-1] == "ticket.closed"
+    assert types[0] == "ticket.created"
+    assert types[-1] == "ticket.closed"
     assert types.count("ticket.stage_changed") == 7
 
 
@@ -89,7 +91,8 @@ async def test_a_remote_site_needs_an_eta_in_the_future(world: World) -> None:
     past = await world.client.post(
         url, json={"to": "dispatch", "eta": "2026-11-23T14:00:00Z"}, headers=desk.staff
     )
-    assert past.status_code == 422 and past.json()["errors"][0]["field"] == "eta"
+    assert past.status_code == 422
+    assert past.json()["errors"][0]["field"] == "eta"
     ticket = await desk.move(ticket["id"], "dispatch", eta="2026-11-24T12:00:00Z")
     assert clocks(ticket)["dispatch"]["due_at"] == "2026-11-24T12:00:00Z"
     types = [e["type"] for e in await desk.events(ticket["id"])]
@@ -165,7 +168,8 @@ async def test_reported_at_is_for_staff_only_and_never_in_the_future(world: Worl
     future = await world.client.post(
         "/v1/tickets", json={**body, "reported_at": "2026-11-23T16:00:00Z"}, headers=desk.staff
     )
-    assert future.status_code == 422 and future.json()["errors"][0]["field"] == "reported_at"
+    assert future.status_code == 422
+    assert future.json()["errors"][0]["field"] == "reported_at"
     ok = await world.client.post(
         "/v1/tickets", json={**body, "reported_at": "2026-11-23T14:59:30Z"}, headers=desk.staff
     )
@@ -265,7 +269,8 @@ async def test_patch_needs_a_fresh_etag(world: World) -> None:
     ok = await world.client.patch(
         url, json={"severity": "critical"}, headers={**desk.customer, "If-Match": 'W/"1"'}
     )
-    assert ok.status_code == 200 and ok.json()["severity"] == "critical"
+    assert ok.status_code == 200
+    assert ok.json()["severity"] == "critical"
     assert ok.headers["ETag"] == 'W/"2"'
     stale = await world.client.patch(
         url, json={"description": "late"}, headers={**desk.customer, "If-Match": 'W/"1"'}
@@ -335,7 +340,8 @@ async def test_customer_escalation_names_the_matrix_and_the_after_hours_line(
     ticket = await desk.open()
     url = f"/v1/tickets/{ticket['id']}/escalations"
     day = await world.client.post(url, json={"reason": "no news"}, headers=desk.customer)
-    assert day.status_code == 201 and day.json()["escalation_level"] == 1
+    assert day.status_code == 201
+    assert day.json()["escalation_level"] == 1
     world.clock.advance(timedelta(hours=10))  # 01:00 in Quito: the office is closed
     night = await world.client.post(url, json={"reason": "still down"}, headers=desk.customer)
     assert night.json()["escalation_level"] == 2
