@@ -29,7 +29,7 @@ from standardwebhooks import Webhook
 from app.core.clock import Clock
 from app.core.settings import Settings
 from app.domain.delivery import LEASE, WEBHOOK_RETRY_DELAYS, next_retry, should_disable
-from app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.models import OutboxMessage, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.services.addresses import AddressRefused, check_url
 
 logger = logging.getLogger("carrierdesk.webhooks")
@@ -63,7 +63,11 @@ class Outcome:
 
 
 def _heads() -> Select[Any]:
-    """Pending deliveries of active endpoints with nothing older pending before them."""
+    """Pending deliveries of active endpoints with nothing older pending before them.
+
+    "Older" counts deliveries not yet written too: an earlier event of the same
+    tenant whose outbox row is still unprocessed holds the later ones back.
+    """
     earlier = aliased(WebhookDelivery)
     return (
         select(WebhookDelivery.id)
@@ -76,6 +80,15 @@ def _heads() -> Select[Any]:
                     earlier.endpoint_id == WebhookDelivery.endpoint_id,
                     earlier.status == "pending",
                     earlier.event_id < WebhookDelivery.event_id,
+                )
+            ),
+            # An earlier event of the tenant still being fanned out (by another
+            # worker) may yet add a delivery ahead of this one: wait for it.
+            ~exists().where(
+                and_(
+                    OutboxMessage.processed_at.is_(None),
+                    OutboxMessage.enterprise_id == WebhookDelivery.enterprise_id,
+                    OutboxMessage.event_id < WebhookDelivery.event_id,
                 )
             ),
         )
