@@ -9,12 +9,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.clock import FrozenClock
 from app.core.settings import Settings
 from app.domain.roles import Role
-from app.models import MailMessage, NotificationContact
+from app.models import MailMessage
 from app.services.events import record_event
 from app.services.fanout import fan_out_all
 from app.services.mail_sender import NO_SMTP, send_due_mail
@@ -39,28 +37,16 @@ def settings(mailbox: Mailbox) -> Settings:
 
 
 async def add_contact(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    clock: FrozenClock,
-    enterprise_id: str,
-    email: str,
-    language: str,
-    events: list[str],
+    world: World, enterprise_id: str, email: str, language: str, events: list[str]
 ) -> None:
-    async with sessionmaker() as session:
-        session.add(
-            NotificationContact(
-                id=uuid.uuid4(),
-                enterprise_id=uuid.UUID(enterprise_id),
-                name=f"NOC {language}",
-                email=email,
-                language=language,
-                events=events,
-                created_at=clock.now(),
-                updated_at=clock.now(),
-                version=1,
-            )
-        )
-        await session.commit()
+    """As the customer administrator does, through the contacts API."""
+    admin = await world.api_client(Role.customer_admin, enterprise_id)
+    response = await world.client.post(
+        f"/v1/enterprises/{enterprise_id}/contacts",
+        json={"name": f"NOC {language}", "email": email, "language": language, "events": events},
+        headers=admin,
+    )
+    assert response.status_code == 201, response.text
 
 
 async def deliver_mail(world: World, settings: Settings) -> None:
@@ -93,15 +79,9 @@ async def test_registration_mails_spanish_and_english_contacts_in_their_language
     world: World, settings: Settings, mailbox: Mailbox
 ) -> None:
     acme = await world.enterprise("Acme", "EC")
-    await add_contact(
-        world.sessionmaker, world.clock, acme["id"], "es@acme.example", "es", ["ticket.*"]
-    )
-    await add_contact(
-        world.sessionmaker, world.clock, acme["id"], "en@acme.example", "en", ["ticket.*"]
-    )
-    await add_contact(
-        world.sessionmaker, world.clock, acme["id"], "billing@acme.example", "es", ["billing.*"]
-    )
+    await add_contact(world, acme["id"], "es@acme.example", "es", ["ticket.*"])
+    await add_contact(world, acme["id"], "en@acme.example", "en", ["ticket.*"])
+    await add_contact(world, acme["id"], "billing@acme.example", "es", ["billing.*"])
     ticket, staff = await open_ticket(world, acme)
     await deliver_mail(world, settings)
     assert mailbox.mails == []  # reception is not a mailed stage
@@ -135,12 +115,8 @@ async def test_an_emergency_maintenance_mails_only_the_impacted_enterprise(
 ) -> None:
     acme = await world.enterprise("Acme", "EC")
     other = await world.enterprise("Other", "BR")
-    await add_contact(
-        world.sessionmaker, world.clock, acme["id"], "noc@acme.example", "es", ["maintenance.*"]
-    )
-    await add_contact(
-        world.sessionmaker, world.clock, other["id"], "noc@other.example", "pt", ["maintenance.*"]
-    )
+    await add_contact(world, acme["id"], "noc@acme.example", "es", ["maintenance.*"])
+    await add_contact(world, other["id"], "noc@other.example", "pt", ["maintenance.*"])
     gcr = uuid.uuid4()
     start = world.clock.now() + timedelta(hours=1)
     # As the maintenance resource writes it: one event per impacted enterprise.
@@ -176,9 +152,7 @@ async def test_without_smtp_mail_is_kept_as_not_sent_with_the_reason(
     world: World, mailbox: Mailbox
 ) -> None:
     acme = await world.enterprise("Acme", "EC")
-    await add_contact(
-        world.sessionmaker, world.clock, acme["id"], "en@acme.example", "en", ["ticket.*"]
-    )
+    await add_contact(world, acme["id"], "en@acme.example", "en", ["ticket.*"])
     ticket, staff = await open_ticket(world, acme)
     await world.client.post(
         f"/v1/tickets/{ticket['id']}/transitions", json={"to": "registration"}, headers=staff
@@ -195,15 +169,21 @@ async def test_without_smtp_mail_is_kept_as_not_sent_with_the_reason(
     assert kept.last_error == NO_SMTP
     assert ticket["number"] in kept.subject
     assert mailbox.mails == []
+    admin = await world.api_client(Role.customer_admin, acme["id"])
+    log = await world.client.get("/v1/mail-messages?status=not_sent", headers=admin)
+    assert log.status_code == 200
+    shown = {m["recipient"]: m for m in log.json()["items"]}
+    assert shown["en@acme.example"]["last_error"] == NO_SMTP
+    other = await world.enterprise("Other", "PE")
+    stranger = await world.api_client(Role.customer_admin, other["id"])
+    assert (await world.client.get("/v1/mail-messages", headers=stranger)).json()["items"] == []
 
 
 async def test_an_smtp_server_that_is_down_is_retried_and_nothing_is_lost(
     world: World, settings: Settings, mailbox: Mailbox
 ) -> None:
     acme = await world.enterprise("Acme", "EC")
-    await add_contact(
-        world.sessionmaker, world.clock, acme["id"], "en@acme.example", "en", ["ticket.*"]
-    )
+    await add_contact(world, acme["id"], "en@acme.example", "en", ["ticket.*"])
     ticket, staff = await open_ticket(world, acme)
     await world.client.post(
         f"/v1/tickets/{ticket['id']}/transitions", json={"to": "registration"}, headers=staff

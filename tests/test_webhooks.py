@@ -16,11 +16,12 @@ from standardwebhooks import Webhook
 
 from app.core.clock import FrozenClock
 from app.core.settings import Settings
+from app.domain.delivery import LEASE
 from app.domain.roles import Role
 from app.models import MailMessage
 from app.services.events import record_event
 from app.services.fanout import fan_out_all
-from app.services.webhook_sender import WebhookDispatcher
+from app.services.webhook_sender import WebhookDispatcher, claim_due
 from tests.support.servers import Receiver, eventually, http_receiver
 from tests.support.world import World
 
@@ -296,3 +297,35 @@ async def test_an_endpoint_failing_for_days_is_disabled_and_its_owner_mailed(
     )
     assert enabled.status_code == 200
     assert enabled.json()["failing_since"] is None
+
+
+async def test_a_delivery_claimed_by_a_worker_that_died_is_sent_when_its_lease_ends(
+    world: World, settings: Settings, http: httpx.AsyncClient
+) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    admin = await world.api_client(Role.customer_admin, acme["id"])
+    async with http_receiver() as receiver:
+        await register(world, admin, receiver.url)
+        await happen(world.sessionmaker, world.clock, acme["id"])
+        async with world.sessionmaker() as session:
+            (dead,) = await claim_due(session, world.clock.now(), 10)  # and then it dies
+        sender = dispatcher(world, settings, http)
+        assert await sender.run_until_idle() == 0  # still leased to the dead worker
+        world.clock.advance(LEASE)
+        assert await sender.run_until_idle() == 1
+    (request,) = receiver.requests
+    assert request.headers["webhook-id"] == dead.message_id
+
+
+async def test_fan_out_writes_each_event_once_even_when_run_again(
+    world: World, settings: Settings, http: httpx.AsyncClient
+) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    admin = await world.api_client(Role.customer_admin, acme["id"])
+    async with http_receiver() as receiver:
+        await register(world, admin, receiver.url)
+        await happen(world.sessionmaker, world.clock, acme["id"])
+        async with world.sessionmaker() as session:
+            assert await fan_out_all(session, world.clock) == 0  # already processed
+        await dispatcher(world, settings, http).run_until_idle()
+    assert len(receiver.requests) == 1

@@ -12,6 +12,7 @@ from app.routers import (
     events,
     health,
     identity,
+    mail,
     sla,
     tickets,
     tmf621,
@@ -32,4 +33,5 @@ ALL_ROUTERS: list[APIRouter] = [
     webhooks.router,
     tmf621.router,
     events.router,
+    mail.router,
 ]
