@@ -202,3 +202,59 @@ async def test_an_smtp_server_that_is_down_is_retried_and_nothing_is_lost(
     world.clock.advance(timedelta(seconds=10))
     await deliver_mail(world, settings)
     assert len(mailbox.to("en@acme.example")) == 1
+
+
+async def test_an_escalation_mails_the_level_and_whom_to_call(
+    world: World, settings: Settings, mailbox: Mailbox
+) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    await add_contact(world, acme["id"], "esc@acme.example", "en", ["ticket.escalated"])
+    ticket, _staff = await open_ticket(world, acme)
+    customer = await world.api_client(Role.customer_user, acme["id"])
+    escalated = await world.client.post(
+        f"/v1/tickets/{ticket['id']}/escalations",
+        json={"reason": "No news for an hour"},
+        headers=customer,
+    )
+    assert escalated.status_code == 201, escalated.text
+    await deliver_mail(world, settings)
+    (mail,) = mailbox.to("esc@acme.example")
+    assert f"[{ticket['number']}] Ticket escalated to level 1" == mail.subject
+    assert "No news for an hour" in mail.text
+    assert "Escalation contacts" in mail.text or "Technical Service Center" in mail.text
+    assert mailbox.to("reporter@acme.example") == []
+
+
+@pytest.mark.parametrize("language", ["es", "pt", "en"])
+async def test_order_touchpoints_and_billing_acknowledgements_mail_in_each_language(
+    world: World, settings: Settings, mailbox: Mailbox, language: str
+) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    address = f"{language}@acme.example"
+    await add_contact(world, acme["id"], address, language, ["order.*", "billing.*"])
+    async with world.sessionmaker() as session:
+        for type, data in (
+            (
+                "order.touchpoint_recorded",
+                {"order_number": "ORD-2026-000007", "key": "kickoff_call", "note": "OK"},
+            ),
+            ("billing.acknowledged", {"number": "BR-2026-000003", "subject": "Factura"}),
+            ("billing.received", {"number": "BR-2026-000003"}),  # not a mailed event
+        ):
+            await record_event(
+                session,
+                subject_type=type.split(".")[0],
+                subject_id=uuid.uuid4(),
+                type=type,
+                at=world.clock.now(),
+                actor="test",
+                enterprise_id=uuid.UUID(acme["id"]),
+                data=data,
+            )
+        await session.commit()
+    await deliver_mail(world, settings)
+    subjects = sorted(m.subject for m in mailbox.to(address))
+    assert len(subjects) == 2
+    assert subjects[0].startswith("[BR-2026-000003]")
+    assert subjects[1].startswith("[ORD-2026-000007]")
+    assert "kickoff call" in subjects[1]

@@ -213,3 +213,48 @@ def test_status_and_severity_follow_the_documented_tables() -> None:
         == "TroubleTicketResolvedEvent"
     )
     assert tmf_event_type("ticket.note_added", {"visibility": "internal"}) is None
+
+
+async def test_a_hub_hears_status_changes_until_it_unregisters(
+    world: World, settings: Settings, http: httpx.AsyncClient
+) -> None:
+    carrier_co = await world.enterprise("Carrier Co", "EC")
+    service = await world.service(carrier_co["id"])
+    carrier = await world.api_client(Role.carrier, carrier_co["id"])
+    staff = await world.staff(Role.tsc_engineer)
+
+    async def deliver() -> None:
+        async with world.sessionmaker() as session:
+            await fan_out_all(session, world.clock)
+        await WebhookDispatcher(world.sessionmaker, world.clock, settings, http).run_until_idle()
+
+    async with http_receiver() as listener:
+        hub = (
+            await world.client.post(f"{TMF}/hub", json={"callback": listener.url}, headers=carrier)
+        ).json()
+        ticket = (
+            await world.client.post(
+                f"{TMF}/troubleTicket", json=new_ticket(service), headers=carrier
+            )
+        ).json()
+        for stage in ("registration", "diagnosis"):
+            moved = await world.client.post(
+                f"/v1/tickets/{ticket['id']}/transitions", json={"to": stage}, headers=staff
+            )
+            assert moved.status_code == 200, moved.text
+        await deliver()
+        events = [r.json() for r in listener.requests]
+        assert [e["eventType"] for e in events] == [
+            "TroubleTicketCreateEvent",
+            "TroubleTicketStatusChangeEvent",
+        ]
+        assert events[1]["event"]["troubleTicket"]["status"] == "inProgress"
+        gone = await world.client.delete(f"{TMF}/hub/{hub['id']}", headers=carrier)
+        assert gone.status_code == 204
+        await world.client.post(
+            f"/v1/tickets/{ticket['id']}/hold", json={"reason": "Waiting for access"}, headers=staff
+        )
+        await deliver()
+    assert len(listener.requests) == 2
+    again = await world.client.delete(f"{TMF}/hub/{hub['id']}", headers=carrier)
+    assert again.status_code == 404
