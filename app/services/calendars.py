@@ -257,6 +257,7 @@ async def due_at(
         country=code,
         start=start,
         business_hours=business_hours,
-        due_at=due.astimezone(calendar.zone),
-        due_at_utc=due,
+        due_at=due,
+        due_at_local=due.astimezone(calendar.zone),
+        timezone=calendar.timezone,
     )
