@@ -141,6 +141,26 @@ async def test_due_and_holidays_bad_input(world: World) -> None:
         ),
         ("/v1/calendars/EC/due", {"start": "2226-10-30T17:00:00Z", "business_hours": 1}, "start"),
         ("/v1/calendars/EC/holidays", {"year": 1066}, "year"),
+        (
+            "/v1/calendars/EC/due",
+            {"start": "0001-01-01T00:00:00+14:00", "business_hours": 1},
+            "start",
+        ),
+        (
+            "/v1/calendars/EC/due",
+            {"start": "9999-12-31T23:59:59-14:00", "business_hours": 1},
+            "start",
+        ),
+        (
+            "/v1/calendars/EC/due",
+            {"start": "2026-10-30T17:00:00Z", "business_hours": "nan"},
+            "business_hours",
+        ),
+        (
+            "/v1/calendars/EC/due",
+            {"start": "2026-10-30T17:00:00Z", "business_hours": "inf"},
+            "business_hours",
+        ),
     ]
     for path, params, field in cases:
         response = await world.client.get(path, params=params, headers=headers)
@@ -153,6 +173,16 @@ async def test_due_and_holidays_bad_input(world: World) -> None:
     )
     assert unknown.status_code == 404
     assert unknown.headers["content-type"] == "application/problem+json"
+    # "ß".upper() is "SS" (South Sudan): only ASCII codes are countries.
+    assert (await world.client.get("/v1/calendars/ß", headers=headers)).status_code == 404
+
+
+async def test_every_known_country_has_a_calendar(world: World) -> None:
+    for country in ("SA", "IL", "DE", "JP", "XK"):
+        response = await world.client.get(
+            f"/v1/calendars/{country}/holidays", params={"year": 2060}, headers=world.admin
+        )
+        assert response.status_code == 200, country
 
 
 async def test_city_tiers_match_without_case_or_accents(world: World) -> None:
