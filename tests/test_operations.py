@@ -14,7 +14,7 @@ from app.main import create_app
 
 def test_production_refuses_an_embedded_database() -> None:
     with pytest.raises(ValidationError, match="CARRIERDESK_DATABASE_URL"):
-        Settings(env="production", admin_token="x" * 40)
+        Settings(env="production", admin_token="x" * 40, database_url=None)
 
 
 def test_production_refuses_to_start_without_an_admin_bootstrap() -> None:
