@@ -117,7 +117,7 @@ def calendar_of(zone: str, closed: frozenset[date], weekdays: set[int]) -> Busin
     )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(ZONES), instants, durations, holiday_sets, weekday_sets)
 def test_elapsed_business_time_of_a_deadline_is_what_was_added(
     zone: str, start: datetime, hours: timedelta, closed: frozenset[date], weekdays: set[int]
@@ -129,7 +129,7 @@ def test_elapsed_business_time_of_a_deadline_is_what_was_added(
     assert calendar.business_hours_between(start, due) == hours
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(ZONES), instants, durations, durations, holiday_sets)
 def test_adding_is_monotone_and_composes(
     zone: str, start: datetime, a: timedelta, b: timedelta, closed: frozenset[date]
@@ -143,7 +143,7 @@ def test_adding_is_monotone_and_composes(
         assert calendar.add_business_hours(first, b) == both
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(ZONES), instants, instants, holiday_sets)
 def test_no_business_time_passes_outside_business_days(
     zone: str, a: datetime, b: datetime, closed: frozenset[date]
@@ -164,7 +164,7 @@ def test_no_business_time_passes_outside_business_days(
         )
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(st.sampled_from(ZONES), instants)
 def test_open_instants_are_on_business_days_within_office_hours(zone: str, at: datetime) -> None:
     calendar = calendar_of(zone, frozenset(), {0, 1, 2, 3, 4})

@@ -16,8 +16,9 @@ async def test_ecuador_48_business_hours_from_friday_30_october_is_thursday_5_no
     )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["due_at"] == "2026-11-05T17:00:00-05:00"
-    assert body["due_at_utc"] == "2026-11-05T22:00:00Z"
+    assert body["due_at_local"] == "2026-11-05T17:00:00-05:00"
+    assert body["due_at"] == "2026-11-05T22:00:00Z"
+    assert body["timezone"] == "America/Guayaquil"
 
 
 async def test_ecuador_holidays_of_2026_include_2_and_3_november(world: World) -> None:
@@ -64,7 +65,7 @@ async def test_extra_closed_days_and_office_hours_are_editable(world: World) -> 
         params={"start": "2026-10-30T17:00:00-05:00", "business_hours": 48},
         headers=world.admin,
     )
-    assert due.json()["due_at"] == "2026-11-06T17:00:00-05:00"
+    assert due.json()["due_at_local"] == "2026-11-06T17:00:00-05:00"
     holidays = await world.client.get(
         "/v1/calendars/EC/holidays", params={"year": 2026}, headers=world.admin
     )
@@ -92,7 +93,7 @@ async def test_extra_closed_days_and_office_hours_are_editable(world: World) -> 
         params={"start": "2026-11-06T17:00:00-05:00", "business_hours": 24},
         headers=world.admin,
     )
-    assert due.json()["due_at"] == "2026-11-07T17:00:00-05:00"
+    assert due.json()["due_at_local"] == "2026-11-07T17:00:00-05:00"
 
 
 async def test_calendar_writes_are_for_provider_admins_and_check_their_input(
@@ -140,6 +141,26 @@ async def test_due_and_holidays_bad_input(world: World) -> None:
         ),
         ("/v1/calendars/EC/due", {"start": "2226-10-30T17:00:00Z", "business_hours": 1}, "start"),
         ("/v1/calendars/EC/holidays", {"year": 1066}, "year"),
+        (
+            "/v1/calendars/EC/due",
+            {"start": "0001-01-01T00:00:00+14:00", "business_hours": 1},
+            "start",
+        ),
+        (
+            "/v1/calendars/EC/due",
+            {"start": "9999-12-31T23:59:59-14:00", "business_hours": 1},
+            "start",
+        ),
+        (
+            "/v1/calendars/EC/due",
+            {"start": "2026-10-30T17:00:00Z", "business_hours": "nan"},
+            "business_hours",
+        ),
+        (
+            "/v1/calendars/EC/due",
+            {"start": "2026-10-30T17:00:00Z", "business_hours": "inf"},
+            "business_hours",
+        ),
     ]
     for path, params, field in cases:
         response = await world.client.get(path, params=params, headers=headers)
@@ -152,6 +173,16 @@ async def test_due_and_holidays_bad_input(world: World) -> None:
     )
     assert unknown.status_code == 404
     assert unknown.headers["content-type"] == "application/problem+json"
+    # "ß".upper() is "SS" (South Sudan): only ASCII codes are countries.
+    assert (await world.client.get("/v1/calendars/ß", headers=headers)).status_code == 404
+
+
+async def test_every_known_country_has_a_calendar(world: World) -> None:
+    for country in ("SA", "IL", "DE", "JP", "XK"):
+        response = await world.client.get(
+            f"/v1/calendars/{country}/holidays", params={"year": 2060}, headers=world.admin
+        )
+        assert response.status_code == 200, country
 
 
 async def test_city_tiers_match_without_case_or_accents(world: World) -> None:

@@ -194,7 +194,25 @@ async def test_provider_admin_edits_a_matrix_and_others_may_not(world: World) ->
     )
     assert len(updated.json()["levels"]) == 1
 
+    unknown = await world.client.put(
+        "/v1/directory/escalation/XX", json=matrix, headers=world.admin
+    )
+    assert unknown.status_code == 404
+
     gaps = {"levels": [{"level": 2, "role": "x", "phones": ["+56-22-422-5803"]}]}
     assert (
         await world.client.put("/v1/directory/escalation/CL", json=gaps, headers=world.admin)
     ).status_code == 422
+
+
+async def test_emptying_a_matrix_falls_back_to_the_tsc_lines(world: World) -> None:
+    emptied = await world.client.put(
+        "/v1/directory/escalation/EC",
+        json={"levels": [], "after_hours": "+593-2-400-5124"},
+        headers=world.admin,
+    )
+    assert emptied.status_code == 200
+    body = emptied.json()
+    assert body["fallback"] is True
+    assert body["after_hours"]["e164"] == "+59324005124"
+    assert "+59324005080" in numbers(body["fallback_lines"])

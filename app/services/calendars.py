@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -46,7 +47,7 @@ MAX_BUSINESS_HOURS = 24 * 366
 def require_country(country: str, field: str | None = None) -> str:
     """An ISO country code we know; unknown: 404 in a path, 422 naming `field` in a query."""
     code = country.upper()
-    if len(code) != 2 or code not in COUNTRY_CODES:
+    if len(code) != 2 or not country.isascii() or code not in COUNTRY_CODES:
         if field is not None:
             raise field_error(field, f"{country!r} is not a known ISO 3166-1 alpha-2 country")
         raise NotFound(f"country {country} is not known")
@@ -59,7 +60,11 @@ def _holiday_object(country: str, categories: tuple[str, ...], years: range) -> 
     except NotImplementedError:
         return {}
     wanted = tuple(c for c in categories if c in supported) or ("public",)
-    found = holidays_lib.country_holidays(country, years=years, categories=wanted)
+    with warnings.catch_warnings():
+        # Some calendars (lunar ones) are known only for part of the span; they
+        # say so with a warning, and give what they know.
+        warnings.simplefilter("ignore")
+        found = holidays_lib.country_holidays(country, years=years, categories=wanted)
     return {day: str(name) for day, name in found.items()}
 
 
@@ -249,7 +254,11 @@ async def due_at(
     code = require_country(country)
     if not 0 <= business_hours <= MAX_BUSINESS_HOURS:
         raise field_error("business_hours", f"must be between 0 and {MAX_BUSINESS_HOURS}")
-    if not FIRST_YEAR <= start.astimezone(UTC).year < LAST_YEAR:
+    try:
+        in_range = FIRST_YEAR <= start.astimezone(UTC).year < LAST_YEAR
+    except OverflowError:
+        in_range = False
+    if not in_range:
         raise field_error("start", f"must be in {FIRST_YEAR}-{LAST_YEAR - 1}")
     calendar = await calendar_for(session, code)
     due = calendar.add_business_hours(start, timedelta(hours=business_hours))
@@ -257,6 +266,7 @@ async def due_at(
         country=code,
         start=start,
         business_hours=business_hours,
-        due_at=due.astimezone(calendar.zone),
-        due_at_utc=due,
+        due_at=due,
+        due_at_local=due.astimezone(calendar.zone),
+        timezone=calendar.timezone,
     )
