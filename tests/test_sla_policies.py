@@ -98,6 +98,8 @@ async def test_the_sla_report_counts_clocks_and_takes_waiting_out_of_impact(worl
     world.clock.advance(timedelta(hours=1))
     await desk.move(tid, "closure")
     await desk.move(tid, "closed")
+    closed = [e for e in await desk.events(tid) if e["type"] == "ticket.closed"]
+    assert closed[0]["data"]["time_of_impact"] == "PT5M"
     response = await world.client.get(
         f"/v1/reports/sla?enterprise_id={desk.enterprise['id']}", headers=desk.customer
     )
