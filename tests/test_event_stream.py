@@ -80,6 +80,9 @@ async def test_the_stream_resumes_after_last_event_id_with_the_tenants_events_on
         assert all(e["data"]["enterprise_id"] == acme["id"] for e in resumed)
         from_start = await read_events(base, viewer, 1, after=0)
         assert from_start[0]["id"] == first
+        # A stream that reaches its lifetime ends cleanly; the client resumes.
+        ended = await read_events(base, {**viewer, "Last-Event-ID": str(third)}, 99, max_seconds=1)
+        assert ended == []
         async with httpx.AsyncClient(base_url=base) as client:
             bad = await client.get(
                 "/v1/events/stream", headers={**viewer, "Last-Event-ID": "yesterday"}

@@ -31,10 +31,18 @@ async def stream(
     after: Annotated[
         int | None, Query(ge=0, le=2**62, description="Start after this event id")
     ] = None,
+    max_seconds: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=3600,
+            description="Close the stream after this long; reconnect with Last-Event-ID",
+        ),
+    ] = 900,
 ) -> EventSourceResponse:
     resume = service.parse_last_event_id(last_event_id)
     start = await service.starting_point(session, caller, resume if resume is not None else after)
     events = service.stream_events(
-        request.app.state.sessionmaker, caller, start, request.is_disconnected
+        request.app.state.sessionmaker, caller, start, request.is_disconnected, max_seconds
     )
     return EventSourceResponse(events, ping=15)

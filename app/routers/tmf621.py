@@ -25,6 +25,7 @@ from app.schemas.tmf621 import (
     TroubleTicketUpdate,
 )
 from app.services import tmf621 as service
+from app.services import tmf_reads as reads
 
 MAPPING = """TMF621 v4 over the same tickets as `/v1/tickets`.
 
@@ -118,10 +119,10 @@ async def list_trouble_tickets(
     priority: Filter = None,
     name: Filter = None,
 ) -> Any:
-    known = {"fields", "offset", "limit", *service.FILTERABLE}
+    known = {"fields", "offset", "limit", *reads.FILTERABLE}
     unknown = sorted(set(request.query_params) - known)
     if unknown:
-        allowed = ", ".join(service.FILTERABLE)
+        allowed = ", ".join(reads.FILTERABLE)
         return tmf_error(400, f"unknown filter {unknown[0]}", f"filters: {allowed}")
     given = {
         "id": id,
@@ -133,7 +134,7 @@ async def list_trouble_tickets(
         "name": name,
     }
     filters = {k: v for k, v in given.items() if v is not None}
-    items, total = await service.list_tickets(session, caller, filters, fields, offset, limit)
+    items, total = await reads.list_tickets(session, caller, filters, fields, offset, limit)
     response.headers["X-Total-Count"] = str(total)
     response.headers["X-Result-Count"] = str(len(items))
     return items
@@ -147,7 +148,7 @@ async def list_trouble_tickets(
 async def get_trouble_ticket(
     id: str, caller: AnyCaller, session: SessionDep, fields: Fields = None
 ) -> Any:
-    return await service.get_ticket(session, caller, id, fields)
+    return await reads.get_ticket(session, caller, id, fields)
 
 
 @router.post(

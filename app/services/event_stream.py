@@ -82,11 +82,15 @@ async def stream_events(
     caller: Caller,
     after: int,
     disconnected: Callable[[], Any],
+    max_seconds: float,
     poll_seconds: float = POLL_SECONDS,
 ) -> AsyncIterator[dict[str, Any]]:
-    """Server-sent events `{id, event, data}` from `after` on, until the client goes away."""
+    """Server-sent events `{id, event, data}` from `after` on, until the client goes away
+    or `max_seconds` pass (the client reconnects with `Last-Event-ID`, losing nothing)."""
     cursor = after
-    while not await disconnected():
+    loop = asyncio.get_running_loop()
+    ends = loop.time() + max_seconds
+    while loop.time() < ends and not await disconnected():
         async with sessionmaker() as session:
             rows = await _batch(session, caller, cursor)
         for row in rows:

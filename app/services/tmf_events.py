@@ -21,7 +21,7 @@ async def tmf_deliveries(
 
     The envelope carries the ticket as it stands when the event is fanned out.
     """
-    from app.services.tmf621 import represent_tickets
+    from app.services.tmf_reads import represent_tickets
 
     if not hubs:
         return []
