@@ -13,6 +13,7 @@ from app.domain.delivery import (
     event_mails,
     is_private_address,
     next_retry,
+    pinned_url,
     should_disable,
     url_problem,
 )
@@ -89,3 +90,14 @@ def test_smtp_urls() -> None:
     assert (tls.port, tls.use_tls, tls.username, tls.password) == (465, True, "user@corp", "p/ss")
     starttls = parse_smtp_url("smtp://mail.example.com:587?starttls=true")
     assert (starttls.port, starttls.start_tls) == (587, True)
+
+
+def test_a_pinned_url_keeps_the_name_in_the_host_header() -> None:
+    assert pinned_url("https://noc.example.com/h?x=1", "203.0.113.7") == (
+        "https://203.0.113.7/h?x=1",
+        "noc.example.com",
+    )
+    assert pinned_url("http://noc.example.com:8080/h", "2001:db8::1") == (
+        "http://[2001:db8::1]:8080/h",
+        "noc.example.com:8080",
+    )

@@ -19,6 +19,7 @@ from app.core.settings import Settings
 from app.domain.delivery import LEASE
 from app.domain.roles import Role
 from app.models import MailMessage
+from app.services import addresses
 from app.services.events import record_event
 from app.services.fanout import fan_out_all
 from app.services.webhook_sender import WebhookDispatcher, claim_due
@@ -329,3 +330,27 @@ async def test_fan_out_writes_each_event_once_even_when_run_again(
             assert await fan_out_all(session, world.clock) == 0  # already processed
         await dispatcher(world, settings, http).run_until_idle()
     assert len(receiver.requests) == 1
+
+
+async def test_delivery_connects_to_the_address_it_checked_not_a_fresh_lookup(
+    world: World, settings: Settings, http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The name resolves (for the check) to an address deemed public; the HTTP
+    # client could not resolve it at all, so a request arriving proves pinning.
+    acme = await world.enterprise("Acme", "EC")
+    admin = await world.api_client(Role.customer_admin, acme["id"])
+
+    async def resolve(host: str, port: int) -> set[str]:
+        assert host == "noc.rebind.invalid"
+        return {"127.0.0.1"}
+
+    monkeypatch.setattr(addresses, "resolve", resolve)
+    monkeypatch.setattr(addresses, "is_private_address", lambda address: False)
+    strict = Settings(env="test", database_url="postgresql+asyncpg://unused/unused")
+    async with http_receiver() as receiver:
+        url = f"http://noc.rebind.invalid:{receiver.port}/hook"
+        await register(world, admin, url)
+        await happen(world.sessionmaker, world.clock, acme["id"])
+        await WebhookDispatcher(world.sessionmaker, world.clock, strict, http).run_until_idle()
+    (request,) = receiver.requests
+    assert request.headers["host"] == f"noc.rebind.invalid:{receiver.port}"

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Select, and_, exists, func, insert, select, update
@@ -28,7 +29,13 @@ from standardwebhooks import Webhook
 
 from app.core.clock import Clock
 from app.core.settings import Settings
-from app.domain.delivery import LEASE, WEBHOOK_RETRY_DELAYS, next_retry, should_disable
+from app.domain.delivery import (
+    LEASE,
+    WEBHOOK_RETRY_DELAYS,
+    next_retry,
+    pinned_url,
+    should_disable,
+)
 from app.models import OutboxMessage, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.services.addresses import AddressRefused, check_url
 
@@ -161,9 +168,18 @@ async def post_once(
     }
     started = time.perf_counter()
     try:
-        await check_url(claimed.url, allow_private=settings.webhook_allow_private)
+        addresses = await check_url(claimed.url, allow_private=settings.webhook_allow_private)
+        url, extensions = claimed.url, {}
+        if addresses:  # connect to the address checked, not to a fresh resolution
+            url, headers["host"] = pinned_url(claimed.url, addresses[0])
+            if claimed.url.startswith("https:"):
+                extensions = {"sni_hostname": urlsplit(claimed.url).hostname or ""}
         response = await http.post(
-            claimed.url, content=body.encode(), headers=headers, timeout=REQUEST_TIMEOUT
+            url,
+            content=body.encode(),
+            headers=headers,
+            timeout=REQUEST_TIMEOUT,
+            extensions=extensions,
         )
     except AddressRefused as exc:
         return Outcome(False, None, _ms(started), None, f"refused: {exc}")
