@@ -258,3 +258,27 @@ async def test_order_touchpoints_and_billing_acknowledgements_mail_in_each_langu
     assert subjects[0].startswith("[BR-2026-000003]")
     assert subjects[1].startswith("[ORD-2026-000007]")
     assert "kickoff call" in subjects[1]
+
+
+async def test_an_event_whose_ticket_is_gone_writes_no_mail_and_holds_nothing_up(
+    world: World, settings: Settings, mailbox: Mailbox
+) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    await add_contact(world, acme["id"], "en@acme.example", "en", ["ticket.*", "billing.*"])
+    async with world.sessionmaker() as session:
+        for type in ("ticket.closed", "billing.acknowledged"):
+            await record_event(
+                session,
+                subject_type=type.split(".")[0],
+                subject_id=uuid.uuid4(),
+                type=type,
+                at=world.clock.now(),
+                actor="test",
+                enterprise_id=uuid.UUID(acme["id"]),
+                data={"number": "BR-1"},
+            )
+        await session.commit()
+    await deliver_mail(world, settings)
+    assert [m.subject for m in mailbox.to("en@acme.example")] == [
+        "[BR-1] We received your billing request"
+    ]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from jinja2 import TemplateError
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +37,8 @@ from app.services.contacts import contacts_for
 from app.services.directory import support_lines
 from app.services.mail_templates import render
 
+logger = logging.getLogger("carrierdesk.notifications")
+
 if TYPE_CHECKING:
     from app.services.fanout import OutboxEvent
 
@@ -50,9 +54,18 @@ async def mails_for_events(
         recipients = await _recipients(session, event)
         if not recipients:
             continue
-        context, template = await _context(session, event)
+        planned = await _context(session, event)
+        if planned is None:
+            logger.warning("event %s: its %s is gone; no mail", event.id, event.subject_type)
+            continue
+        context, template = planned
         for address, language in recipients.items():
-            subject, body = render(template, language, _localised(context, language))
+            try:
+                subject, body = render(template, language, _localised(context, language))
+            except TemplateError:
+                # One event's odd data must never hold up the outbox behind it.
+                logger.exception("event %s: template %s failed", event.id, template)
+                continue
             rows.append(
                 _mail_row(event.enterprise_id, event.id, address, language, subject, body, now)
             )
@@ -79,7 +92,7 @@ async def _recipients(session: AsyncSession, event: OutboxEvent) -> dict[str, st
     return found
 
 
-async def _context(session: AsyncSession, event: OutboxEvent) -> tuple[dict[str, Any], str]:
+async def _context(session: AsyncSession, event: OutboxEvent) -> tuple[dict[str, Any], str] | None:
     data = event.data
     if event.subject_type == "ticket":
         ticket = (
@@ -98,7 +111,9 @@ async def _context(session: AsyncSession, event: OutboxEvent) -> tuple[dict[str,
                 .join(Service, Service.id == Ticket.service_id)
                 .where(Ticket.id == event.subject_id)
             )
-        ).one()
+        ).one_or_none()
+        if ticket is None:
+            return None
         zone = (await calendar_for(session, ticket.country)).timezone
         site = ticket.site or {}
         context: dict[str, Any] = {
