@@ -9,7 +9,14 @@ from app.models.identity import (
     UserEnterprise,
     UserSession,
 )
+from app.models.maintenance import (
+    Maintenance,
+    MaintenanceFeed,
+    MaintenanceImpact,
+    MaintenancePolicy,
+)
 from app.models.platform import Event, IdempotencyRecord, MailMessage, OutboxMessage
+from app.models.requests import BillingRequest, ChangeRequest, Order
 from app.models.tenancy import Account, Enterprise, Service
 
 __all__ = [
@@ -17,10 +24,17 @@ __all__ = [
     "ApiClient",
     "ApiClientEnterprise",
     "Base",
+    "BillingRequest",
+    "ChangeRequest",
     "Enterprise",
     "Event",
     "IdempotencyRecord",
     "MailMessage",
+    "Maintenance",
+    "MaintenanceFeed",
+    "MaintenanceImpact",
+    "MaintenancePolicy",
+    "Order",
     "OutboxMessage",
     "PasswordReset",
     "Service",
