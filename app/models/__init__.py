@@ -1,6 +1,18 @@
 """Every table, imported here so Alembic and the metadata see them all."""
 
 from app.models.base import Base
+from app.models.countries import (
+    AccountTeamMember,
+    CityTier,
+    ClosedDay,
+    CountryCalendar,
+    CountryDirectory,
+    DirectoryLine,
+    EscalationLevel,
+    EscalationMatrix,
+    NotificationContact,
+    Office,
+)
 from app.models.identity import (
     ApiClient,
     ApiClientEnterprise,
@@ -21,12 +33,20 @@ from app.models.tenancy import Account, Enterprise, Service
 
 __all__ = [
     "Account",
+    "AccountTeamMember",
     "ApiClient",
     "ApiClientEnterprise",
     "Base",
     "BillingRequest",
     "ChangeRequest",
+    "CityTier",
+    "ClosedDay",
+    "CountryCalendar",
+    "CountryDirectory",
+    "DirectoryLine",
     "Enterprise",
+    "EscalationLevel",
+    "EscalationMatrix",
     "Event",
     "IdempotencyRecord",
     "MailMessage",
@@ -34,6 +54,8 @@ __all__ = [
     "MaintenanceFeed",
     "MaintenanceImpact",
     "MaintenancePolicy",
+    "NotificationContact",
+    "Office",
     "Order",
     "OutboxMessage",
     "PasswordReset",

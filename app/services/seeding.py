@@ -23,7 +23,9 @@ SEED_LOCK_KEY = 7_245_113_902
 
 def seeders() -> list[Seeder]:
     """Each feature that owns reference data adds its seeder here."""
-    return []
+    from app.services.country_seed import seed_countries
+
+    return [seed_countries]
 
 
 async def seed_reference_data(session: AsyncSession, clock: Clock) -> None:
