@@ -7,11 +7,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, Field
 
 from app.domain.billing import BillingStatus, BillingType
 from app.domain.currency import is_currency, parse_amount
 from app.schemas.common import LongText, NonEmpty, RequestBody, ResponseBody
+from app.schemas.history import UtcDateTime
 
 
 class Channel(StrEnum):
@@ -29,7 +30,7 @@ class BillingRequestCreate(RequestBody):
     subject: NonEmpty
     description: LongText = ""
     channel: Channel = Channel.portal
-    received_at: AwareDatetime | None = Field(
+    received_at: UtcDateTime | None = Field(
         default=None,
         description="When the request reached the carrier (e.g. an e-mail that came in "
         "earlier); provider staff only, never in the future. Defaults to now.",

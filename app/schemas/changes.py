@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
 from app.domain.change_catalog import MAX_SERVICES_PER_CHANGE, ChangeStatus
 from app.schemas.common import LongText, RequestBody, ResponseBody
+from app.schemas.history import UtcDateTime
 
 
 class CatalogItemRead(ResponseBody):
@@ -20,8 +21,8 @@ class CatalogItemRead(ResponseBody):
 
 
 class Window(RequestBody):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: UtcDateTime
+    end: UtcDateTime
 
     @model_validator(mode="after")
     def _ordered(self) -> Window:
@@ -47,14 +48,14 @@ class ChangeRequestCreate(RequestBody):
     window: Window | None = Field(
         default=None, description="When the customer wants the work done, if not business hours"
     )
-    received_at: AwareDatetime | None = Field(
+    received_at: UtcDateTime | None = Field(
         default=None, description="Provider staff only; defaults to now"
     )
 
 
 class ChangeSchedule(RequestBody):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: UtcDateTime
+    end: UtcDateTime
 
     @model_validator(mode="after")
     def _ordered(self) -> ChangeSchedule:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, AwareDatetime
 
 from app.schemas.common import ResponseBody
+
+# An instant given with any offset, kept and answered in UTC (RFC 3339 UTC everywhere).
+UtcDateTime = Annotated[AwareDatetime, AfterValidator(lambda at: at.astimezone(UTC))]
 
 
 class EventRead(ResponseBody):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, time
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
 from app.domain.maintenance_rules import ExpectedImpact, MaintenanceKind, MaintenanceStatus
 from app.schemas.common import LongText, RequestBody, ResponseBody
+from app.schemas.history import UtcDateTime
 
 GCR_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$"
 
@@ -18,8 +19,8 @@ class MaintenanceCreate(RequestBody):
         default=None, pattern=GCR_PATTERN, description="Generated (GCR-YYYY-NNNNNN) when absent"
     )
     kind: MaintenanceKind = MaintenanceKind.standard
-    start: AwareDatetime
-    end: AwareDatetime
+    start: UtcDateTime
+    end: UtcDateTime
     impacted_service_ids: list[uuid.UUID] = Field(min_length=1, max_length=5000)
     reason: LongText = Field(min_length=1)
     expected_impact: ExpectedImpact
@@ -33,8 +34,8 @@ class MaintenanceCreate(RequestBody):
 
 class MaintenanceUpdate(RequestBody):
     kind: MaintenanceKind | None = None
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: UtcDateTime | None = None
+    end: UtcDateTime | None = None
     impacted_service_ids: list[uuid.UUID] | None = Field(
         default=None, min_length=1, max_length=5000
     )
