@@ -202,10 +202,12 @@ async def test_idempotent_creation_and_keyset_listing(world: World) -> None:
     assert first.json()["id"] == second.json()["id"]
     await _file(world, customer, type="payment", subject="Paid")
     page = (await world.client.get("/v1/billing-requests?limit=1", headers=customer)).json()
-    assert len(page["items"]) == 1 and page["next_cursor"]
+    assert len(page["items"]) == 1
+    assert page["next_cursor"]
     rest = (
         await world.client.get(
             f"/v1/billing-requests?limit=1&cursor={page['next_cursor']}", headers=customer
         )
     ).json()
-    assert len(rest["items"]) == 1 and rest["items"][0]["id"] != page["items"][0]["id"]
+    assert len(rest["items"]) == 1
+    assert rest["items"][0]["id"] != page["items"][0]["id"]

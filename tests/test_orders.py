@@ -67,7 +67,8 @@ async def test_six_touchpoints_in_handbook_order_and_expected_date_once_recorded
     seen = (await world.client.get(f"/v1/orders/{order['id']}", headers=customer)).json()
     assert seen["expected_delivery_date"] == "2026-12-20"
     done = {t["key"]: t["done_at"] for t in seen["touchpoints"]}
-    assert done["technical_details_request"] and done["expected_delivery_date"]
+    assert done["technical_details_request"]
+    assert done["expected_delivery_date"]
     assert done["connectivity_notice"] is None
 
     delivered = await world.client.post(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 ISO_4217 = frozenset(
@@ -18,6 +19,7 @@ ISO_4217 = frozenset(
 )
 
 MAX_DIGITS = 14
+AMOUNT = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?")
 MAX_PLACES = 4
 
 
@@ -27,16 +29,18 @@ def is_currency(code: str) -> bool:
 
 def parse_amount(text: str) -> Decimal:
     """A positive decimal with at most 4 places and 14 digits; ValueError otherwise."""
+    if not AMOUNT.fullmatch(text):
+        raise ValueError('a plain decimal string such as "150.25"')
     try:
         amount = Decimal(text)
     except InvalidOperation as exc:
         raise ValueError("not a decimal number") from exc
     if not amount.is_finite() or amount <= 0:
         raise ValueError("must be a positive amount")
-    _sign, digits, exponent = amount.as_tuple()
+    exponent = amount.as_tuple().exponent
     assert isinstance(exponent, int)
     if -exponent > MAX_PLACES:
         raise ValueError(f"at most {MAX_PLACES} decimal places")
-    if len(digits) + min(exponent, 0) > MAX_DIGITS - MAX_PLACES:
+    if amount.adjusted() >= MAX_DIGITS - MAX_PLACES:
         raise ValueError("too large")
     return amount

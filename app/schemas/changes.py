@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from app.domain.change_catalog import MAX_SERVICES_PER_CHANGE, ChangeStatus
 from app.schemas.common import LongText, RequestBody, ResponseBody
@@ -24,11 +24,13 @@ class Window(RequestBody):
     start: UtcDateTime
     end: UtcDateTime
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Window:
-        if self.end <= self.start:
+    @field_validator("end")
+    @classmethod
+    def _ordered(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")
+        if start is not None and end <= start:
             raise ValueError("end must be after start")
-        return self
+        return end
 
 
 class ChangeRequestCreate(RequestBody):
@@ -57,11 +59,13 @@ class ChangeSchedule(RequestBody):
     start: UtcDateTime
     end: UtcDateTime
 
-    @model_validator(mode="after")
-    def _ordered(self) -> ChangeSchedule:
-        if self.end <= self.start:
+    @field_validator("end")
+    @classmethod
+    def _ordered(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")
+        if start is not None and end <= start:
             raise ValueError("end must be after start")
-        return self
+        return end
 
 
 class ChangeTransition(RequestBody):

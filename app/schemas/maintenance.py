@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, time
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from app.domain.maintenance_rules import ExpectedImpact, MaintenanceKind, MaintenanceStatus
 from app.schemas.common import LongText, RequestBody, ResponseBody
@@ -25,11 +25,13 @@ class MaintenanceCreate(RequestBody):
     reason: LongText = Field(min_length=1)
     expected_impact: ExpectedImpact
 
-    @model_validator(mode="after")
-    def _ordered(self) -> MaintenanceCreate:
-        if self.end <= self.start:
+    @field_validator("end")
+    @classmethod
+    def _ordered(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")
+        if start is not None and end <= start:
             raise ValueError("end must be after start")
-        return self
+        return end
 
 
 class MaintenanceUpdate(RequestBody):

@@ -18,6 +18,7 @@ from app.core.etag import check_if_match
 from app.core.idempotency import IdempotencyClaim, commit_creation
 from app.core.pagination import Page, PageParams, keyset, page_of
 from app.domain.maintenance_rules import (
+    ExpectedImpact,
     MaintenanceKind,
     MaintenancePolicy,
     MaintenanceStatus,
@@ -54,7 +55,7 @@ def maintenance_read(row: Maintenance, impacts: list[MaintenanceImpact]) -> Main
         start=row.start,
         end=row.end,
         reason=row.reason,
-        expected_impact=row.expected_impact,  # type: ignore[arg-type]
+        expected_impact=ExpectedImpact(row.expected_impact),
         impacted_service_ids=sorted(service_ids, key=str),
         impacted_enterprise_ids=sorted((i.enterprise_id for i in impacts), key=str),
         acknowledged_at=max(acks) if acks and len(acks) == len(impacts) else None,
