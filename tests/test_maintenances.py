@@ -286,3 +286,78 @@ async def test_country_rules_are_editable_and_bad_input_is_named(world: World) -
         headers=manager,
     )
     assert again.status_code == 409
+
+
+async def test_times_out_of_range_are_named_not_500(world: World) -> None:
+    enterprise = await world.enterprise()
+    service = await world.service(enterprise["id"])
+    manager = await world.staff(Role.change_manager)
+    customer = await world.api_client(Role.customer_admin, enterprise["id"])
+    agent = await world.staff(Role.billing_agent)
+    far = await world.client.post(
+        "/v1/maintenances",
+        json=gcr([service["id"]], "9999-12-30T01:00:00Z", "9999-12-31T02:00:00Z", kind="emergency"),
+        headers=manager,
+    )
+    assert far.status_code == 422
+    assert far.json()["errors"][0]["field"] == "start"
+    endless = await world.client.post(
+        "/v1/maintenances",
+        json=gcr([service["id"]], q(24, 1), "2027-03-01T00:00:00Z", kind="emergency"),
+        headers=manager,
+    )
+    assert endless.status_code == 422
+    assert endless.json()["errors"][0]["field"] == "end"
+    ancient = await world.client.post(
+        "/v1/billing-requests",
+        json={
+            "enterprise_id": enterprise["id"],
+            "type": "inquiry",
+            "subject": "x",
+            "received_at": "0001-01-01T00:00:00Z",
+        },
+        headers=agent,
+    )
+    assert ancient.status_code == 422
+    assert ancient.json()["errors"][0]["field"] == "received_at"
+    window = await world.client.post(
+        "/v1/change-requests",
+        json={
+            "catalog_item": "vlan",
+            "service_ids": [service["id"]],
+            "window": {"start": "2099-01-01T00:00:00Z", "end": "2099-01-01T02:00:00Z"},
+        },
+        headers=customer,
+    )
+    assert window.status_code == 422
+    assert window.json()["errors"][0]["field"] == "window.start"
+
+
+async def test_changing_the_services_announces_to_newcomers_and_releases_the_others(
+    world: World,
+) -> None:
+    a = await world.enterprise("Alpha")
+    b = await world.enterprise("Beta")
+    sa = await world.service(a["id"])
+    sb = await world.service(b["id"])
+    manager = await world.staff(Role.change_manager)
+    customer_b = await world.api_client(Role.customer_user, b["id"])
+    created = (
+        await world.client.post(
+            "/v1/maintenances", json=gcr([sa["id"]], q(14, 1, 12), q(14, 2, 12)), headers=manager
+        )
+    ).json()
+    path = f"/v1/maintenances/{created['id']}"
+    assert (await world.client.get(path, headers=customer_b)).status_code == 404
+    moved = await world.client.patch(
+        path, json={"impacted_service_ids": [sb["id"]]}, headers=manager
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["impacted_enterprise_ids"] == [b["id"]]
+    assert (await world.client.get(path, headers=customer_b)).status_code == 200
+    history = (await world.client.get(f"{path}/events", headers=manager)).json()
+    assert [(e["type"], e["enterprise_id"]) for e in history] == [
+        ("maintenance.announced", a["id"]),
+        ("maintenance.announced", b["id"]),
+        ("maintenance.cancelled", a["id"]),
+    ]

@@ -27,6 +27,7 @@ from app.domain.billing import (
 )
 from app.domain.invoice_cycle import TYPES_WITH_EFFECTIVE_INVOICE, effective_invoice
 from app.domain.roles import Role
+from app.domain.time_bounds import received_at_problem
 from app.models import Account, BillingRequest, Enterprise
 from app.schemas.billing import (
     BillingRequestCreate,
@@ -74,8 +75,9 @@ async def create_billing_request(
     if payload.received_at is not None:
         if not caller.is_provider:
             raise Forbidden("only the carrier's staff may set received_at")
-        if payload.received_at > now:
-            raise field_error("received_at", "must not be in the future")
+        problem = received_at_problem(payload.received_at, now)
+        if problem is not None:
+            raise field_error("received_at", problem)
         received_at = payload.received_at
     enterprise_id = caller.acting_enterprise(payload.enterprise_id)
     enterprise = (

@@ -25,6 +25,7 @@ from app.domain.change_catalog import (
     referral_role,
 )
 from app.domain.roles import Role
+from app.domain.time_bounds import received_at_problem, span_problem
 from app.models import ChangeRequest, Enterprise, Service
 from app.schemas.changes import (
     CatalogItemRead,
@@ -89,6 +90,12 @@ def change_read(row: ChangeRequest) -> ChangeRequestRead:
     )
 
 
+def _check_span(prefix: str, start: datetime, end: datetime, now: datetime) -> None:
+    problem = span_problem(start, end, now)
+    if problem is not None:
+        raise field_error(prefix + problem[0], problem[1])
+
+
 async def _services(
     session: AsyncSession, caller: Caller, enterprise_id: uuid.UUID, ids: list[uuid.UUID]
 ) -> list[Service]:
@@ -122,8 +129,9 @@ async def create_change_request(
     if payload.received_at is not None:
         if not caller.is_provider:
             raise Forbidden("only the carrier's staff may set received_at")
-        if payload.received_at > now:
-            raise field_error("received_at", "must not be in the future")
+        problem = received_at_problem(payload.received_at, now)
+        if problem is not None:
+            raise field_error("received_at", problem)
         received_at = payload.received_at
     enterprise_id = caller.acting_enterprise(payload.enterprise_id)
     enterprise = (
@@ -135,6 +143,8 @@ async def create_change_request(
     ).scalar_one_or_none()
     if enterprise is None:
         raise NotFound(f"enterprise {enterprise_id} not found")
+    if payload.window is not None:
+        _check_span("window.", payload.window.start, payload.window.end, now)
     services = await _services(session, caller, enterprise_id, payload.service_ids)
     products = {s.product_line for s in services}
     routed_to: dict[str, Any] | None = None
@@ -267,6 +277,7 @@ async def schedule(
     if current not in SCHEDULABLE:
         raise Conflict(f"a change request {current.value} cannot be scheduled")
     check_if_match(if_match, row.version)
+    _check_span("", payload.start, payload.end, clock.now())
     in_window = (
         row.window_start is not None
         and row.window_end is not None

@@ -25,6 +25,7 @@ from app.domain.maintenance_rules import (
     check_standard_work,
     gcr_number,
 )
+from app.domain.time_bounds import span_problem
 from app.models import Maintenance, MaintenanceImpact, Service
 from app.schemas.history import EventRead
 from app.schemas.maintenance import (
@@ -117,6 +118,9 @@ async def _check_rules(
     now: datetime,
 ) -> None:
     """Standard work keeps to each site country's window and notice period; 422 naming which."""
+    span = span_problem(start, end, now)
+    if span is not None:
+        raise field_error(*span)
     if kind is MaintenanceKind.emergency:
         return
     sites: list[tuple[MaintenancePolicy, ZoneInfo]] = []
