@@ -7,7 +7,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.domain.roles import Role
-from app.models import AccountTeamMember
 from tests.support.world import World
 
 QUITO = ZoneInfo("America/Guayaquil")
@@ -110,17 +109,16 @@ async def test_change_outside_the_catalogue_is_referred_to_the_account_team(
     assert body["analysis_due_at"] is None
     assert body["routed_to"]["role"] == "account_manager"
 
-    async with world.sessionmaker() as session:
-        session.add(
-            AccountTeamMember(
-                enterprise_id=enterprise["id"],
-                role="service_manager",
-                name="Service Desk EC",
-                email="sm-ec@example.com",
-                updated_at=world.clock.now(),
-            )
-        )
-        await session.commit()
+    team = await world.client.put(
+        f"/v1/enterprises/{enterprise['id']}/account-team",
+        json={
+            "members": [
+                {"role": "service_manager", "name": "Service Desk EC", "email": "sm-ec@example.com"}
+            ]
+        },
+        headers=world.admin,
+    )
+    assert team.status_code == 200, team.text
     to_sm = await world.client.post(
         "/v1/change-requests", json={"service_ids": managed}, headers=customer
     )

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import Clock
 from app.core.errors import NotFound, field_error
 from app.core.etag import check_if_match
+from app.core.idempotency import IdempotencyClaim, commit_creation
 from app.domain.business_calendar import BusinessCalendar
 from app.domain.countries import COUNTRY_CODES
 from app.domain.country_profiles import (
@@ -192,7 +193,11 @@ async def list_closed_days(session: AsyncSession, country: str) -> list[ClosedDa
 
 
 async def add_closed_day(
-    session: AsyncSession, clock: Clock, country: str, payload: ClosedDayWrite
+    session: AsyncSession,
+    clock: Clock,
+    claim: IdempotencyClaim | None,
+    country: str,
+    payload: ClosedDayWrite,
 ) -> ClosedDayRead:
     code = require_country(country)
     if not FIRST_YEAR <= payload.date.year <= LAST_YEAR:
@@ -205,8 +210,9 @@ async def add_closed_day(
             index_elements=[ClosedDay.country, ClosedDay.day], set_={"reason": payload.reason}
         )
     )
-    await session.commit()
-    return ClosedDayRead(country=code, date=payload.date, reason=payload.reason)
+    answer = ClosedDayRead(country=code, date=payload.date, reason=payload.reason)
+    await commit_creation(session, claim, answer)
+    return answer
 
 
 async def remove_closed_day(session: AsyncSession, country: str, day: date) -> None:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
-from app.core.errors import field_error
+from app.core.errors import Unprocessable, field_error
 from app.domain.countries import COUNTRY_CODES
-from app.domain.maintenance_rules import MaintenancePolicy
+from app.domain.maintenance_rules import MaintenanceKind, MaintenancePolicy, check_standard_work
+from app.domain.time_bounds import span_problem
 from app.models import MaintenancePolicy as PolicyRow
+from app.models import Service
 from app.schemas.maintenance import MaintenancePolicyRead, MaintenancePolicyUpdate
+from app.services.business_time import zone_of
 
 
 def _country(code: str) -> str:
@@ -65,3 +71,31 @@ async def put_policy(
     await session.execute(stmt)
     await session.commit()
     return _read(await policy_for(session, code))
+
+
+async def check_rules(
+    session: AsyncSession,
+    kind: MaintenanceKind,
+    start: datetime,
+    end: datetime,
+    services: list[Service],
+    now: datetime,
+) -> None:
+    """Standard work keeps to each site country's window and notice period; 422 naming which."""
+    span = span_problem(start, end, now)
+    if span is not None:
+        raise field_error(*span)
+    if kind is MaintenanceKind.emergency:
+        return
+    sites: list[tuple[MaintenancePolicy, ZoneInfo]] = []
+    for country in sorted({s.site_country for s in services}):
+        sites.append((await policy_for(session, country), await zone_of(session, country)))
+    broken = check_standard_work(start, end, now, sites)
+    if broken:
+        rules = sorted({b.rule for b in broken})
+        named = " and the ".join(r.replace("_", " ") for r in rules)
+        raise Unprocessable(
+            f"standard maintenance breaks the {named} (emergency work is exempt)",
+            errors=[{"field": b.field, "rule": b.rule, "message": b.message} for b in broken],
+            rules=rules,
+        )

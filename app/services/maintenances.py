@@ -6,26 +6,22 @@ import uuid
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.caller import Caller
 from app.core.clock import Clock
-from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
+from app.core.errors import Conflict, Forbidden, NotFound, field_error
 from app.core.etag import check_if_match
 from app.core.idempotency import IdempotencyClaim, commit_creation
 from app.core.pagination import Page, PageParams, keyset, page_of
 from app.domain.maintenance_rules import (
     ExpectedImpact,
     MaintenanceKind,
-    MaintenancePolicy,
     MaintenanceStatus,
-    check_standard_work,
     gcr_number,
 )
-from app.domain.time_bounds import span_problem
 from app.models import Maintenance, MaintenanceImpact, Service
 from app.schemas.history import EventRead
 from app.schemas.maintenance import (
@@ -34,10 +30,9 @@ from app.schemas.maintenance import (
     MaintenanceRead,
     MaintenanceUpdate,
 )
-from app.services.business_time import zone_of
 from app.services.events import record_event
 from app.services.history import events_of
-from app.services.maintenance_policies import policy_for
+from app.services.maintenance_policies import check_rules
 from app.services.scoping import visible_to
 
 SUBJECT = "maintenance"
@@ -109,34 +104,6 @@ async def _services(session: AsyncSession, ids: list[uuid.UUID]) -> list[Service
     return [found[i] for i in dict.fromkeys(ids)]
 
 
-async def _check_rules(
-    session: AsyncSession,
-    kind: MaintenanceKind,
-    start: datetime,
-    end: datetime,
-    services: list[Service],
-    now: datetime,
-) -> None:
-    """Standard work keeps to each site country's window and notice period; 422 naming which."""
-    span = span_problem(start, end, now)
-    if span is not None:
-        raise field_error(*span)
-    if kind is MaintenanceKind.emergency:
-        return
-    sites: list[tuple[MaintenancePolicy, ZoneInfo]] = []
-    for country in sorted({s.site_country for s in services}):
-        sites.append((await policy_for(session, country), await zone_of(session, country)))
-    broken = check_standard_work(start, end, now, sites)
-    if broken:
-        rules = sorted({b.rule for b in broken})
-        named = " and the ".join(r.replace("_", " ") for r in rules)
-        raise Unprocessable(
-            f"standard maintenance breaks the {named} (emergency work is exempt)",
-            errors=[{"field": b.field, "rule": b.rule, "message": b.message} for b in broken],
-            rules=rules,
-        )
-
-
 def _by_enterprise(services: list[Service]) -> dict[uuid.UUID, list[Service]]:
     grouped: dict[uuid.UUID, list[Service]] = defaultdict(list)
     for s in services:
@@ -189,7 +156,7 @@ async def create_maintenance(
 ) -> MaintenanceRead:
     now = clock.now()
     services = await _services(session, payload.impacted_service_ids)
-    await _check_rules(session, payload.kind, payload.start, payload.end, services, now)
+    await check_rules(session, payload.kind, payload.start, payload.end, services, now)
     number = payload.gcr_number
     if number is None:
         seq = (await session.execute(select(func.nextval(text("'gcr_number_seq'"))))).scalar_one()
@@ -281,7 +248,7 @@ async def update_maintenance(
     service_ids = changes.get("impacted_service_ids", list(row.impacted_service_ids))
     services = await _services(session, service_ids)
     if {"kind", "start", "end", "impacted_service_ids"} & changes.keys():
-        await _check_rules(session, kind, start, end, services, now)
+        await check_rules(session, kind, start, end, services, now)
     old = await _impacts(session, None, [row.id])
     old_by = {i.enterprise_id: i for i in old[row.id]}
     row.kind, row.start, row.end = kind.value, start, end
