@@ -4,13 +4,17 @@ from fastapi import APIRouter
 
 from app.routers import (
     auth,
+    billing,
     calendars,
+    changes,
     city_tiers,
     contacts,
     directory,
     enterprises,
     health,
     identity,
+    maintenances,
+    orders,
 )
 
 ALL_ROUTERS: list[APIRouter] = [
@@ -22,4 +26,8 @@ ALL_ROUTERS: list[APIRouter] = [
     directory.router,
     calendars.router,
     city_tiers.router,
+    orders.router,
+    billing.router,
+    changes.router,
+    maintenances.router,
 ]
