@@ -110,7 +110,7 @@ async def test_registration_mails_spanish_and_english_contacts_in_their_language
     assert len(mailbox.to("reporter@acme.example")) == 1  # the reporting contact too
 
 
-async def test_an_emergency_maintenance_mails_only_the_impacted_enterprise(
+async def test_a_maintenance_event_mails_only_the_enterprise_it_names(
     world: World, settings: Settings, mailbox: Mailbox
 ) -> None:
     acme = await world.enterprise("Acme", "EC")
@@ -236,7 +236,7 @@ async def test_order_touchpoints_and_billing_acknowledgements_mail_in_each_langu
         for type, data in (
             (
                 "order.touchpoint_recorded",
-                {"order_number": "ORD-2026-000007", "key": "kickoff_call", "note": "OK"},
+                {"number": "ORD-2026-000007", "key": "activation_planning", "note": "OK"},
             ),
             ("billing.acknowledged", {"number": "BR-2026-000003", "subject": "Factura"}),
             ("billing.received", {"number": "BR-2026-000003"}),  # not a mailed event
@@ -257,7 +257,8 @@ async def test_order_touchpoints_and_billing_acknowledgements_mail_in_each_langu
     assert len(subjects) == 2
     assert subjects[0].startswith("[BR-2026-000003]")
     assert subjects[1].startswith("[ORD-2026-000007]")
-    assert "kickoff call" in subjects[1]
+    planning = {"es": "Planificación de la activación", "en": "Activation planning"}
+    assert planning.get(language, "Planejamento da ativação") in subjects[1]
 
 
 async def test_an_event_whose_ticket_is_gone_writes_no_mail_and_holds_nothing_up(
@@ -282,3 +283,38 @@ async def test_an_event_whose_ticket_is_gone_writes_no_mail_and_holds_nothing_up
     assert [m.subject for m in mailbox.to("en@acme.example")] == [
         "[BR-1] We received your billing request"
     ]
+
+
+async def test_an_emergency_maintenance_mails_only_the_impacted_enterprise(
+    world: World, settings: Settings, mailbox: Mailbox
+) -> None:
+    impacted = await world.enterprise("Acme", "EC")
+    spared = await world.enterprise("Other", "EC")
+    await add_contact(world, impacted["id"], "noc@acme.example", "es", ["maintenance.*"])
+    await add_contact(world, spared["id"], "noc@other.example", "es", ["maintenance.*"])
+    service = await world.service(impacted["id"])
+    await world.service(spared["id"])
+    manager = await world.staff(Role.change_manager)
+    start = world.clock.now() + timedelta(hours=1)
+    announced = await world.client.post(
+        "/v1/maintenances",
+        json={
+            "kind": "emergency",
+            "start": start.isoformat(),
+            "end": (start + timedelta(hours=2)).isoformat(),
+            "impacted_service_ids": [service["id"]],
+            "reason": "Fibra cortada en la ruta Quito-Guayaquil",
+            "expected_impact": "outage",
+        },
+        headers=manager,
+    )
+    assert announced.status_code == 201, announced.text
+    gcr_number = announced.json()["gcr_number"]
+    await deliver_mail(world, settings)
+
+    (mail,) = mailbox.mails
+    assert mail.recipient == ["noc@acme.example"]
+    assert mail.subject == f"[{gcr_number}] Mantenimiento de emergencia"
+    assert "Corte del servicio" in mail.text
+    assert service["code"] in mail.text
+    assert "(America/Guayaquil)" in mail.text

@@ -13,6 +13,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Problem
+from app.core.handbook import handbook
 from app.domain.countries import default_language
 from app.domain.delivery import event_mails, stage_of
 from app.domain.mail_text import (
@@ -20,6 +21,7 @@ from app.domain.mail_text import (
     MAINTENANCE_STATES,
     SEVERITY_NAMES,
     STAGE_NAMES,
+    TOUCHPOINT_PT,
     language_or_default,
     local_time,
     word,
@@ -158,14 +160,19 @@ async def _context(session: AsyncSession, event: OutboxEvent) -> tuple[dict[str,
             "lines": await _tsc_lines(session, country, None),
         }, "maintenance"
     if event.type.startswith("order."):
+        key = str(data.get("key", ""))
         return {
             "order_number": data.get("order_number") or data.get("number") or "",
-            "touchpoint": data.get("title") or str(data.get("key", "")).replace("_", " "),
+            "touchpoint_key": key,
+            "touchpoint_titles": _touchpoint_titles(key),
             "note": data.get("note") or "",
             "expected_delivery_date": data.get("expected_delivery_date") or "",
         }, "order_touchpoint"
     return {
-        "request_number": data.get("request_number") or data.get("number") or "",
+        # Billing requests have no number of their own: the short form of their id.
+        "request_number": data.get("request_number")
+        or data.get("number")
+        or f"BR-{event.subject_id.hex[:8].upper()}",
         "subject": data.get("subject") or "",
         "route_to": data.get("route_to") or "",
     }, "billing_acknowledged"
@@ -181,7 +188,24 @@ def _localised(context: dict[str, Any], language: str) -> dict[str, Any]:
             context["event_type"], ""
         )
         out["impact"] = word(IMPACT_NAMES, language, context.get("impact_key"))
+    if "touchpoint_titles" in context:
+        titles = context["touchpoint_titles"]
+        out["touchpoint"] = (
+            titles.get(language_or_default(language))
+            or titles.get("en")
+            or (context["touchpoint_key"].replace("_", " "))
+        )
     return out
+
+
+def _touchpoint_titles(key: str) -> dict[str, str]:
+    """The handbook's title of an order touchpoint (en, es), and ours in Portuguese."""
+    for row in handbook().get("order_touchpoints", []):
+        if row.get("key") == key:
+            titles = {lang: str(row[lang]) for lang in ("en", "es", "pt") if row.get(lang)}
+            titles.setdefault("pt", TOUCHPOINT_PT.get(key, titles.get("en", "")))
+            return titles
+    return {}
 
 
 def _instant(value: Any) -> datetime | None:
