@@ -58,16 +58,11 @@ class WebhookDelivery(Base):
 
     __table_args__ = (
         UniqueConstraint("endpoint_id", "event_id"),
-        # The claim: due pending deliveries, and the head of each endpoint's queue.
+        # The claim: the head of each endpoint's queue, one probe per endpoint.
         Index(
             "ix_webhook_deliveries_pending",
             "endpoint_id",
             "event_id",
-            postgresql_where=text("status = 'pending'"),
-        ),
-        Index(
-            "ix_webhook_deliveries_due",
-            "next_attempt_at",
             postgresql_where=text("status = 'pending'"),
         ),
     )

@@ -22,9 +22,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import Select, and_, exists, func, insert, select, update
+from sqlalchemy import and_, exists, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 from standardwebhooks import Webhook
 
 from app.core.clock import Clock
@@ -69,48 +68,58 @@ class Outcome:
     error: str | None
 
 
-def _heads() -> Select[Any]:
-    """Pending deliveries of active endpoints with nothing older pending before them.
+def _heads() -> Any:
+    """The head of each active endpoint's queue: its oldest pending delivery.
 
-    "Older" counts deliveries not yet written too: an earlier event of the same
-    tenant whose outbox row is still unprocessed holds the later ones back.
+    One index probe per active endpoint (a LATERAL over the partial index on
+    pending deliveries), however long the queues are. A head waits while an
+    earlier event of the same tenant is still being fanned out (its outbox row
+    unprocessed): another worker may yet add a delivery ahead of it.
     """
-    earlier = aliased(WebhookDelivery)
-    return (
-        select(WebhookDelivery.id)
-        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-        .where(
-            WebhookDelivery.status == "pending",
-            WebhookEndpoint.status == "active",
-            ~exists().where(
-                and_(
-                    earlier.endpoint_id == WebhookDelivery.endpoint_id,
-                    earlier.status == "pending",
-                    earlier.event_id < WebhookDelivery.event_id,
-                )
-            ),
-            # An earlier event of the tenant still being fanned out (by another
-            # worker) may yet add a delivery ahead of this one: wait for it.
-            ~exists().where(
-                and_(
-                    OutboxMessage.processed_at.is_(None),
-                    OutboxMessage.enterprise_id == WebhookDelivery.enterprise_id,
-                    OutboxMessage.event_id < WebhookDelivery.event_id,
-                )
-            ),
+    head = (
+        select(
+            WebhookDelivery.id,
+            WebhookDelivery.event_id,
+            WebhookDelivery.enterprise_id,
+            WebhookDelivery.next_attempt_at,
         )
+        .where(
+            WebhookDelivery.endpoint_id == WebhookEndpoint.id,
+            WebhookDelivery.status == "pending",
+        )
+        .order_by(WebhookDelivery.event_id)
+        .limit(1)
+        .lateral("head")
+    )
+    unfanned = exists().where(
+        and_(
+            OutboxMessage.processed_at.is_(None),
+            OutboxMessage.enterprise_id == head.c.enterprise_id,
+            OutboxMessage.event_id < head.c.event_id,
+        )
+    )
+    return (
+        select(head.c.id, head.c.next_attempt_at)
+        .select_from(WebhookEndpoint)
+        .join(head, true())
+        .where(WebhookEndpoint.status == "active", ~unfanned)
+        .subquery("heads")
     )
 
 
 async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Claimed]:
     """Lease up to `limit` due deliveries, each the head of its endpoint's queue."""
+    heads = _heads()
     head = (
-        _heads()
-        .with_only_columns(WebhookDelivery.id)
-        .where(WebhookDelivery.next_attempt_at <= now)
+        select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.id.in_(select(heads.c.id).where(heads.c.next_attempt_at <= now)),
+            WebhookDelivery.status == "pending",
+            WebhookDelivery.next_attempt_at <= now,
+        )
         .order_by(WebhookDelivery.next_attempt_at)
         .limit(limit)
-        .with_for_update(of=WebhookDelivery, skip_locked=True)
+        .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
     leased = (
@@ -314,9 +323,8 @@ class WebhookDispatcher:
             await asyncio.wait(set(self.in_flight), return_when=asyncio.FIRST_COMPLETED)
 
     async def next_due(self) -> datetime | None:
+        heads = _heads()
         async with self._db, self.sessionmaker() as session:
             return (
-                await session.execute(
-                    _heads().with_only_columns(func.min(WebhookDelivery.next_attempt_at))
-                )
+                await session.execute(select(func.min(heads.c.next_attempt_at)))
             ).scalar_one_or_none()

@@ -60,7 +60,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries')),
     sa.UniqueConstraint('endpoint_id', 'event_id', name=op.f('uq_webhook_deliveries_endpoint_id_event_id'))
     )
-    op.create_index('ix_webhook_deliveries_due', 'webhook_deliveries', ['next_attempt_at'], unique=False, postgresql_where=sa.text("status = 'pending'"))
     op.create_index('ix_webhook_deliveries_pending', 'webhook_deliveries', ['endpoint_id', 'event_id'], unique=False, postgresql_where=sa.text("status = 'pending'"))
     op.create_table('webhook_attempts',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -103,7 +102,6 @@ def downgrade() -> None:
     op.drop_index('ix_webhook_attempts_delivery_id', table_name='webhook_attempts')
     op.drop_table('webhook_attempts')
     op.drop_index('ix_webhook_deliveries_pending', table_name='webhook_deliveries', postgresql_where=sa.text("status = 'pending'"))
-    op.drop_index('ix_webhook_deliveries_due', table_name='webhook_deliveries', postgresql_where=sa.text("status = 'pending'"))
     op.drop_table('webhook_deliveries')
     op.drop_index(op.f('ix_webhook_endpoints_enterprise_id'), table_name='webhook_endpoints')
     op.drop_table('webhook_endpoints')
