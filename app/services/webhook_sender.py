@@ -196,6 +196,9 @@ async def post_once(
         return Outcome(False, None, _ms(started), None, "timed out")
     except httpx.HTTPError as exc:
         return Outcome(False, None, _ms(started), None, f"{type(exc).__name__}: {exc}"[:EXCERPT])
+    except Exception as exc:  # logged and retried like any failure, never a silent loop
+        logger.exception("webhook %s: unexpected error", claimed.message_id)
+        return Outcome(False, None, _ms(started), None, f"{type(exc).__name__}: {exc}"[:EXCERPT])
     excerpt = response.text[:EXCERPT] if response.content else None
     ok = 200 <= response.status_code < 300
     error = None if ok else f"answered {response.status_code}"
