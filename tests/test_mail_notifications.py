@@ -318,3 +318,32 @@ async def test_an_emergency_maintenance_mails_only_the_impacted_enterprise(
     assert "Corte del servicio" in mail.text
     assert service["code"] in mail.text
     assert "(America/Guayaquil)" in mail.text
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+async def test_smtp_credentials_in_the_url_sign_in_to_the_server(world: World) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    await add_contact(world, acme["id"], "en@acme.example", "en", ["billing.*"])
+    async with world.sessionmaker() as session:
+        await record_event(
+            session,
+            subject_type="billing",
+            subject_id=uuid.uuid4(),
+            type="billing.acknowledged",
+            at=world.clock.now(),
+            actor="test",
+            enterprise_id=uuid.UUID(acme["id"]),
+            data={"subject": "Factura"},
+        )
+        await session.commit()
+    with smtp_server(credentials=("desk", "s3cret/!")) as guarded:
+        port = guarded.url.rsplit(":", 1)[1]
+        anonymous = Settings(env="test", smtp_url=f"smtp://127.0.0.1:{port}")
+        await deliver_mail(world, anonymous)
+        assert guarded.mails == []  # refused: the server wants AUTH
+        world.clock.advance(timedelta(seconds=10))
+        right = Settings(env="test", smtp_url=f"smtp://desk:s3cret%2F%21@127.0.0.1:{port}")
+        await deliver_mail(world, right)
+        (mail,) = guarded.mails
+    assert mail.recipient == ["en@acme.example"]
+    assert mail.subject.endswith("We received your billing request")

@@ -15,6 +15,7 @@ from typing import Any
 
 import uvicorn
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 @dataclass
@@ -124,10 +125,21 @@ def _free_port() -> int:
 
 
 @contextmanager
-def smtp_server() -> Iterator[Mailbox]:
+def smtp_server(credentials: tuple[str, str] | None = None) -> Iterator[Mailbox]:
+    """An aiosmtpd server on loopback; with credentials, it requires AUTH (offered without TLS)."""
     mailbox = Mailbox()
     port = _free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    options: dict[str, Any] = {}
+    if credentials is not None:
+
+        def authenticator(
+            server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+        ) -> Any:
+            ok = (data.login.decode(), data.password.decode()) == credentials
+            return AuthResult(success=ok)
+
+        options = {"auth_required": True, "auth_require_tls": False, "authenticator": authenticator}
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, **options)
     controller.start()
     mailbox.url = f"smtp://127.0.0.1:{port}"
     try:
