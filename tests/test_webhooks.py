@@ -354,3 +354,45 @@ async def test_delivery_connects_to_the_address_it_checked_not_a_fresh_lookup(
         await WebhookDispatcher(world.sessionmaker, world.clock, strict, http).run_until_idle()
     (request,) = receiver.requests
     assert request.headers["host"] == f"noc.rebind.invalid:{receiver.port}"
+
+
+async def test_webhooks_are_changed_with_if_match_and_deleted_by_their_enterprise(
+    world: World,
+) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    admin = await world.api_client(Role.customer_admin, acme["id"])
+    user = await world.api_client(Role.customer_user, acme["id"])
+    refused = await world.client.post(
+        "/v1/webhooks", json={"url": "https://noc.example.com", "events": ["*"]}, headers=user
+    )
+    assert refused.status_code == 403
+    hook = await register(world, admin, "http://127.0.0.1:9/hook", description="NOC wall")
+    read = await world.client.get(f"/v1/webhooks/{hook['id']}", headers=user)
+    etag = read.headers["ETag"]
+    changed = await world.client.patch(
+        f"/v1/webhooks/{hook['id']}",
+        json={"events": ["ticket.*", "maintenance.*"]},
+        headers={**admin, "If-Match": etag},
+    )
+    assert changed.status_code == 200
+    assert changed.json()["events"] == ["ticket.*", "maintenance.*"]
+    stale = await world.client.patch(
+        f"/v1/webhooks/{hook['id']}",
+        json={"description": "late"},
+        headers={**admin, "If-Match": etag},
+    )
+    assert stale.status_code == 412
+    bad_url = await world.client.patch(
+        f"/v1/webhooks/{hook['id']}", json={"url": "gopher://x"}, headers=admin
+    )
+    assert bad_url.status_code == 422
+    other = await world.enterprise("Other", "PE")
+    stranger = await world.api_client(Role.customer_admin, other["id"])
+    assert (
+        await world.client.delete(f"/v1/webhooks/{hook['id']}", headers=stranger)
+    ).status_code == 404
+    assert (
+        await world.client.delete(f"/v1/webhooks/{hook['id']}", headers=admin)
+    ).status_code == 204
+    assert (await world.client.get(f"/v1/webhooks/{hook['id']}", headers=admin)).status_code == 404
+    assert (await world.client.get("/v1/webhooks", headers=admin)).json()["items"] == []
