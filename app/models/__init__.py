@@ -30,6 +30,7 @@ from app.models.maintenance import (
 from app.models.platform import Event, IdempotencyRecord, MailMessage, OutboxMessage
 from app.models.requests import BillingRequest, ChangeRequest, Order
 from app.models.tenancy import Account, Enterprise, Service
+from app.models.tickets import SlaClock, SlaPolicy, Ticket
 
 __all__ = [
     "Account",
@@ -60,6 +61,9 @@ __all__ = [
     "OutboxMessage",
     "PasswordReset",
     "Service",
+    "SlaClock",
+    "SlaPolicy",
+    "Ticket",
     "User",
     "UserEnterprise",
     "UserSession",

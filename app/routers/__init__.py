@@ -15,6 +15,8 @@ from app.routers import (
     identity,
     maintenances,
     orders,
+    sla,
+    tickets,
 )
 
 ALL_ROUTERS: list[APIRouter] = [
@@ -26,6 +28,8 @@ ALL_ROUTERS: list[APIRouter] = [
     directory.router,
     calendars.router,
     city_tiers.router,
+    tickets.router,
+    sla.router,
     orders.router,
     billing.router,
     changes.router,
