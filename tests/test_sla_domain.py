@@ -6,7 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.core.handbook import handbook
@@ -53,6 +53,7 @@ def test_the_handbook_path_with_and_without_a_site_visit_is_allowed() -> None:
             assert is_allowed(Stage(a), Stage(b)), (a, b)
 
 
+@settings(deadline=None)  # a shared, noisy machine: no per-example deadline
 @given(stages, stages)
 def test_only_the_table_or_a_cancellation_is_allowed(previous: Stage, current: Stage) -> None:
     expected = previous not in FINAL_STAGES and (
@@ -61,6 +62,7 @@ def test_only_the_table_or_a_cancellation_is_allowed(previous: Stage, current: S
     assert is_allowed(previous, current) is expected
 
 
+@settings(deadline=None)  # a shared, noisy machine: no per-example deadline
 @given(stages, stages)
 def test_no_backward_step_and_no_stay(previous: Stage, current: Stage) -> None:
     if previous in ORDER and current in ORDER and ORDER.index(current) <= ORDER.index(previous):
@@ -75,6 +77,7 @@ def test_skipping_a_stage_is_refused() -> None:
     assert next_stages(Stage.diagnosis) == [Stage.dispatch, Stage.verification, Stage.cancelled]
 
 
+@settings(deadline=None)  # a shared, noisy machine: no per-example deadline
 @given(stages)
 def test_nothing_leaves_a_final_stage_and_every_open_stage_may_cancel(stage: Stage) -> None:
     assert (next_stages(stage) == []) is (stage in FINAL_STAGES)
@@ -130,6 +133,7 @@ def test_malformed_durations_are_refused(text: str) -> None:
         parse_duration(text)
 
 
+@settings(deadline=None)  # a shared, noisy machine: no per-example deadline
 @given(st.integers(min_value=1, max_value=365 * 86400))
 def test_duration_round_trip(seconds: int) -> None:
     value = timedelta(seconds=seconds)
@@ -155,6 +159,7 @@ def _clock(target_s: float = 60, paused_s: float = 0) -> ClockView:
     )
 
 
+@settings(deadline=None)  # a shared, noisy machine: no per-example deadline
 @given(
     st.integers(min_value=1, max_value=86400),
     st.lists(st.integers(min_value=0, max_value=10**6), max_size=20),
@@ -194,6 +199,7 @@ def test_thresholds_of_a_one_minute_clock() -> None:
     assert late.next_due_at is None
 
 
+@settings(deadline=None)  # a shared, noisy machine: no per-example deadline
 @given(st.lists(st.integers(min_value=0, max_value=200_000), min_size=1, max_size=30))
 def test_each_threshold_fires_once_and_never_early(times_ms: list[int]) -> None:
     """Whatever instants the engine happens to look at, each threshold fires at most once,

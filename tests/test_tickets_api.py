@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from app.domain.roles import Role
 from app.models import Event, OutboxMessage
-from app.services.city_tiers import set_city_tier
 from tests.support.tickets import make_desk
 from tests.support.world import World
 
@@ -77,8 +76,10 @@ async def test_an_intermediate_city_gets_six_hours_of_dispatch(world: World) -> 
 
 
 async def test_a_remote_site_needs_an_eta_in_the_future(world: World) -> None:
-    async with world.sessionmaker() as session:
-        await set_city_tier(session, world.clock, "EC", "Nuevo Rocafuerte", "remote")
+    tier = await world.client.put(
+        "/v1/city-tiers/EC/Nuevo Rocafuerte", json={"tier": "remote"}, headers=world.admin
+    )
+    assert tier.status_code == 200, tier.text
     desk = await make_desk(world, city="Nuevo Rocafuerte")
     ticket = await desk.open()
     assert ticket["city_tier"] == "remote"

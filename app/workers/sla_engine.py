@@ -61,7 +61,7 @@ async def sla_loop(ctx: WorkerContext) -> None:
             await asyncio.wait_for(wake.wait(), timeout=delay)
         except TimeoutError:
             pass
-        if warming.done():
+        if warming.done() and not warming.cancelled():
             warming.exception()  # a failed warm-up only costs speed; do not log it as lost
 
 

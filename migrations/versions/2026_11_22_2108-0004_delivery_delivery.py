@@ -1,7 +1,7 @@
 """delivery: webhook endpoints, deliveries, attempts, TMF621 ticket attributes
 
 Revision ID: 0004_delivery
-Revises: 0003_tickets, 0005_requests
+Revises: 0005_requests
 Create Date: 2026-11-22 21:15:09.253701+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0004_delivery'
-down_revision: str | Sequence[str] | None = ('0003_tickets', '0005_requests')
+down_revision: str | Sequence[str] | None = '0005_requests'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

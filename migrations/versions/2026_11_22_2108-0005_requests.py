@@ -1,7 +1,7 @@
 """Orders, billing requests, change requests and planned maintenance (GCR).
 
 Revision ID: 0005_requests
-Revises: 0002_countries
+Revises: 0003_tickets
 Create Date: 2026-11-22 21:08:59.372101+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0005_requests'
-down_revision: str | Sequence[str] | None = '0002_countries'
+down_revision: str | Sequence[str] | None = '0003_tickets'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
