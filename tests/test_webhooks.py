@@ -396,3 +396,30 @@ async def test_webhooks_are_changed_with_if_match_and_deleted_by_their_enterpris
     ).status_code == 204
     assert (await world.client.get(f"/v1/webhooks/{hook['id']}", headers=admin)).status_code == 404
     assert (await world.client.get("/v1/webhooks", headers=admin)).json()["items"] == []
+
+
+async def test_a_receiver_that_never_answers_times_out_and_gets_the_event_later(
+    world: World, settings: Settings, http: httpx.AsyncClient
+) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    admin = await world.api_client(Role.customer_admin, acme["id"])
+    async with http_receiver() as receiver:
+        receiver.hold = asyncio.Event()  # it reads the request and never answers
+        hook = await register(world, admin, receiver.url)
+        await happen(world.sessionmaker, world.clock, acme["id"])
+        impatient = WebhookDispatcher(
+            world.sessionmaker, world.clock, settings, http, timeout=httpx.Timeout(0.3)
+        )
+        assert await impatient.run_until_idle() == 1
+        receiver.hold.set()  # it recovers
+        receiver.hold = None
+        world.clock.advance(timedelta(seconds=5))
+        assert await impatient.run_until_idle() == 1
+    log = (await world.client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=admin)).json()
+    assert [(a["status_code"], a["error"]) for a in log["items"]] == [
+        (None, "timed out"),
+        (200, None),
+    ]
+    ids = [r.headers["webhook-id"] for r in receiver.requests]
+    assert len(ids) == 2
+    assert len(set(ids)) == 1

@@ -165,7 +165,11 @@ def signature_header(claimed: Claimed, body: str, at: datetime) -> str:
 
 
 async def post_once(
-    http: httpx.AsyncClient, claimed: Claimed, at: datetime, settings: Settings
+    http: httpx.AsyncClient,
+    claimed: Claimed,
+    at: datetime,
+    settings: Settings,
+    request_timeout: httpx.Timeout = REQUEST_TIMEOUT,
 ) -> Outcome:
     body = json.dumps(claimed.payload, separators=(",", ":"), ensure_ascii=False)
     headers = {
@@ -187,7 +191,7 @@ async def post_once(
             url,
             content=body.encode(),
             headers=headers,
-            timeout=REQUEST_TIMEOUT,
+            timeout=request_timeout,
             extensions=extensions,
         )
     except AddressRefused as exc:
@@ -278,12 +282,14 @@ class WebhookDispatcher:
         http: httpx.AsyncClient,
         *,
         max_in_flight: int = 32,
+        timeout: httpx.Timeout = REQUEST_TIMEOUT,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.settings = settings
         self.http = http
         self.max_in_flight = max_in_flight
+        self.timeout = timeout
         self.in_flight: set[asyncio.Task[None]] = set()
         # Recording is short; serialising it lets tests share one connection.
         self._db = asyncio.Lock()
@@ -303,7 +309,7 @@ class WebhookDispatcher:
 
     async def _send(self, claimed: Claimed) -> None:
         at = self.clock.now()
-        outcome = await post_once(self.http, claimed, at, self.settings)
+        outcome = await post_once(self.http, claimed, at, self.settings, self.timeout)
         try:
             async with self._db, self.sessionmaker() as session:
                 await record_outcome(session, claimed, outcome, at, self.clock.now())
