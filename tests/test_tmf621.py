@@ -166,6 +166,17 @@ async def test_tmf_errors_use_tmf_shape(world: World) -> None:
     )
     assert bad_severity.status_code == 400
     assert "severity" in bad_severity.json()["message"]
+    first = await world.client.post(
+        f"{TMF}/troubleTicket", json=new_ticket(service), headers=carrier
+    )
+    assert first.status_code == 201
+    again = await world.client.post(
+        f"{TMF}/troubleTicket", json=new_ticket(service), headers=carrier
+    )
+    assert again.status_code == 409  # the same externalId: the carrier's ticket exists
+    assert again.json()["code"] == "409"
+    listed = await world.client.get(f"{TMF}/troubleTicket", headers=carrier)
+    assert listed.headers["X-Total-Count"] == "1"
     unsigned = await world.client.get(f"{TMF}/troubleTicket")
     assert unsigned.status_code == 401
     assert unsigned.json()["code"] == "401"
