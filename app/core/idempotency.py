@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,10 +35,18 @@ class IdempotencyClaim:
     clock: Clock
 
 
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    request_hash: str
+    status_code: int
+    body: Any
+    headers: dict[str, str]
+
+
 class ReplayFirstAnswer(Exception):
     """Raised to answer a retry with the stored first answer."""
 
-    def __init__(self, record: IdempotencyRecord) -> None:
+    def __init__(self, record: StoredAnswer) -> None:
         self.record = record
 
     def response(self) -> JSONResponse:
@@ -51,17 +59,24 @@ def _request_hash(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
 
 
-async def _find(session: AsyncSession, principal: str, key: str) -> IdempotencyRecord | None:
-    return (
-        await session.execute(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.principal == principal, IdempotencyRecord.key == key
-            )
-        )
-    ).scalar_one_or_none()
+# Core statements built once, run on the session's connection: this sits on
+# every creating POST, so it skips the ORM's per-statement bookkeeping.
+_records = cast(Table, IdempotencyRecord.__table__)
+_FIND = select(
+    _records.c.request_hash, _records.c.status_code, _records.c.body, _records.c.headers
+).where(_records.c.principal == bindparam("principal"), _records.c.key == bindparam("key"))
+_REMEMBER = insert(_records)
 
 
-def _check_same_request(record: IdempotencyRecord, request_hash: str) -> None:
+async def _find(session: AsyncSession, principal: str, key: str) -> StoredAnswer | None:
+    connection = await session.connection()
+    row = (await connection.execute(_FIND, {"principal": principal, "key": key})).first()
+    if row is None:
+        return None
+    return StoredAnswer(row.request_hash, row.status_code, row.body, dict(row.headers or {}))
+
+
+def _check_same_request(record: StoredAnswer, request_hash: str) -> None:
     if record.request_hash != request_hash:
         raise Unprocessable(
             "this Idempotency-Key was first used with another request; use a new key",
@@ -117,19 +132,21 @@ async def commit_creation(
     A concurrent retry that committed first wins: this transaction is rolled
     back and the caller receives that first answer instead.
     """
-    if claim is not None:
-        session.add(
-            IdempotencyRecord(
-                principal=claim.principal,
-                key=claim.key,
-                request_hash=claim.request_hash,
-                status_code=status_code,
-                body=response.model_dump(mode="json"),
-                headers=headers or {},
-                created_at=claim.clock.now(),
-            )
-        )
     try:
+        if claim is not None:
+            connection = await session.connection()
+            await connection.execute(
+                _REMEMBER,
+                {
+                    "principal": claim.principal,
+                    "key": claim.key,
+                    "request_hash": claim.request_hash,
+                    "status_code": status_code,
+                    "body": response.model_dump(mode="json"),
+                    "headers": headers or {},
+                    "created_at": claim.clock.now(),
+                },
+            )
         await session.commit()
     except IntegrityError:
         await session.rollback()

@@ -69,12 +69,13 @@ _TOUCH_CLIENT = (
 
 
 async def _api_client_caller(session: AsyncSession, token: str, now: datetime) -> Caller:
-    row = (await session.execute(_CLIENT_BY_TOKEN, {"token_hash": hash_token(token)})).first()
+    connection = await session.connection()
+    row = (await connection.execute(_CLIENT_BY_TOKEN, {"token_hash": hash_token(token)})).first()
     if row is None:
         raise Unauthorized("the bearer token is not valid or has been revoked")
     client_id, name, role, last_used_at, enterprise_ids = row
     if last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
-        await session.execute(_TOUCH_CLIENT, {"client_id": client_id, "now": now})
+        await connection.execute(_TOUCH_CLIENT, {"client_id": client_id, "now": now})
         await session.commit()
     return Caller(
         id=client_id,
@@ -87,7 +88,8 @@ async def _api_client_caller(session: AsyncSession, token: str, now: datetime) -
 
 async def _user_caller(session: AsyncSession, token: str, now: datetime) -> Caller:
     params = {"token_hash": hash_token(token), "now": now}
-    row = (await session.execute(_USER_BY_ACCESS_TOKEN, params)).first()
+    connection = await session.connection()
+    row = (await connection.execute(_USER_BY_ACCESS_TOKEN, params)).first()
     if row is None:
         raise Unauthorized("the access token is not valid, has expired or has been revoked")
     user_id, name, role, default_enterprise_id, session_id, enterprise_ids = row

@@ -68,7 +68,8 @@ async def record_event(
         "actor": actor,
         "data": data or {},
     }
-    event_id: int = (await session.execute(_RECORD, params)).scalar_one()
+    connection = await session.connection()
+    event_id: int = (await connection.execute(_RECORD, params)).scalar_one()
     if notify:
-        await session.execute(_NOTIFY_OUTBOX)
+        await connection.execute(_NOTIFY_OUTBOX)
     return event_id
