@@ -40,7 +40,7 @@ from app.schemas.history import EventRead
 from app.services.business_time import due_after, zone_of
 from app.services.events import record_event
 from app.services.history import events_of
-from app.services.scoping import visible_to
+from app.services.scoping import find_visible, visible_to
 
 SUBJECT = "billing_request"
 FILERS = frozenset(
@@ -163,15 +163,9 @@ async def _event(
 async def _load(
     session: AsyncSession, caller: Caller, request_id: uuid.UUID, *, lock: bool = False
 ) -> BillingRequest:
-    stmt = visible_to(select(BillingRequest), caller, BillingRequest.enterprise_id).where(
-        BillingRequest.id == request_id
+    return await find_visible(
+        session, caller, BillingRequest, request_id, what="billing request", lock=lock
     )
-    if lock:
-        stmt = stmt.with_for_update()
-    row = (await session.execute(stmt)).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"billing request {request_id} not found")
-    return row
 
 
 async def get_billing_request(

@@ -40,7 +40,7 @@ from app.services.business_time import due_after, is_business_time
 from app.services.events import record_event
 from app.services.history import events_of
 from app.services.referrals import referral_target
-from app.services.scoping import visible_to
+from app.services.scoping import find_visible, visible_to
 
 SUBJECT = "change_request"
 FILERS = frozenset(
@@ -226,15 +226,9 @@ async def _event(
 async def _load(
     session: AsyncSession, caller: Caller, change_id: uuid.UUID, *, lock: bool = False
 ) -> ChangeRequest:
-    stmt = visible_to(select(ChangeRequest), caller, ChangeRequest.enterprise_id).where(
-        ChangeRequest.id == change_id
+    return await find_visible(
+        session, caller, ChangeRequest, change_id, what="change request", lock=lock
     )
-    if lock:
-        stmt = stmt.with_for_update()
-    row = (await session.execute(stmt)).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"change request {change_id} not found")
-    return row
 
 
 async def get_change_request(

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.caller import Caller
 from app.core.clock import Clock
-from app.core.errors import Conflict, Forbidden, NotFound, field_error
+from app.core.errors import Conflict, Forbidden, field_error
 from app.core.etag import check_if_match
 from app.core.handbook import handbook
 from app.core.idempotency import IdempotencyClaim, commit_creation
@@ -36,7 +36,7 @@ from app.schemas.orders import (
 )
 from app.services.events import record_event
 from app.services.history import events_of
-from app.services.scoping import visible_to
+from app.services.scoping import find_visible, visible_to
 
 SUBJECT = "order"
 
@@ -131,13 +131,7 @@ async def create_order(
 async def _load(
     session: AsyncSession, caller: Caller, order_id: uuid.UUID, *, lock: bool = False
 ) -> Order:
-    stmt = visible_to(select(Order), caller, Order.enterprise_id).where(Order.id == order_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    order = (await session.execute(stmt)).scalar_one_or_none()
-    if order is None:
-        raise NotFound(f"order {order_id} not found")
-    return order
+    return await find_visible(session, caller, Order, order_id, what="order", lock=lock)
 
 
 async def get_order(session: AsyncSession, caller: Caller, order_id: uuid.UUID) -> OrderRead:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import uuid
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, false
+from sqlalchemy import Select, false, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.caller import Caller
+from app.core.errors import NotFound
 
 S = TypeVar("S", bound=Select[Any])
 
@@ -24,3 +26,26 @@ def visible_to(stmt: S, caller: Caller, enterprise_column: InstrumentedAttribute
     if not caller.enterprise_ids:
         return stmt.where(false())
     return stmt.where(enterprise_column.in_(caller.enterprise_ids))
+
+
+M = TypeVar("M")
+
+
+async def find_visible(
+    session: AsyncSession,
+    caller: Caller,
+    model: type[M],
+    row_id: uuid.UUID,
+    *,
+    what: str,
+    lock: bool = False,
+) -> M:
+    """One row of a tenant table by id, or a 404 naming `what` (another tenant's row included)."""
+    table: Any = model
+    stmt = visible_to(select(model), caller, table.enterprise_id).where(table.id == row_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"{what} {row_id} not found")
+    return row
