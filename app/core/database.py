@@ -100,3 +100,18 @@ async def driver_connection(session: AsyncSession) -> Any:
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     return raw.driver_connection
+
+
+def in_server_transaction(driver: Any) -> bool:
+    """Whether the driver connection has a transaction open on the server."""
+    return bool(driver.is_in_transaction())
+
+
+async def begin_on_server(session: AsyncSession) -> None:
+    """Open the session's transaction on the server now, so driver statements join it.
+
+    SQLAlchemy begins lazily, at the first statement; a use case that mixes
+    driver statements with ORM ones in one transaction calls this first.
+    """
+    connection = await session.connection()
+    await connection.exec_driver_sql("SELECT 1")

@@ -8,18 +8,20 @@ retries racing each other meet at the record's primary key.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.caller import Caller
 from app.core.clock import Clock
+from app.core.database import driver_connection
 from app.core.deps import ClockDep, CurrentCaller, SessionDep
 from app.core.errors import Unprocessable, field_error
 from app.models import IdempotencyRecord
@@ -62,18 +64,27 @@ def _request_hash(method: str, path: str, body: bytes) -> str:
 # Core statements built once, run on the session's connection: this sits on
 # every creating POST, so it skips the ORM's per-statement bookkeeping.
 _records = cast(Table, IdempotencyRecord.__table__)
-_FIND = select(
-    _records.c.request_hash, _records.c.status_code, _records.c.body, _records.c.headers
-).where(_records.c.principal == bindparam("principal"), _records.c.key == bindparam("key"))
+_FIND_SQL = """
+SELECT request_hash, status_code, body, headers FROM idempotency_records
+ WHERE principal = $1 AND key = $2
+"""
 _REMEMBER = insert(_records)
 
 
 async def _find(session: AsyncSession, principal: str, key: str) -> StoredAnswer | None:
-    connection = await session.connection()
-    row = (await connection.execute(_FIND, {"principal": principal, "key": key})).first()
+    # On the driver: this runs before every keyed creation, and must not open
+    # a transaction of its own (see core.database.driver_connection).
+    driver = await driver_connection(session)
+    row = await driver.fetchrow(_FIND_SQL, principal, key)
     if row is None:
         return None
-    return StoredAnswer(row.request_hash, row.status_code, row.body, dict(row.headers or {}))
+    body, headers = row["body"], row["headers"]
+    return StoredAnswer(
+        row["request_hash"],
+        row["status_code"],
+        json.loads(body) if isinstance(body, str) else body,
+        dict(json.loads(headers) if isinstance(headers, str) else headers or {}),
+    )
 
 
 def _check_same_request(record: StoredAnswer, request_hash: str) -> None:
@@ -157,6 +168,15 @@ async def commit_creation(
             raise
         _check_same_request(record, claim.request_hash)
         raise ReplayFirstAnswer(record) from None
+
+
+async def replay_stored_answer(session: AsyncSession, claim: IdempotencyClaim) -> None:
+    """After losing a race on the key: raise the winner's answer (or re-raise if absent)."""
+    record = await _find(session, claim.principal, claim.key)
+    if record is None:
+        return
+    _check_same_request(record, claim.request_hash)
+    raise ReplayFirstAnswer(record)
 
 
 def install_replay_handler(app: Any) -> None:

@@ -60,6 +60,9 @@ async def _api_client_caller(session: AsyncSession, token: str, now: datetime) -
     last_used_at = row["last_used_at"]
     if last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
         await driver.execute(_TOUCH_CLIENT, client_id, now)
+        # Keeps the note of use even when the request itself fails later; with
+        # no transaction open on the server this costs no round trip.
+        await session.commit()
     return Caller(
         id=client_id,
         kind="api_client",

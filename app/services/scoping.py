@@ -28,6 +28,14 @@ def visible_to(stmt: S, caller: Caller, enterprise_column: InstrumentedAttribute
     return stmt.where(enterprise_column.in_(caller.enterprise_ids))
 
 
+def visible_enterprise_ids(caller: Caller) -> list[uuid.UUID] | None:
+    """The same decision as `visible_to`, as a parameter for plain-SQL hot paths:
+    None for provider staff (every enterprise), else the caller's own list."""
+    if caller.is_provider:
+        return None
+    return list(caller.enterprise_ids)
+
+
 M = TypeVar("M")
 
 

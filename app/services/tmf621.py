@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -117,27 +117,14 @@ async def _save_attributes(
     )
 
 
-class _CommitLater:
-    """The session, with `commit` turned into `flush`, so the intake's unit of work and
-    what TMF adds to it commit together (the caller commits)."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._session, name)
-
-    async def commit(self) -> None:
-        await self._session.flush()
-
-
 async def create_ticket(
     session: AsyncSession, caller: Caller, clock: Clock, payload: TroubleTicketCreate
 ) -> dict[str, Any]:
     """Open the ticket through Carrier Desk's own intake and keep TMF's free-text values,
     in one transaction: a hub never sees the ticket without its `ticketType`."""
-    unit = cast(AsyncSession, _CommitLater(session))
-    created = await intake.open_ticket(unit, caller, clock, None, _ticket_create(caller, payload))
+    created = await intake.open_ticket(
+        session, caller, clock, None, _ticket_create(caller, payload), commit=False
+    )
     await _save_attributes(
         session,
         created.id,
