@@ -1,0 +1,198 @@
+"""Tenant isolation, everywhere: generated from the app's route table.
+
+For every route whose path carries an id, and every method on it, an object of
+enterprise A is made through the API, then a customer of enterprise B asks for
+it: the answer must be 404 (another tenant's id does not exist for B), and the
+same request by a customer of A with the same role must not be 404 (so the
+404 came from scoping, not from a wrong id or a bad body).
+
+A new route with an id parameter that this file does not know how to create
+fails the test, naming the parameter: add a factory to `FACTORIES` (and, if the
+route needs a body, an entry in `BODIES`).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from app.core.settings import Settings
+from app.domain.roles import Role
+from app.main import create_app
+from tests.support.world import World
+
+# Path parameters that name something other than a tenant's row (a country
+# code, a catalogue key): routes keyed only by these are reference data.
+NOT_TENANT_IDS: set[str] = {"country", "key", "code"}
+
+# The customer roles a caller of enterprise B may hold, most powerful first.
+CUSTOMER_ROLES = [Role.customer_admin, Role.customer_user, Role.carrier]
+
+
+def is_id_param(name: str) -> bool:
+    return name not in NOT_TENANT_IDS and (name == "id" or name.endswith("_id"))
+
+
+@dataclass
+class Objects:
+    """Objects of enterprise A for one route, made on demand through the API."""
+
+    world: World
+    enterprise: dict[str, Any]
+    ids: dict[str, str] = field(default_factory=dict)
+
+    async def need(self, name: str) -> str:
+        if name not in self.ids:
+            factory = FACTORIES.get(name)
+            if factory is None:
+                raise LookupError(name)
+            self.ids[name] = await factory(self)
+        return self.ids[name]
+
+    async def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = await self.world.client.post(path, json=body, headers=self.world.admin)
+        assert response.status_code == 201, f"POST {path}: {response.status_code} {response.text}"
+        created: dict[str, Any] = response.json()
+        return created
+
+
+Factory = Callable[[Objects], Awaitable[str]]
+
+
+async def _enterprise(o: Objects) -> str:
+    # The tenant itself: routes under /v1/enterprises/{enterprise_id}.
+    return str(o.enterprise["id"])
+
+
+async def _service(o: Objects) -> str:
+    # A service of A, registered by the provider admin.
+    return str((await o.world.service(await o.need("enterprise_id")))["id"])
+
+
+async def _api_client(o: Objects) -> str:
+    # An API client of A, as A's administrator would make it.
+    body = {"name": "noc", "role": "customer_user", "enterprise_ids": [o.enterprise["id"]]}
+    return str((await o.post("/v1/api-clients", body))["id"])
+
+
+async def _user(o: Objects) -> str:
+    # A user of A.
+    body = {
+        "email": f"user-{uuid.uuid4().hex[:8]}@acme.example",
+        "name": "Operator",
+        "role": "customer_user",
+        "enterprise_ids": [o.enterprise["id"]],
+    }
+    return str((await o.post("/v1/users", body))["id"])
+
+
+# How to make an object of enterprise A for each id parameter name. Every id
+# parameter of every route must be here: a missing one fails the test.
+FACTORIES: dict[str, Factory] = {
+    "enterprise_id": _enterprise,
+    "service_id": _service,
+    "client_id": _api_client,
+    "user_id": _user,
+}
+
+# Bodies for routes that need one to get past validation; `{}` otherwise.
+# Keys are "METHOD /path" as the route table spells them.
+Body = Callable[[Objects], Awaitable[dict[str, Any]]]
+
+
+async def _service_body(o: Objects) -> dict[str, Any]:
+    return {
+        "code": f"SVC-{uuid.uuid4().hex[:8]}",
+        "product_line": "data",
+        "site": {"address": "Av. Amazonas", "city": "Quito", "country": "EC"},
+    }
+
+
+async def _account_body(o: Objects) -> dict[str, Any]:
+    return {"number": f"AC-{uuid.uuid4().hex[:8]}", "name": "Main", "currency": "USD"}
+
+
+BODIES: dict[str, Body] = {
+    "POST /v1/enterprises/{enterprise_id}/services": _service_body,
+    "POST /v1/enterprises/{enterprise_id}/accounts": _account_body,
+}
+
+
+def id_routes() -> list[tuple[str, str, list[str]]]:
+    """(method, path, id parameters) of every route whose path carries an id."""
+    app = create_app(Settings(env="test", database_url="postgresql+asyncpg://unused/unused"))
+    found = []
+    # FastAPI nests included routers lazily; `iter_route_contexts` flattens
+    # them into the paths and methods the app really serves.
+    for route in iter_route_contexts(app.routes):
+        if not isinstance(route.original_route, APIRoute):
+            continue
+        params = re.findall(r"{(\w+)(?::\w+)?}", route.path)
+        ids = [p for p in params if is_id_param(p)]
+        if not ids:
+            continue
+        for method in sorted(set(route.methods or ()) - {"HEAD", "OPTIONS"}):
+            found.append((method, route.path, ids))
+    return found
+
+
+def test_the_route_table_has_routes_with_ids() -> None:
+    # Guard against the generator silently finding nothing.
+    assert len(id_routes()) >= 5
+
+
+async def test_every_route_with_an_id_answers_404_to_another_enterprise(world: World) -> None:
+    acme = await world.enterprise("Acme Isolation", "EC")
+    other = await world.enterprise("Other Isolation", "PE")
+    callers_a: dict[Role, dict[str, str]] = {}
+    callers_b: dict[Role, dict[str, str]] = {}
+    for role in CUSTOMER_ROLES:
+        callers_a[role] = await world.api_client(role, acme["id"])
+        callers_b[role] = await world.api_client(role, other["id"])
+
+    failures: list[str] = []
+    checked = 0
+    for method, path, params in id_routes():
+        key = f"{method} {path}"
+        objects = Objects(world, acme)
+        try:
+            values = {p: await objects.need(p) for p in params}
+        except LookupError as missing:
+            failures.append(
+                f"{key}: no factory for id parameter {missing.args[0]!r}; add one to FACTORIES"
+                " in tests/test_tenant_isolation.py (and scope the route with visible_to)"
+            )
+            continue
+        url = path.format(**values)
+        body_factory = BODIES.get(key)
+        body = await body_factory(objects) if body_factory else {}
+        kwargs: dict[str, Any] = {"json": body} if method in {"POST", "PUT", "PATCH"} else {}
+
+        outcome = None
+        for role in CUSTOMER_ROLES:
+            b = await world.client.request(method, url, headers=callers_b[role], **kwargs)
+            a = await world.client.request(method, url, headers=callers_a[role], **kwargs)
+            if a.status_code == 403 and b.status_code in (403, 404):
+                continue  # this role may not use the route at all; try the next
+            outcome = (role, a, b)
+            break
+        checked += 1
+        if outcome is None:
+            continue  # provider-only route: no customer of any tenant may call it
+        role, a, b = outcome
+        if b.status_code != 404:
+            failures.append(
+                f"{key} as {role.value} of another enterprise: {b.status_code} {b.text[:200]}"
+            )
+        elif a.status_code in (404, 422):
+            failures.append(
+                f"{key} as {role.value} of the owner: {a.status_code} {a.text[:200]} (the 404"
+                " of the other tenant proves nothing: fix FACTORIES/BODIES for this route)"
+            )
+    assert not failures, "\n".join(failures)
+    assert checked == len(id_routes())
