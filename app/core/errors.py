@@ -98,6 +98,52 @@ class ServiceUnavailable(Problem):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Add the `Problem` schema that `PROBLEM_RESPONSES` refers to to the app's document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+                PROBLEM_SCHEMA
+            )
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+# Every operation documents what it really answers on failure: a problem
+# document (never FastAPI's default validation shape), and 503 with
+# Retry-After while the database is away. Schemathesis holds the API to it.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {
+        "description": "A problem (RFC 9457): bad input, not found, not allowed, conflict",
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    },
+    503: {
+        "description": "The database is unavailable; retry after the given seconds",
+        "headers": {"Retry-After": {"schema": {"type": "string"}}},
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    },
+}
+
+
 def field_error(field: str, message: str) -> Unprocessable:
     """A 422 that names the one field at fault."""
     return Unprocessable(f"{field}: {message}", errors=[{"field": field, "message": message}])

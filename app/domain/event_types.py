@@ -56,9 +56,7 @@ MAINTENANCE_EVENTS = frozenset(
         "maintenance.completed",
     }
 )
-ALL_EVENT_TYPES = (
-    TICKET_EVENTS | ORDER_EVENTS | BILLING_EVENTS | CHANGE_EVENTS | MAINTENANCE_EVENTS
-)
+ALL_EVENT_TYPES = TICKET_EVENTS | ORDER_EVENTS | BILLING_EVENTS | CHANGE_EVENTS | MAINTENANCE_EVENTS
 
 
 def pattern_matches(pattern: str, event_type: str) -> bool:
