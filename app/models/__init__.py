@@ -1,6 +1,18 @@
 """Every table, imported here so Alembic and the metadata see them all."""
 
 from app.models.base import Base
+from app.models.countries import (
+    AccountTeamMember,
+    CityTier,
+    ClosedDay,
+    CountryCalendar,
+    CountryDirectory,
+    DirectoryLine,
+    EscalationLevel,
+    EscalationMatrix,
+    NotificationContact,
+    Office,
+)
 from app.models.identity import (
     ApiClient,
     ApiClientEnterprise,
@@ -11,19 +23,33 @@ from app.models.identity import (
 )
 from app.models.platform import Event, IdempotencyRecord, MailMessage, OutboxMessage
 from app.models.tenancy import Account, Enterprise, Service
+from app.models.tickets import SlaClock, SlaPolicy, Ticket
 
 __all__ = [
     "Account",
+    "AccountTeamMember",
     "ApiClient",
     "ApiClientEnterprise",
     "Base",
+    "CityTier",
+    "ClosedDay",
+    "CountryCalendar",
+    "CountryDirectory",
+    "DirectoryLine",
     "Enterprise",
+    "EscalationLevel",
+    "EscalationMatrix",
     "Event",
     "IdempotencyRecord",
     "MailMessage",
+    "NotificationContact",
+    "Office",
     "OutboxMessage",
     "PasswordReset",
     "Service",
+    "SlaClock",
+    "SlaPolicy",
+    "Ticket",
     "User",
     "UserEnterprise",
     "UserSession",

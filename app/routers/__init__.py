@@ -2,11 +2,13 @@
 
 from fastapi import APIRouter
 
-from app.routers import auth, enterprises, health, identity
+from app.routers import auth, enterprises, health, identity, sla, tickets
 
 ALL_ROUTERS: list[APIRouter] = [
     health.router,
     auth.router,
     identity.router,
     enterprises.router,
+    tickets.router,
+    sla.router,
 ]

@@ -23,7 +23,10 @@ SEED_LOCK_KEY = 7_245_113_902
 
 def seeders() -> list[Seeder]:
     """Each feature that owns reference data adds its seeder here."""
-    return []
+    from app.services.country_seed import seed_countries
+    from app.services.sla_policies import seed_sla_policies
+
+    return [seed_countries, seed_sla_policies]
 
 
 async def seed_reference_data(session: AsyncSession, clock: Clock) -> None:

@@ -19,14 +19,20 @@ class PeriodicJob:
 
 def listen_channels() -> list[str]:
     """NOTIFY channels the worker listens on."""
-    return []
+    from app.services.tickets.clocks import SLA_CHANNEL
+
+    return [SLA_CHANNEL]
 
 
 def loops() -> list[Loop]:
     """Long-running loops that plan their own wake-ups (e.g. the SLA clock)."""
-    return []
+    from app.workers.sla_engine import sla_loop
+
+    return [sla_loop]
 
 
 def periodic_jobs() -> list[PeriodicJob]:
     """Jobs APScheduler runs at a fixed interval (safety sweeps, clean-ups)."""
-    return []
+    from app.workers.sla_engine import SWEEP_SECONDS, sla_sweep
+
+    return [PeriodicJob("sla-sweep", sla_sweep, SWEEP_SECONDS)]

@@ -1,0 +1,120 @@
+"""Trouble tickets, their per-stage SLA clocks, and the SLA policies per country."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    Sequence,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, Versioned, new_id
+
+# TT-2026-000123: the number part comes from this sequence, so two intakes
+# never race for a number.
+TICKET_NUMBER_SEQUENCE = Sequence("ticket_number_seq", metadata=Base.metadata, start=1)
+
+
+class SlaPolicy(Versioned, Base):
+    """A country's targets (seconds; null: no target) and thresholds. A reference table."""
+
+    __tablename__ = "sla_policies"
+
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    targets: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    dispatch: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    warning_ratio: Mapped[float] = mapped_column(Float)
+    escalation_ratios: Mapped[list[float]] = mapped_column(JSONB)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(120), default="seed")
+
+
+class Ticket(Versioned, Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
+    service_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("services.id"), index=True)
+    severity: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    contact: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    site: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    country: Mapped[str] = mapped_column(String(2))
+    city_tier: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(24))
+    stage: Mapped[str] = mapped_column(String(16))
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    external_id: Mapped[str | None] = mapped_column(String(100))
+    hold_reason: Mapped[str | None] = mapped_column(String(500))
+    held_at: Mapped[datetime | None]
+    waiting_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    reported_at: Mapped[datetime]
+    restored_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_tickets_updated_at_id", "updated_at", "id"),
+        Index("ix_tickets_enterprise_id_updated_at_id", "enterprise_id", "updated_at", "id"),
+        Index(
+            "uq_tickets_enterprise_id_external_id",
+            "enterprise_id",
+            "external_id",
+            unique=True,
+            postgresql_where=text("external_id IS NOT NULL"),
+        ),
+    )
+
+
+class SlaClock(Base):
+    """One stage's clock: one row per stage entered, with the target it started with."""
+
+    __tablename__ = "sla_clocks"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id"))
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
+    stage: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime]
+    target_seconds: Mapped[float | None] = mapped_column(Float)
+    due_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    paused_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    paused_at: Mapped[datetime | None]
+    state: Mapped[str] = mapped_column(String(16))
+    warned_at: Mapped[datetime | None]
+    breached_at: Mapped[datetime | None]
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    warning_ratio: Mapped[float] = mapped_column(Float)
+    escalation_ratios: Mapped[list[float]] = mapped_column(JSONB)
+    # The next instant the engine must look at this clock (warning, breach or
+    # an escalation level); null when nothing more can fall due.
+    next_due_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_sla_clocks_ticket_id_id", "ticket_id", "id"),
+        Index(
+            "ix_sla_clocks_next_due",
+            "next_due_at",
+            postgresql_where=text("state = 'running' AND next_due_at IS NOT NULL"),
+        ),
+        Index("ix_sla_clocks_enterprise_id_started_at", "enterprise_id", "started_at"),
+    )

@@ -1,0 +1,169 @@
+"""Trouble tickets: intake, reads, the stage workflow, holds, notes, escalations, history."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query, Response
+
+from app.core.deps import AnyCaller, ClockDep, SessionDep
+from app.core.etag import IfMatch, set_etag
+from app.core.idempotency import Idempotency
+from app.core.pagination import Page, PageParams, page_params
+from app.domain.lifecycle import Severity, Stage, Status
+from app.schemas.tickets import (
+    EscalationIn,
+    EventRead,
+    HoldIn,
+    NoteIn,
+    ResumeIn,
+    TicketCreate,
+    TicketFilters,
+    TicketRead,
+    TicketUpdate,
+    TransitionIn,
+)
+from app.services import tickets as service
+
+router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+def ticket_filters(
+    status: Annotated[Status | None, Query()] = None,
+    stage: Annotated[Stage | None, Query()] = None,
+    severity: Annotated[Severity | None, Query()] = None,
+    enterprise_id: Annotated[uuid.UUID | None, Query()] = None,
+    breached: Annotated[
+        bool | None, Query(description="Only tickets with a breached clock")
+    ] = None,
+) -> TicketFilters:
+    return TicketFilters(
+        status=status,
+        stage=stage,
+        severity=severity,
+        enterprise_id=enterprise_id,
+        breached=breached,
+    )
+
+
+Filters = Annotated[TicketFilters, Depends(ticket_filters)]
+
+
+def _answer(response: Response, ticket: TicketRead) -> TicketRead:
+    set_etag(response, ticket.version)
+    return ticket
+
+
+@router.post("", status_code=201, summary="Open a trouble ticket")
+async def open_ticket(
+    payload: TicketCreate,
+    caller: AnyCaller,
+    session: SessionDep,
+    clock: ClockDep,
+    claim: Idempotency,
+    response: Response,
+) -> TicketRead:
+    ticket = await service.open_ticket(session, caller, clock, claim, payload)
+    response.headers["Location"] = f"/v1/tickets/{ticket.id}"
+    return _answer(response, ticket)
+
+
+@router.get("", summary="Tickets the caller may see, by filter; keyset pages")
+async def list_tickets(
+    caller: AnyCaller, session: SessionDep, filters: Filters, paging: Paging
+) -> Page[TicketRead]:
+    return await service.list_tickets(session, caller, filters, paging)
+
+
+@router.get("/{ticket_id}", summary="One ticket with its SLA clocks")
+async def get_ticket(
+    ticket_id: uuid.UUID, caller: AnyCaller, session: SessionDep, response: Response
+) -> TicketRead:
+    return _answer(response, await service.get_ticket(session, caller, ticket_id))
+
+
+@router.patch("/{ticket_id}", summary="Change severity, contact or description (If-Match)")
+async def update_ticket(
+    ticket_id: uuid.UUID,
+    payload: TicketUpdate,
+    caller: AnyCaller,
+    session: SessionDep,
+    clock: ClockDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> TicketRead:
+    ticket = await service.update_ticket(session, caller, clock, ticket_id, payload, if_match)
+    return _answer(response, ticket)
+
+
+@router.post("/{ticket_id}/transitions", summary="Move to the next stage (provider staff)")
+async def move_ticket(
+    ticket_id: uuid.UUID,
+    payload: TransitionIn,
+    caller: AnyCaller,
+    session: SessionDep,
+    clock: ClockDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> TicketRead:
+    ticket = await service.move_ticket(session, caller, clock, ticket_id, payload, if_match)
+    return _answer(response, ticket)
+
+
+@router.post("/{ticket_id}/hold", summary="Wait for the customer: the SLA clock stops")
+async def hold_ticket(
+    ticket_id: uuid.UUID,
+    payload: HoldIn,
+    caller: AnyCaller,
+    session: SessionDep,
+    clock: ClockDep,
+    response: Response,
+) -> TicketRead:
+    return _answer(response, await service.hold_ticket(session, caller, clock, ticket_id, payload))
+
+
+@router.post("/{ticket_id}/resume", summary="Resume: the clock runs again, due time pushed")
+async def resume_ticket(
+    ticket_id: uuid.UUID,
+    caller: AnyCaller,
+    session: SessionDep,
+    clock: ClockDep,
+    response: Response,
+    payload: Annotated[ResumeIn | None, Body()] = None,
+) -> TicketRead:
+    ticket = await service.resume_ticket(session, caller, clock, ticket_id, payload)
+    return _answer(response, ticket)
+
+
+@router.post("/{ticket_id}/notes", status_code=201, summary="Add a note (public or internal)")
+async def add_note(
+    ticket_id: uuid.UUID,
+    payload: NoteIn,
+    caller: AnyCaller,
+    session: SessionDep,
+    clock: ClockDep,
+    response: Response,
+) -> TicketRead:
+    return _answer(response, await service.add_note(session, caller, clock, ticket_id, payload))
+
+
+@router.post("/{ticket_id}/escalations", status_code=201, summary="Escalate one level")
+async def escalate_ticket(
+    ticket_id: uuid.UUID,
+    payload: EscalationIn,
+    caller: AnyCaller,
+    session: SessionDep,
+    clock: ClockDep,
+    response: Response,
+) -> TicketRead:
+    ticket = await service.escalate_ticket(session, caller, clock, ticket_id, payload)
+    return _answer(response, ticket)
+
+
+@router.get("/{ticket_id}/events", summary="The ticket's whole history, oldest first")
+async def ticket_events(
+    ticket_id: uuid.UUID, caller: AnyCaller, session: SessionDep
+) -> list[EventRead]:
+    return await service.ticket_events(session, caller, ticket_id)

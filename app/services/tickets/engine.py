@@ -1,0 +1,135 @@
+"""The SLA engine's unit of work: claim the clocks that fell due, record what they passed.
+
+Claims are `FOR UPDATE OF sla_clocks, tickets SKIP LOCKED` over the partial index
+on `next_due_at` of running clocks: any number of workers share the work, none
+fires the same threshold twice (the row's own warned_at / breached_at /
+escalation_level guard it), and a worker killed mid-way loses nothing (its
+transaction rolls back and the rows fall due again for the others). The cost is
+the number of due clocks, never the number of open tickets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.sla import step
+from app.models import SlaClock, Ticket
+from app.services.events import record_event
+from app.services.tickets.clocks import SYSTEM_ACTOR, view_of
+from app.services.tickets.directory import escalation_contacts
+
+_C = SlaClock.__table__.c
+_T = Ticket.__table__.c
+
+RUNNING_AND_DUE = (_C.state == "running", _C.next_due_at.is_not(None))
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    fired: int  # clocks that passed a threshold
+    claimed: int  # clocks claimed (a full batch means: look again at once)
+
+
+def due_clocks_statement(now: datetime, limit: int) -> Any:
+    return (
+        select(
+            _C.id,
+            _C.ticket_id,
+            _C.enterprise_id,
+            _C.stage,
+            _C.started_at,
+            _C.target_seconds,
+            _C.due_at,
+            _C.paused_seconds,
+            _C.warning_ratio,
+            _C.escalation_ratios,
+            _C.warned_at,
+            _C.breached_at,
+            _C.escalation_level,
+            _C.next_due_at,
+            _T.number,
+            _T.country,
+            _T.escalation_level.label("ticket_level"),
+        )
+        .join_from(SlaClock.__table__, Ticket.__table__, _T.id == _C.ticket_id)
+        .where(*RUNNING_AND_DUE, _C.next_due_at <= now)
+        .order_by(_C.next_due_at)
+        .limit(limit)
+        .with_for_update(of=[SlaClock.__table__, Ticket.__table__], skip_locked=True)
+    )
+
+
+async def next_due_instant(session: AsyncSession) -> datetime | None:
+    """The earliest instant any running clock falls due (an index-only look at the minimum)."""
+    value: datetime | None = (
+        await session.execute(select(func.min(_C.next_due_at)).where(*RUNNING_AND_DUE))
+    ).scalar_one()
+    return value
+
+
+async def _fire(session: AsyncSession, row: Any, now: datetime) -> bool:
+    result = step(view_of(row), now)
+    values: dict[str, Any] = {"next_due_at": result.next_due_at}
+    base = {"number": row.number, "stage": row.stage, "clock_id": row.id}
+    due_iso = row.due_at.isoformat() if row.due_at else None
+
+    async def event(type: str, data: dict[str, Any]) -> None:
+        await record_event(
+            session,
+            subject_type="ticket",
+            subject_id=row.ticket_id,
+            type=type,
+            at=now,
+            actor=SYSTEM_ACTOR,
+            enterprise_id=row.enterprise_id,
+            data={**base, **data},
+        )
+
+    if result.warn:
+        values["warned_at"] = now
+        await event("sla.warning", {"due_at": due_iso, "warning_ratio": row.warning_ratio})
+    ticket_values: dict[str, Any] = {}
+    if result.breach:
+        values["breached_at"] = now
+        ticket_values["breached"] = True
+        lag = (now - row.due_at).total_seconds() if row.due_at else None
+        await event("sla.breached", {"due_at": due_iso, "lag_seconds": lag})
+    if result.escalate_to:
+        level = max(result.escalate_to)
+        values["escalation_level"] = level
+        if level > row.ticket_level:
+            ticket_values["escalation_level"] = level
+            contacts = await escalation_contacts(session, row.country, level, now)
+            await event(
+                "ticket.escalated",
+                {
+                    "level": level,
+                    "reason": f"the {row.stage} clock passed "
+                    f"{row.escalation_ratios[level - 1]:g}x its target",
+                    "requested_by": "sla",
+                    "escalation": contacts,
+                },
+            )
+    await session.execute(update(SlaClock).where(SlaClock.id == row.id).values(**values))
+    if ticket_values:
+        await session.execute(
+            update(Ticket)
+            .where(Ticket.id == row.ticket_id)
+            .values(updated_at=now, version=Ticket.version + 1, **ticket_values)
+        )
+    return bool(result.warn or result.breach or result.escalate_to)
+
+
+async def fire_due_clocks(session: AsyncSession, now: datetime, *, limit: int = 200) -> SweepResult:
+    """One transaction: claim up to `limit` due clocks, record what each passed, commit."""
+    rows = (await session.execute(due_clocks_statement(now, limit))).all()
+    fired = 0
+    for row in rows:
+        fired += await _fire(session, row, now)
+    await session.commit()
+    return SweepResult(fired=fired, claimed=len(rows))

@@ -1,0 +1,164 @@
+"""Reading tickets: one statement per ticket or page, clocks folded in as JSON (no ORM graph)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, literal_column, select
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.caller import Caller
+from app.core.errors import NotFound
+from app.core.pagination import Page, PageParams, keyset, page_of
+from app.domain.sla import format_duration
+from app.models import Event, SlaClock, Ticket
+from app.schemas.tickets import ClockRead, EventRead, SiteRead, TicketFilters, TicketRead
+from app.services.scoping import visible_to
+
+_T = Ticket.__table__.c
+_C = SlaClock.__table__.c
+
+CLOCK_JSON = func.jsonb_build_object(
+    "stage", _C.stage,
+    "started_at", _C.started_at,
+    "target_seconds", _C.target_seconds,
+    "due_at", _C.due_at,
+    "completed_at", _C.completed_at,
+    "paused_seconds", _C.paused_seconds,
+    "state", _C.state,
+    "warned_at", _C.warned_at,
+    "breached_at", _C.breached_at,
+    "escalation_level", _C.escalation_level,
+)  # fmt: skip
+
+SLA_OF_TICKET = (
+    select(
+        func.coalesce(
+            func.jsonb_agg(aggregate_order_by(CLOCK_JSON, _C.id)),
+            literal_column("'[]'::jsonb"),
+            type_=JSONB,
+        )
+    )
+    .where(_C.ticket_id == _T.id)
+    .scalar_subquery()
+    .label("sla")
+)
+
+TICKET_COLUMNS = (
+    _T.id, _T.number, _T.enterprise_id, _T.service_id, _T.severity, _T.summary,
+    _T.description, _T.contact, _T.site, _T.city_tier, _T.status, _T.stage,
+    _T.escalation_level, _T.breached, _T.hold_reason, _T.external_id, _T.reported_at,
+    _T.created_at, _T.updated_at, _T.version,
+)  # fmt: skip
+
+
+def ticket_select() -> Select[Any]:
+    return select(*TICKET_COLUMNS, SLA_OF_TICKET)
+
+
+def _dt(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return datetime.fromisoformat(value).astimezone(UTC)
+
+
+def clock_read(c: dict[str, Any]) -> ClockRead:
+    target = c.get("target_seconds")
+    started = _dt(c["started_at"])
+    assert started is not None
+    return ClockRead(
+        stage=c["stage"],
+        started_at=started,
+        target=None if target is None else format_duration(timedelta(seconds=float(target))),
+        due_at=_dt(c.get("due_at")),
+        completed_at=_dt(c.get("completed_at")),
+        paused_seconds=round(float(c.get("paused_seconds") or 0.0), 6),
+        state=c["state"],
+        warned_at=_dt(c.get("warned_at")),
+        breached_at=_dt(c.get("breached_at")),
+        escalation_level=int(c.get("escalation_level") or 0),
+    )
+
+
+def ticket_read(row: Any) -> TicketRead:
+    m = row._mapping
+    sla = m["sla"]
+    return TicketRead(
+        id=m["id"],
+        number=m["number"],
+        enterprise_id=m["enterprise_id"],
+        service_id=m["service_id"],
+        severity=m["severity"],
+        summary=m["summary"],
+        description=m["description"],
+        contact=m["contact"],
+        site=SiteRead.model_validate(m["site"]),
+        city_tier=m["city_tier"],
+        status=m["status"],
+        stage=m["stage"],
+        escalation_level=m["escalation_level"],
+        breached=m["breached"],
+        hold_reason=m["hold_reason"],
+        sla=[clock_read(c) for c in (sla or [])],
+        external_id=m["external_id"],
+        reported_at=m["reported_at"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        version=m["version"],
+    )
+
+
+async def fetch_ticket(session: AsyncSession, caller: Caller, ticket_id: uuid.UUID) -> TicketRead:
+    stmt = visible_to(ticket_select(), caller, Ticket.enterprise_id).where(_T.id == ticket_id)
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        raise NotFound(f"ticket {ticket_id} not found")
+    return ticket_read(row)
+
+
+async def get_ticket(session: AsyncSession, caller: Caller, ticket_id: uuid.UUID) -> TicketRead:
+    """One ticket with its clocks, in one statement."""
+    return await fetch_ticket(session, caller, ticket_id)
+
+
+async def list_tickets(
+    session: AsyncSession, caller: Caller, filters: TicketFilters, paging: PageParams
+) -> Page[TicketRead]:
+    stmt = visible_to(ticket_select(), caller, Ticket.enterprise_id)
+    if filters.enterprise_id is not None:
+        stmt = stmt.where(_T.enterprise_id == caller.require_enterprise(filters.enterprise_id))
+    if filters.status is not None:
+        stmt = stmt.where(_T.status == filters.status.value)
+    if filters.stage is not None:
+        stmt = stmt.where(_T.stage == filters.stage.value)
+    if filters.severity is not None:
+        stmt = stmt.where(_T.severity == filters.severity.value)
+    if filters.breached is not None:
+        stmt = stmt.where(_T.breached.is_(filters.breached))
+    stmt = keyset(stmt, paging, Ticket.updated_at, Ticket.id)
+    rows = (await session.execute(stmt)).all()
+    items, cursor = page_of(rows, paging, lambda r: (r.updated_at, r.id))
+    return Page(items=[ticket_read(r) for r in items], next_cursor=cursor)
+
+
+async def ticket_events(
+    session: AsyncSession, caller: Caller, ticket_id: uuid.UUID
+) -> list[EventRead]:
+    """The ticket's whole history, oldest first; internal notes only for provider staff."""
+    await fetch_ticket(session, caller, ticket_id)
+    stmt = (
+        select(Event.id, Event.type, Event.at, Event.actor, Event.data)
+        .where(Event.subject_type == "ticket", Event.subject_id == ticket_id)
+        .order_by(Event.id)
+    )
+    if not caller.is_provider:
+        stmt = stmt.where(Event.data["visibility"].astext.is_distinct_from("internal"))
+    rows = (await session.execute(stmt)).all()
+    return [
+        EventRead(id=r.id, type=r.type, at=r.at, actor=r.actor, data=r.data or {}) for r in rows
+    ]

@@ -1,0 +1,326 @@
+"""Working a ticket: edits, stage moves, holds, notes and escalations. One transaction each."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.caller import Caller
+from app.core.clock import Clock
+from app.core.errors import Conflict, Forbidden, NotFound, field_error
+from app.core.etag import check_if_match
+from app.domain.lifecycle import (
+    FINAL_STAGES,
+    Stage,
+    Status,
+    event_type_of_move,
+    is_allowed,
+    next_stages,
+    status_after_move,
+)
+from app.domain.sla import (
+    MAX_ESCALATION_LEVEL,
+    CityTier,
+    EtaRequired,
+    due_at,
+    next_due,
+    paused_after_resume,
+    target_for,
+)
+from app.models import SlaClock, Ticket
+from app.schemas.tickets import (
+    EscalationIn,
+    HoldIn,
+    NoteIn,
+    NoteVisibility,
+    ResumeIn,
+    TicketRead,
+    TicketUpdate,
+    TransitionIn,
+)
+from app.services.events import record_event
+from app.services.scoping import visible_to
+from app.services.sla_policies import load_policy
+from app.services.tickets.clocks import end_clock, open_clock, start_clock, view_of, wake_engine
+from app.services.tickets.directory import escalation_contacts
+from app.services.tickets.reads import fetch_ticket
+
+
+async def _lock(session: AsyncSession, caller: Caller, ticket_id: uuid.UUID) -> Any:
+    stmt = (
+        visible_to(select(Ticket.__table__), caller, Ticket.enterprise_id)
+        .where(Ticket.id == ticket_id)
+        .with_for_update()
+    )
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        raise NotFound(f"ticket {ticket_id} not found")
+    return row
+
+
+def _staff_only(caller: Caller, what: str) -> None:
+    if not caller.is_provider:
+        raise Forbidden(f"only provider staff may {what}")
+
+
+def _still_open(ticket: Any) -> None:
+    if ticket.status in (Status.closed.value, Status.cancelled.value):
+        raise Conflict(f"ticket {ticket.number} is {ticket.status}")
+
+
+async def _event(
+    session: AsyncSession, ticket: Any, type: str, at: Any, actor: str, data: dict[str, Any]
+) -> None:
+    await record_event(
+        session,
+        subject_type="ticket",
+        subject_id=ticket.id,
+        type=type,
+        at=at,
+        actor=actor,
+        enterprise_id=ticket.enterprise_id,
+        data={"number": ticket.number, **data},
+    )
+
+
+async def _touch(session: AsyncSession, ticket: Any, at: Any, **values: Any) -> None:
+    await session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id)
+        .values(updated_at=at, version=Ticket.version + 1, **values)
+    )
+
+
+async def _finish(session: AsyncSession, caller: Caller, ticket_id: uuid.UUID) -> TicketRead:
+    await session.flush()
+    answer = await fetch_ticket(session, caller, ticket_id)
+    await session.commit()
+    return answer
+
+
+async def update_ticket(
+    session: AsyncSession,
+    caller: Caller,
+    clock: Clock,
+    ticket_id: uuid.UUID,
+    payload: TicketUpdate,
+    if_match: str | None,
+) -> TicketRead:
+    """Change what may change after intake: severity, contact, description."""
+    ticket = await _lock(session, caller, ticket_id)
+    check_if_match(if_match, ticket.version)
+    _still_open(ticket)
+    changes = payload.model_dump(mode="json", exclude_unset=True, exclude_none=True)
+    if changes:
+        now = clock.now()
+        await _touch(session, ticket, now, **changes)
+        await _event(session, ticket, "ticket.updated", now, caller.actor, {"changes": changes})
+    return await _finish(session, caller, ticket_id)
+
+
+async def move_ticket(
+    session: AsyncSession,
+    caller: Caller,
+    clock: Clock,
+    ticket_id: uuid.UUID,
+    payload: TransitionIn,
+    if_match: str | None = None,
+) -> TicketRead:
+    """Move to the next stage: the stage's clock ends (met or breached), the next one starts."""
+    ticket = await _lock(session, caller, ticket_id)
+    _staff_only(caller, "move a ticket between stages")
+    check_if_match(if_match, ticket.version)
+    current, to = Stage(ticket.stage), payload.to
+    if not is_allowed(current, to):
+        allowed = ", ".join(s.value for s in next_stages(current)) or "none"
+        raise Conflict(
+            f"a ticket in {current.value} cannot move to {to.value}; it may move to: {allowed}",
+            stage=current.value,
+            allowed=[s.value for s in next_stages(current)],
+        )
+    if ticket.status == Status.waiting_for_customer.value and to is not Stage.cancelled:
+        raise Conflict(f"ticket {ticket.number} is waiting for the customer; resume it first")
+    now = clock.now()
+    if payload.eta is not None and to is not Stage.dispatch:
+        raise field_error("eta", "an eta applies only when entering dispatch")
+    target: timedelta | None = None
+    policy = None
+    if to not in FINAL_STAGES:
+        policy = await load_policy(session, ticket.country)
+        try:
+            target = target_for(policy, to, CityTier(ticket.city_tier), now, payload.eta)
+        except EtaRequired as exc:
+            raise field_error("eta", str(exc)) from None
+        except ValueError as exc:
+            raise field_error("eta", str(exc)) from None
+    running = await open_clock(session, ticket.id)
+    outcome = None
+    if running is not None:
+        outcome = await end_clock(session, running, at=now, ticket=ticket)
+    if policy is not None:
+        await start_clock(
+            session,
+            ticket_id=ticket.id,
+            enterprise_id=ticket.enterprise_id,
+            stage=to,
+            started_at=now,
+            target=target,
+            policy=policy,
+        )
+    values: dict[str, Any] = {"stage": to.value, "status": status_after_move(to).value}
+    if to in FINAL_STAGES:
+        values.update(closed_at=now, held_at=None, hold_reason=None)
+        if ticket.held_at is not None:
+            values["waiting_seconds"] = (
+                Ticket.waiting_seconds + (now - ticket.held_at).total_seconds()
+            )
+    if to is Stage.stability and ticket.restored_at is None:
+        values["restored_at"] = now
+    await _touch(session, ticket, now, **values)
+    data: dict[str, Any] = {
+        "from": current.value,
+        "to": to.value,
+        "note": payload.note,
+        "previous_clock": outcome,
+        "due_at": (now + target).isoformat() if target is not None else None,
+    }
+    if payload.eta is not None:
+        data["eta"] = payload.eta.isoformat()
+    await _event(session, ticket, event_type_of_move(to), now, caller.actor, data)
+    return await _finish(session, caller, ticket_id)
+
+
+async def hold_ticket(
+    session: AsyncSession, caller: Caller, clock: Clock, ticket_id: uuid.UUID, payload: HoldIn
+) -> TicketRead:
+    """Waiting for the customer: the running clock stops; that time never counts."""
+    ticket = await _lock(session, caller, ticket_id)
+    _staff_only(caller, "put a ticket on hold")
+    _still_open(ticket)
+    if ticket.status == Status.waiting_for_customer.value:
+        raise Conflict(f"ticket {ticket.number} is already waiting for the customer")
+    now = clock.now()
+    running = await open_clock(session, ticket.id)
+    if running is not None:
+        await session.execute(
+            update(SlaClock)
+            .where(SlaClock.id == running.id)
+            .values(state="paused", paused_at=now, next_due_at=None)
+        )
+    await _touch(
+        session,
+        ticket,
+        now,
+        status=Status.waiting_for_customer.value,
+        held_at=now,
+        hold_reason=payload.reason,
+    )
+    await _event(
+        session, ticket, "ticket.held", now, caller.actor,
+        {"reason": payload.reason, "stage": ticket.stage},
+    )  # fmt: skip
+    return await _finish(session, caller, ticket_id)
+
+
+async def resume_ticket(
+    session: AsyncSession,
+    caller: Caller,
+    clock: Clock,
+    ticket_id: uuid.UUID,
+    payload: ResumeIn | None = None,
+) -> TicketRead:
+    """The customer answered: the clock runs again, its due time pushed by the pause."""
+    ticket = await _lock(session, caller, ticket_id)
+    if ticket.status != Status.waiting_for_customer.value:
+        raise Conflict(f"ticket {ticket.number} is not waiting for the customer")
+    now = clock.now()
+    held = max(now - ticket.held_at, timedelta(0)) if ticket.held_at else timedelta(0)
+    due = None
+    running = await open_clock(session, ticket.id)
+    if running is not None and running.paused_at is not None:
+        paused = paused_after_resume(
+            timedelta(seconds=running.paused_seconds), running.paused_at, now
+        )
+        view = view_of(running, paused=paused)
+        due = due_at(view.started_at, view.target, paused)
+        next_at = next_due(view)
+        await session.execute(
+            update(SlaClock)
+            .where(SlaClock.id == running.id)
+            .values(
+                state="running",
+                paused_at=None,
+                paused_seconds=paused.total_seconds(),
+                due_at=due,
+                next_due_at=next_at,
+            )
+        )
+        await wake_engine(session, next_at)
+    await _touch(
+        session,
+        ticket,
+        now,
+        status=Status.open.value,
+        held_at=None,
+        hold_reason=None,
+        waiting_seconds=Ticket.waiting_seconds + held.total_seconds(),
+    )
+    await _event(
+        session, ticket, "ticket.resumed", now, caller.actor,
+        {
+            "stage": ticket.stage,
+            "paused_seconds": held.total_seconds(),
+            "due_at": due.isoformat() if due else None,
+            "note": payload.note if payload else None,
+        },
+    )  # fmt: skip
+    return await _finish(session, caller, ticket_id)
+
+
+async def add_note(
+    session: AsyncSession, caller: Caller, clock: Clock, ticket_id: uuid.UUID, payload: NoteIn
+) -> TicketRead:
+    """A note in the history: customer-visible, or internal (staff only)."""
+    ticket = await _lock(session, caller, ticket_id)
+    if payload.visibility is NoteVisibility.internal and not caller.is_provider:
+        raise Forbidden("only provider staff may write internal notes")
+    now = clock.now()
+    await _touch(session, ticket, now)
+    await _event(
+        session, ticket, "ticket.note_added", now, caller.actor,
+        {"visibility": payload.visibility.value, "body": payload.body},
+    )  # fmt: skip
+    return await _finish(session, caller, ticket_id)
+
+
+async def escalate_ticket(
+    session: AsyncSession,
+    caller: Caller,
+    clock: Clock,
+    ticket_id: uuid.UUID,
+    payload: EscalationIn,
+) -> TicketRead:
+    """The customer asks to escalate: one level up, recorded and notified."""
+    ticket = await _lock(session, caller, ticket_id)
+    _still_open(ticket)
+    if ticket.escalation_level >= MAX_ESCALATION_LEVEL:
+        raise Conflict(f"ticket {ticket.number} is already at the highest escalation level")
+    now = clock.now()
+    level = ticket.escalation_level + 1
+    contacts = await escalation_contacts(session, ticket.country, level, now)
+    await _touch(session, ticket, now, escalation_level=level)
+    await _event(
+        session, ticket, "ticket.escalated", now, caller.actor,
+        {
+            "level": level,
+            "reason": payload.reason,
+            "requested_by": "customer" if not caller.is_provider else "provider",
+            "stage": ticket.stage,
+            "escalation": contacts,
+        },
+    )  # fmt: skip
+    return await _finish(session, caller, ticket_id)
