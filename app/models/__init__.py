@@ -13,6 +13,7 @@ from app.models.countries import (
     NotificationContact,
     Office,
 )
+from app.models.delivery import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.models.identity import (
     ApiClient,
     ApiClientEnterprise,
@@ -53,4 +54,7 @@ __all__ = [
     "User",
     "UserEnterprise",
     "UserSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

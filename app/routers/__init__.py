@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from app.routers import auth, enterprises, health, identity, sla, tickets
+from app.routers import auth, enterprises, health, identity, sla, tickets, webhooks
 
 ALL_ROUTERS: list[APIRouter] = [
     health.router,
@@ -11,4 +11,5 @@ ALL_ROUTERS: list[APIRouter] = [
     enterprises.router,
     tickets.router,
     sla.router,
+    webhooks.router,
 ]

@@ -19,16 +19,19 @@ class PeriodicJob:
 
 def listen_channels() -> list[str]:
     """NOTIFY channels the worker listens on."""
+    from app.services.events import OUTBOX_CHANNEL
+    from app.services.fanout import DELIVERY_CHANNEL, MAIL_CHANNEL
     from app.services.tickets.clocks import SLA_CHANNEL
 
-    return [SLA_CHANNEL]
+    return [SLA_CHANNEL, OUTBOX_CHANNEL, DELIVERY_CHANNEL, MAIL_CHANNEL]
 
 
 def loops() -> list[Loop]:
     """Long-running loops that plan their own wake-ups (e.g. the SLA clock)."""
+    from app.workers.delivery import mail_loop, outbox_loop, webhook_loop
     from app.workers.sla_engine import sla_loop
 
-    return [sla_loop]
+    return [sla_loop, outbox_loop, webhook_loop, mail_loop]
 
 
 def periodic_jobs() -> list[PeriodicJob]:

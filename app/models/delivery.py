@@ -1,0 +1,95 @@
+"""Webhook endpoints (Standard Webhooks and TMF621 hubs), their deliveries and attempts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, Versioned, new_id
+
+
+class WebhookEndpoint(Versioned, Base):
+    """Where an enterprise's events are POSTed: a signed webhook or a TMF621 hub listener."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    # `standard` (Standard Webhooks, /v1/webhooks) or `tmf621` (a TMF hub listener).
+    kind: Mapped[str] = mapped_column(String(16), default="standard")
+    url: Mapped[str] = mapped_column(String(2048))
+    events: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    description: Mapped[str | None] = mapped_column(String(500))
+    owner_email: Mapped[str | None] = mapped_column(String(254))
+    secret: Mapped[str] = mapped_column(String(100))
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret_expires_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    failing_since: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class WebhookDelivery(Base):
+    """One event to one endpoint: the message every attempt re-sends with the same id."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_endpoints.id"))
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
+    event_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("events.id"))
+    message_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # pending (waiting or in flight), succeeded, failed (given up).
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("endpoint_id", "event_id"),
+        # The claim: due pending deliveries, and the head of each endpoint's queue.
+        Index(
+            "ix_webhook_deliveries_pending",
+            "endpoint_id",
+            "event_id",
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_webhook_deliveries_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+
+class WebhookAttempt(Base):
+    """One POST of a delivery: what the receiver answered, or why it could not."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_deliveries.id"))
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_endpoints.id"))
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
+    event_id: Mapped[int] = mapped_column(BigInteger)
+    attempted_at: Mapped[datetime]
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    response_excerpt: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_webhook_attempts_endpoint_id_attempted_at", "endpoint_id", "attempted_at"),
+        Index("ix_webhook_attempts_delivery_id", "delivery_id"),
+    )

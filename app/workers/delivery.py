@@ -1,0 +1,69 @@
+"""The delivery loops: outbox fan-out, webhook dispatch, mail sending.
+
+Each waits on its NOTIFY channel (set by the listener) with a safety sweep
+behind it, so a lost notification delays work by a few seconds at most.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+import httpx
+
+from app.services.events import OUTBOX_CHANNEL
+from app.services.fanout import DELIVERY_CHANNEL, MAIL_CHANNEL, fan_out_all
+from app.services.mail_sender import send_due_mail
+from app.services.webhook_sender import WebhookDispatcher
+from app.workers.context import WorkerContext
+
+logger = logging.getLogger("carrierdesk.worker.delivery")
+
+SAFETY_SWEEP = 5.0
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(event.wait(), timeout=max(seconds, 0.0))
+    except TimeoutError:
+        pass
+    event.clear()
+
+
+async def outbox_loop(ctx: WorkerContext) -> None:
+    wake = ctx.wakeup(OUTBOX_CHANNEL)
+    while True:
+        async with ctx.sessionmaker() as session:
+            done = await fan_out_all(session, ctx.clock)
+        if done:
+            ctx.wakeup(DELIVERY_CHANNEL).set()
+            ctx.wakeup(MAIL_CHANNEL).set()
+        await _wait(wake, SAFETY_SWEEP)
+
+
+async def webhook_loop(ctx: WorkerContext) -> None:
+    wake = ctx.wakeup(DELIVERY_CHANNEL)
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
+    async with httpx.AsyncClient(limits=limits, follow_redirects=False) as http:
+        dispatcher = WebhookDispatcher(ctx.sessionmaker, ctx.clock, ctx.settings, http)
+        dispatcher.on_recorded = wake.set  # a recorded retry may be due sooner
+        while True:
+            await dispatcher.claim_and_start()
+            if len(dispatcher.in_flight) >= dispatcher.max_in_flight:
+                await asyncio.wait(set(dispatcher.in_flight), return_when=asyncio.FIRST_COMPLETED)
+                continue
+            due = await dispatcher.next_due()
+            timeout = SAFETY_SWEEP
+            if due is not None:
+                timeout = min(timeout, (due - ctx.clock.now()) / timedelta(seconds=1))
+            await _wait(wake, max(timeout, 0.05))
+
+
+async def mail_loop(ctx: WorkerContext) -> None:
+    wake = ctx.wakeup(MAIL_CHANNEL)
+    while True:
+        async with ctx.sessionmaker() as session:
+            while await send_due_mail(session, ctx.clock, ctx.settings):
+                pass
+        await _wait(wake, SAFETY_SWEEP)

@@ -1,0 +1,298 @@
+"""Signed webhooks: registered through the API, delivered to a real receiver on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from standardwebhooks import Webhook
+
+from app.core.clock import FrozenClock
+from app.core.settings import Settings
+from app.domain.roles import Role
+from app.models import MailMessage
+from app.services.events import record_event
+from app.services.fanout import fan_out_all
+from app.services.webhook_sender import WebhookDispatcher
+from tests.support.servers import Receiver, eventually, http_receiver
+from tests.support.world import World
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(
+        env="test",
+        database_url="postgresql+asyncpg://unused/unused",
+        public_url="https://portal.test",
+        webhook_allow_private=True,  # the receivers listen on loopback
+    )
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    # Signatures carry the clock's time and receivers check it against theirs.
+    return FrozenClock(datetime.now(UTC))
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(follow_redirects=False) as client:
+        yield client
+
+
+def dispatcher(world: World, settings: Settings, http: httpx.AsyncClient) -> WebhookDispatcher:
+    return WebhookDispatcher(world.sessionmaker, world.clock, settings, http)
+
+
+async def happen(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    enterprise_id: str,
+    type: str = "ticket.created",
+    **data: Any,
+) -> int:
+    async with sessionmaker() as session:
+        event_id = await record_event(
+            session,
+            subject_type="ticket",
+            subject_id=uuid.uuid4(),
+            type=type,
+            at=clock.now(),
+            actor="test",
+            enterprise_id=uuid.UUID(enterprise_id),
+            data=data,
+        )
+        await session.commit()
+        await fan_out_all(session, clock)
+    return event_id
+
+
+async def register(world: World, headers: dict[str, str], url: str, **extra: Any) -> Any:
+    response = await world.client.post(
+        "/v1/webhooks", json={"url": url, "events": ["ticket.*"], **extra}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_a_receiver_failing_twice_gets_the_event_on_the_third_try_with_the_same_id(
+    world: World, settings: Settings, http: httpx.AsyncClient
+) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    admin = await world.api_client(Role.customer_admin, acme["id"])
+    async with http_receiver(Receiver(script=[500, 500])) as receiver:
+        hook = await register(world, admin, receiver.url)
+        assert hook["secret"].startswith("whsec_")
+        shown = (await world.client.get(f"/v1/webhooks/{hook['id']}", headers=admin)).json()
+        assert "secret" not in shown
+
+        event_id = await happen(world.sessionmaker, world.clock, acme["id"], number="TT-1")
+        sender = dispatcher(world, settings, http)
+        assert await sender.run_until_idle() == 1
+        assert await sender.run_until_idle() == 0  # the retry waits for its backoff
+        world.clock.advance(timedelta(seconds=5))
+        assert await sender.run_until_idle() == 1
+        world.clock.advance(timedelta(seconds=30))
+        assert await sender.run_until_idle() == 1
+        world.clock.advance(timedelta(hours=1))
+        assert await sender.run_until_idle() == 0  # delivered: nothing more
+
+    ids = {r.headers["webhook-id"] for r in receiver.requests}
+    assert len(receiver.requests) == 3
+    assert len(ids) == 1
+    last = receiver.requests[-1]
+    payload = Webhook(hook["secret"]).verify(last.body, last.headers)
+    assert payload["type"] == "ticket.created"
+    assert payload["data"]["event_id"] == event_id
+    assert payload["data"]["number"] == "TT-1"
+    assert set(payload) == {"type", "timestamp", "data"}
+
+    log = (await world.client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=admin)).json()
+    assert [a["status_code"] for a in log["items"]] == [500, 500, 200]
+    assert all(a["event_id"] == event_id for a in log["items"])
+    assert log["items"][0]["error"] == "answered 500"
+    assert log["items"][0]["response_excerpt"] == "answer 500"
+
+
+async def test_events_reach_an_endpoint_in_the_order_they_happened(
+    world: World, settings: Settings, http: httpx.AsyncClient
+) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    admin = await world.api_client(Role.customer_admin, acme["id"])
+    async with http_receiver(Receiver(script=[503])) as receiver:
+        await register(world, admin, receiver.url)
+        first = await happen(world.sessionmaker, world.clock, acme["id"], "ticket.created")
+        second = await happen(world.sessionmaker, world.clock, acme["id"], "ticket.updated")
+        sender = dispatcher(world, settings, http)
+        await sender.run_until_idle()
+        # The first failed; the second waits behind it rather than overtaking.
+        assert [r.json()["data"]["event_id"] for r in receiver.requests] == [first]
+        world.clock.advance(timedelta(seconds=5))
+        await sender.run_until_idle()
+    assert [r.json()["data"]["event_id"] for r in receiver.requests] == [first, first, second]
+
+
+async def test_a_slow_endpoint_does_not_hold_back_another(
+    world: World, settings: Settings, http: httpx.AsyncClient
+) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    admin = await world.api_client(Role.customer_admin, acme["id"])
+    async with (
+        http_receiver(Receiver()) as slow,
+        http_receiver(Receiver()) as fast,
+    ):
+        slow.hold = asyncio.Event()
+        await register(world, admin, slow.url)
+        await register(world, admin, fast.url)
+        await happen(world.sessionmaker, world.clock, acme["id"])
+        sender = dispatcher(world, settings, http)
+        assert await sender.claim_and_start() == 2
+        await eventually(lambda: len(fast.requests) == 1 and len(slow.requests) == 1)
+        await eventually(lambda: len(sender.in_flight) == 1)  # only the slow one still waits
+        slow.hold.set()
+        await eventually(lambda: not sender.in_flight)
+
+
+async def test_private_and_non_http_urls_are_refused_unless_allowed(world: World) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    admin = await world.api_client(Role.customer_admin, acme["id"])
+    strict = Settings(env="test", database_url="postgresql+asyncpg://unused/unused")
+    world.client._transport.app.state.settings = strict  # type: ignore[attr-defined]
+    for url in (
+        "ftp://example.com/hook",
+        "http://127.0.0.1:9/hook",
+        "http://169.254.169.254/latest",
+        "http://10.1.2.3/hook",
+        "http://[::1]/hook",
+        "http://localhost/hook",
+    ):
+        response = await world.client.post(
+            "/v1/webhooks", json={"url": url, "events": ["ticket.*"]}, headers=admin
+        )
+        assert response.status_code == 422, (url, response.text)
+        assert response.json()["errors"][0]["field"] == "url"
+    listed = (await world.client.get("/v1/webhooks", headers=admin)).json()
+    assert listed["items"] == []
+    bad_pattern = await world.client.post(
+        "/v1/webhooks", json={"url": "https://example.com", "events": ["tickt.*"]}, headers=admin
+    )
+    assert bad_pattern.status_code == 422
+
+
+async def test_a_private_address_is_refused_at_delivery_too(
+    world: World, settings: Settings, http: httpx.AsyncClient
+) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    admin = await world.api_client(Role.customer_admin, acme["id"])
+    async with http_receiver() as receiver:
+        hook = await register(world, admin, receiver.url)
+        await happen(world.sessionmaker, world.clock, acme["id"])
+        strict = Settings(env="test", database_url="postgresql+asyncpg://unused/unused")
+        await WebhookDispatcher(world.sessionmaker, world.clock, strict, http).run_until_idle()
+    assert receiver.requests == []
+    log = (await world.client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=admin)).json()
+    assert log["items"][0]["error"].startswith("refused: host 127.0.0.1 resolves to a private")
+
+
+async def test_a_rotated_secret_signs_beside_the_old_one_during_the_overlap(
+    world: World, settings: Settings, http: httpx.AsyncClient
+) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    admin = await world.api_client(Role.customer_admin, acme["id"])
+    async with http_receiver() as receiver:
+        hook = await register(world, admin, receiver.url)
+        rotated = await world.client.post(
+            f"/v1/webhooks/{hook['id']}/rotate-secret",
+            json={"overlap_seconds": 3600},
+            headers=admin,
+        )
+        assert rotated.status_code == 200
+        new_secret = rotated.json()["secret"]
+        assert new_secret != hook["secret"]
+        await happen(world.sessionmaker, world.clock, acme["id"])
+        await dispatcher(world, settings, http).run_until_idle()
+        world.clock.advance(timedelta(hours=2))
+        await happen(world.sessionmaker, world.clock, acme["id"])
+        await dispatcher(world, settings, http).run_until_idle()
+    during, after = receiver.requests
+    Webhook(hook["secret"]).verify(during.body, during.headers)
+    Webhook(new_secret).verify(during.body, during.headers)
+    # After the overlap only the new secret signs (checked by recomputing: the
+    # clock was moved two hours on, past what `verify` accepts as fresh).
+    signed_at = datetime.fromtimestamp(int(after.headers["webhook-timestamp"]), UTC)
+    expected = Webhook(new_secret).sign(after.headers["webhook-id"], signed_at, after.body.decode())
+    assert after.headers["webhook-signature"] == expected
+
+
+async def test_replay_sends_a_delivery_again_with_its_webhook_id(
+    world: World, settings: Settings, http: httpx.AsyncClient
+) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    admin = await world.api_client(Role.customer_admin, acme["id"])
+    async with http_receiver() as receiver:
+        hook = await register(world, admin, receiver.url)
+        await happen(world.sessionmaker, world.clock, acme["id"])
+        await dispatcher(world, settings, http).run_until_idle()
+        log = await world.client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=admin)
+        attempt = log.json()["items"][0]
+        replay = await world.client.post(
+            f"/v1/webhooks/{hook['id']}/deliveries/{attempt['delivery_id']}/replay",
+            headers=admin,
+        )
+        assert replay.status_code == 202
+        await dispatcher(world, settings, http).run_until_idle()
+    assert len(receiver.requests) == 2
+    assert receiver.requests[0].headers["webhook-id"] == receiver.requests[1].headers["webhook-id"]
+    other = await world.enterprise("Other", "PE")
+    stranger = await world.api_client(Role.customer_admin, other["id"])
+    assert (
+        await world.client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=stranger)
+    ).status_code == 404
+
+
+async def test_an_endpoint_failing_for_days_is_disabled_and_its_owner_mailed(
+    world: World, settings: Settings, http: httpx.AsyncClient
+) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    admin = await world.api_client(Role.customer_admin, acme["id"])
+    async with http_receiver(Receiver(script=[500] * 100)) as receiver:
+        hook = await register(world, admin, receiver.url, owner_email="noc@acme.example")
+        sender = dispatcher(world, settings, http)
+        for _day in range(4):
+            await happen(world.sessionmaker, world.clock, acme["id"])
+            for _ in range(12):
+                await sender.run_until_idle()
+                world.clock.advance(timedelta(hours=2))
+            world.clock.advance(timedelta(hours=1))
+    read = (await world.client.get(f"/v1/webhooks/{hook['id']}", headers=admin)).json()
+    assert read["status"] == "disabled"
+    assert read["disabled_reason"].startswith("every delivery failed since")
+    async with world.sessionmaker() as session:
+        mails = (
+            (
+                await session.execute(
+                    select(MailMessage).where(MailMessage.recipient == "noc@acme.example")
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert len(mails) == 1
+    assert hook["id"] in mails[0].body
+    before = len(receiver.requests)
+    await happen(world.sessionmaker, world.clock, acme["id"])
+    await sender.run_until_idle()
+    assert len(receiver.requests) == before  # a disabled endpoint is not called
+
+    enabled = await world.client.patch(
+        f"/v1/webhooks/{hook['id']}", json={"status": "active"}, headers=admin
+    )
+    assert enabled.status_code == 200
+    assert enabled.json()["failing_since"] is None
