@@ -185,6 +185,15 @@ def validation_problem(exc: RequestValidationError) -> Unprocessable:
 _HTTP_TITLES = {404: NotFound, 405: Problem, 401: Unauthorized, 403: Forbidden}
 
 
+def _is_data_error(exc: DBAPIError) -> bool:
+    orig = getattr(exc, "orig", None)
+    sqlstate = str(getattr(orig, "sqlstate", "") or "")
+    names = {type(orig).__name__, type(getattr(orig, "__cause__", None)).__name__}
+    return (
+        sqlstate.startswith("22") or "DataError" in names or "invalid input for query" in str(exc)
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
@@ -220,6 +229,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
             return await on_database_down(request, exc)
+        if isinstance(exc, DBAPIError) and _is_data_error(exc):
+            # asyncpg refuses a parameter it cannot encode (a date past year
+            # 9999 once in UTC) before it reaches the server, and SQLAlchemy
+            # wraps that as a bare DBAPIError: still the client's bad value.
+            return await on_data_error(request, exc)
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
         problem = Problem("an internal error occurred; it has been logged")
         problem.status, problem.slug, problem.title = 500, "internal-error", "Internal error"
