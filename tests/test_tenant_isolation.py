@@ -19,11 +19,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import select
 
 from app.core.settings import Settings
 from app.domain.roles import Role
 from app.main import create_app
+from app.models import WebhookDelivery
+from app.services.events import record_event
+from app.services.fanout import fan_out_all
 from tests.support.world import World
 
 # Path parameters that name something other than a tenant's row (a country
@@ -34,8 +39,23 @@ NOT_TENANT_IDS: set[str] = {"country", "key", "code"}
 CUSTOMER_ROLES = [Role.customer_admin, Role.customer_user, Role.carrier]
 
 
+@pytest.fixture
+def settings() -> Settings:
+    # Webhook endpoints of the test tenants point at loopback.
+    return Settings(
+        env="test",
+        database_url="postgresql+asyncpg://unused/unused",
+        public_url="https://portal.test",
+        webhook_allow_private=True,
+    )
+
+
 def is_id_param(name: str) -> bool:
     return name not in NOT_TENANT_IDS and (name == "id" or name.endswith("_id"))
+
+
+class NoFactory(Exception):
+    """An id parameter this file does not know how to create."""
 
 
 @dataclass
@@ -50,7 +70,7 @@ class Objects:
         if name not in self.ids:
             factory = FACTORIES.get(name)
             if factory is None:
-                raise LookupError(name)
+                raise NoFactory(name)
             self.ids[name] = await factory(self)
         return self.ids[name]
 
@@ -91,6 +111,57 @@ async def _user(o: Objects) -> str:
     return str((await o.post("/v1/users", body))["id"])
 
 
+CONTACT = {"name": "NOC duty desk", "phone": "+593 2 400 5124", "email": "noc@acme.example"}
+
+
+async def _ticket(o: Objects) -> str:
+    # A ticket of A on one of its services, opened by the provider for A.
+    body = {
+        "enterprise_id": o.enterprise["id"],
+        "service_id": await o.need("service_id"),
+        "severity": "major",
+        "summary": "Link down",
+        "contact": CONTACT,
+    }
+    return str((await o.post("/v1/tickets", body))["id"])
+
+
+async def _webhook(o: Objects) -> str:
+    # A webhook endpoint of A (loopback is allowed in this module's settings).
+    body = {
+        "url": "http://127.0.0.1:9/hook",
+        "events": ["ticket.*"],
+        "enterprise_id": o.enterprise["id"],
+    }
+    return str((await o.post("/v1/webhooks", body))["id"])
+
+
+async def _delivery(o: Objects) -> str:
+    # A delivery to A's webhook: an event of A, fanned out from the outbox.
+    webhook_id = await o.need("webhook_id")
+    async with o.world.sessionmaker() as session:
+        await record_event(
+            session,
+            subject_type="ticket",
+            subject_id=uuid.uuid4(),
+            type="ticket.created",
+            at=o.world.clock.now(),
+            actor="test",
+            enterprise_id=uuid.UUID(o.enterprise["id"]),
+            data={"number": "TT-ISOLATION"},
+        )
+        await session.commit()
+        await fan_out_all(session, o.world.clock)
+        delivery_id = (
+            await session.execute(
+                select(WebhookDelivery.id).where(
+                    WebhookDelivery.endpoint_id == uuid.UUID(webhook_id)
+                )
+            )
+        ).scalars().first()
+    return str(delivery_id)
+
+
 # How to make an object of enterprise A for each id parameter name. Every id
 # parameter of every route must be here: a missing one fails the test.
 FACTORIES: dict[str, Factory] = {
@@ -98,6 +169,9 @@ FACTORIES: dict[str, Factory] = {
     "service_id": _service,
     "client_id": _api_client,
     "user_id": _user,
+    "ticket_id": _ticket,
+    "webhook_id": _webhook,
+    "delivery_id": _delivery,
 }
 
 # Bodies for routes that need one to get past validation; `{}` otherwise.
@@ -117,7 +191,27 @@ async def _account_body(o: Objects) -> dict[str, Any]:
     return {"number": f"AC-{uuid.uuid4().hex[:8]}", "name": "Main", "currency": "USD"}
 
 
+async def _transition_body(o: Objects) -> dict[str, Any]:
+    return {"to": "registration"}
+
+
+async def _reason_body(o: Objects) -> dict[str, Any]:
+    return {"reason": "waiting for the customer's site access"}
+
+
+async def _note_body(o: Objects) -> dict[str, Any]:
+    return {"body": "checked the CPE"}
+
+
+async def _webhook_body(o: Objects) -> dict[str, Any]:
+    return {"description": "changed"}
+
+
 BODIES: dict[str, Body] = {
+    "POST /v1/tickets/{ticket_id}/transitions": _transition_body,
+    "POST /v1/tickets/{ticket_id}/hold": _reason_body,
+    "POST /v1/tickets/{ticket_id}/escalations": _reason_body,
+    "POST /v1/tickets/{ticket_id}/notes": _note_body,
     "POST /v1/enterprises/{enterprise_id}/services": _service_body,
     "POST /v1/enterprises/{enterprise_id}/accounts": _account_body,
 }
@@ -162,7 +256,7 @@ async def test_every_route_with_an_id_answers_404_to_another_enterprise(world: W
         objects = Objects(world, acme)
         try:
             values = {p: await objects.need(p) for p in params}
-        except LookupError as missing:
+        except NoFactory as missing:
             failures.append(
                 f"{key}: no factory for id parameter {missing.args[0]!r}; add one to FACTORIES"
                 " in tests/test_tenant_isolation.py (and scope the route with visible_to)"

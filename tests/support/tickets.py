@@ -22,7 +22,11 @@ class Desk:
             "service_id": self.service["id"],
             "severity": "major",
             "summary": "Link down at the head office",
-            "contact": {"name": "NOC duty desk", "phone": "+593 2 400 5124", "email": "noc@example.com"},
+            "contact": {
+                "name": "NOC duty desk",
+                "phone": "+593 2 400 5124",
+                "email": "noc@example.com",
+            },
         }
         body.update(overrides)
         response = await self.world.client.post("/v1/tickets", json=body, headers=self.customer)
