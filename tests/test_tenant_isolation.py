@@ -153,12 +153,16 @@ async def _delivery(o: Objects) -> str:
         await session.commit()
         await fan_out_all(session, o.world.clock)
         delivery_id = (
-            await session.execute(
-                select(WebhookDelivery.id).where(
-                    WebhookDelivery.endpoint_id == uuid.UUID(webhook_id)
+            (
+                await session.execute(
+                    select(WebhookDelivery.id).where(
+                        WebhookDelivery.endpoint_id == uuid.UUID(webhook_id)
+                    )
                 )
             )
-        ).scalars().first()
+            .scalars()
+            .first()
+        )
     return str(delivery_id)
 
 

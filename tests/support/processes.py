@@ -29,6 +29,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CARRIERDESK = str(Path(sys.executable).with_name("carrierdesk"))
 
 
+WEBHOOK_LEASE_SECONDS = 15
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -58,6 +61,8 @@ def process_env(database_url: str, admin_token: str, **extra: str) -> dict[str, 
         CARRIERDESK_WEBHOOK_ALLOW_PRIVATE="true",
         CARRIERDESK_LOG_LEVEL="WARNING",
         CARRIERDESK_DB_POOL_SIZE="5",
+        # A worker killed mid-POST releases its webhook delivery after this.
+        CARRIERDESK_WEBHOOK_LEASE_SECONDS=str(WEBHOOK_LEASE_SECONDS),
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)
