@@ -185,6 +185,15 @@ def validation_problem(exc: RequestValidationError) -> Unprocessable:
 _HTTP_TITLES = {404: NotFound, 405: Problem, 401: Unauthorized, 403: Forbidden}
 
 
+def _is_server_gone(exc: DBAPIError) -> bool:
+    # A server shutting down answers FATAL 57P01 (admin_shutdown) before it
+    # closes the socket; SQLAlchemy sees a plain DBAPIError on a connection it
+    # still believes open. Classes 08 (connection) and 57 (operator
+    # intervention) mean the database is away, not that the request was wrong.
+    sqlstate = str(getattr(getattr(exc, "orig", None), "sqlstate", "") or "")
+    return sqlstate[:2] in {"08", "57"}
+
+
 def _is_data_error(exc: DBAPIError) -> bool:
     orig = getattr(exc, "orig", None)
     sqlstate = str(getattr(orig, "sqlstate", "") or "")
@@ -227,7 +236,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(problem, request)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        if isinstance(exc, DBAPIError) and (exc.connection_invalidated or _is_server_gone(exc)):
             return await on_database_down(request, exc)
         if isinstance(exc, DBAPIError) and _is_data_error(exc):
             # asyncpg refuses a parameter it cannot encode (a date past year
