@@ -30,10 +30,8 @@ def fleet(fresh_database: str) -> Iterator[Fleet]:
     fleet = Fleet(fresh_database)
     try:
         yield fleet
-    except BaseException:
-        print(fleet.logs())  # noqa: T201
-        raise
     finally:
+        print(fleet.logs())  # noqa: T201  (pytest shows it when the test failed)
         fleet.close()
 
 
