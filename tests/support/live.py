@@ -49,7 +49,14 @@ class Live:
 
     def __init__(self, api: ApiProcess) -> None:
         self.api = api
-        self.http = httpx.Client(base_url=api.base_url, headers=api.admin, timeout=30)
+        # No idle keep-alive: uvicorn drops idle connections after 5 s, and a
+        # socket the server closed would linger unclosed in the pool.
+        self.http = httpx.Client(
+            base_url=api.base_url,
+            headers=api.admin,
+            timeout=30,
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )
 
     def close(self) -> None:
         self.http.close()

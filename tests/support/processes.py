@@ -54,7 +54,11 @@ def wait_until(
 
 
 def process_env(database_url: str, admin_token: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CARRIERDESK_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("CARRIERDESK_") and k != "PYTHONTRACEMALLOC"
+    }
     env.update(
         CARRIERDESK_DATABASE_URL=database_url,
         CARRIERDESK_ADMIN_TOKEN=admin_token,
