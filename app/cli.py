@@ -16,6 +16,7 @@ from app.core.database import create_engine, create_sessionmaker, resolve_databa
 from app.core.middleware import configure_logging
 from app.core.migrations import upgrade_to_head
 from app.core.settings import Settings, get_settings
+from app.domain.roles import Role
 
 logger = logging.getLogger("carrierdesk.cli")
 
@@ -91,7 +92,6 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_create_api_client(args: argparse.Namespace, settings: Settings) -> None:
-    from app.domain.roles import Role
     from app.services.identity import insert_api_client
 
     url = _prepare(settings)
@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     create = sub.add_parser(
         "create-api-client", help="create an API client and print its token once"
     )
-    create.add_argument("--role", required=True)
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument(
         "--enterprise", action="append", default=[], help="enterprise id (repeatable)"
     )

@@ -33,8 +33,8 @@ def _run(connection: Connection) -> None:
         connection.commit()
 
 
-async def _run_async() -> None:
-    engine = create_async_engine(database_url_for_alembic(config))
+async def _run_async(url: str) -> None:
+    engine = create_async_engine(url)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
     await engine.dispose()
@@ -42,4 +42,6 @@ async def _run_async() -> None:
 
 if context.is_offline_mode():
     raise SystemExit("offline migrations are not supported; run against a database")
-asyncio.run(_run_async())
+# Resolved before the event loop starts: with no URL configured this may start
+# the embedded server, which runs its own short event loop.
+asyncio.run(_run_async(database_url_for_alembic(config)))

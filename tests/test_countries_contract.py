@@ -140,3 +140,9 @@ async def test_contacts_for_matches_event_patterns(
     assert sorted(c.name for c in found) == ["all", "noc"]
     assert found[0].language == "es"
     assert await contacts_for(session, uuid.uuid4(), "ticket.created") == []
+
+
+async def test_escalation_past_the_last_level_stays_at_the_last(session: AsyncSession) -> None:
+    target = await escalation_target(session, "EC", 5)
+    assert target.level == 3
+    assert [p.e164 for p in target.phones] == ["+576016119068"]

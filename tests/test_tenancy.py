@@ -132,3 +132,19 @@ async def test_users_hold_several_enterprises_with_a_default(world: World) -> No
     assert body["email"] == "noc.lead@acme.example"
     assert body["default_enterprise_id"] == sister["id"]
     assert sorted(body["enterprise_ids"]) == sorted([acme["id"], sister["id"]])
+
+
+async def test_the_bootstrap_admin_token_is_exactly_the_configured_one(world: World) -> None:
+    from app.services.seeding import ensure_bootstrap_admin
+
+    token = "an-operator-chosen-bootstrap-token-of-some-length"
+    async with world.sessionmaker() as session:
+        await ensure_bootstrap_admin(session, world.clock, token)
+        await ensure_bootstrap_admin(session, world.clock, token)  # idempotent
+    headers = {"Authorization": f"Bearer {token}"}
+    me = await world.client.get("/v1/me", headers=headers)
+    assert me.json()["role"] == "provider_admin"
+    created = await world.client.post(
+        "/v1/enterprises", json={"name": "First customer", "country": "CO"}, headers=headers
+    )
+    assert created.status_code == 201

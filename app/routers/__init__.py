@@ -2,13 +2,29 @@
 
 from fastapi import APIRouter
 
-from app.routers import auth, enterprises, health, identity, sla, tickets, webhooks
+from app.routers import (
+    auth,
+    calendars,
+    city_tiers,
+    contacts,
+    directory,
+    enterprises,
+    health,
+    identity,
+    sla,
+    tickets,
+    webhooks,
+)
 
 ALL_ROUTERS: list[APIRouter] = [
     health.router,
     auth.router,
     identity.router,
     enterprises.router,
+    contacts.router,
+    directory.router,
+    calendars.router,
+    city_tiers.router,
     tickets.router,
     sla.router,
     webhooks.router,

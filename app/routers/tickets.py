@@ -30,7 +30,7 @@ router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
-def ticket_filters(
+async def ticket_filters(
     status: Annotated[Status | None, Query()] = None,
     stage: Annotated[Stage | None, Query()] = None,
     severity: Annotated[Severity | None, Query()] = None,

@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, EmailStr, Field, StringConstraints, field_validator
+from pydantic import EmailStr, Field, StringConstraints, field_validator
 
 from app.domain.country_profiles import CityTierName
 from app.domain.event_types import names_an_event
@@ -264,13 +264,9 @@ class DueRead(ResponseBody):
     country: str
     start: datetime
     business_hours: float
-    due_at: datetime = Field(description="In the country's local time, with its UTC offset")
-    due_at_utc: datetime
-
-
-class DueQuery(RequestBody):
-    start: AwareDatetime
-    business_hours: float
+    due_at: datetime = Field(description="UTC")
+    due_at_local: datetime = Field(description="The same instant in the country's local time")
+    timezone: str
 
 
 # -- city tiers --------------------------------------------------------------

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.caller import Caller
 from app.core.errors import Unauthorized
-from app.core.security import ACCESS_PREFIX, API_CLIENT_PREFIX, hash_token
+from app.core.security import ACCESS_PREFIX, hash_token
 from app.domain.roles import Role
 from app.models import ApiClient, ApiClientEnterprise, User, UserEnterprise, UserSession
 
@@ -20,11 +20,11 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 async def resolve_caller(session: AsyncSession, token: str, now: datetime) -> Caller:
-    if token.startswith(API_CLIENT_PREFIX):
-        return await _api_client_caller(session, token, now)
     if token.startswith(ACCESS_PREFIX):
         return await _user_caller(session, token, now)
-    raise Unauthorized("the bearer token is not valid")
+    # API clients carry the `cdk_` prefix, except the bootstrap administrator,
+    # whose token is whatever the operator put in CARRIERDESK_ADMIN_TOKEN.
+    return await _api_client_caller(session, token, now)
 
 
 async def _api_client_caller(session: AsyncSession, token: str, now: datetime) -> Caller:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import Clock
 from app.core.errors import NotFound, field_error
 from app.core.etag import check_if_match
+from app.core.idempotency import IdempotencyClaim, commit_creation
 from app.domain.business_calendar import BusinessCalendar
 from app.domain.countries import COUNTRY_CODES
 from app.domain.country_profiles import (
@@ -45,7 +47,7 @@ MAX_BUSINESS_HOURS = 24 * 366
 def require_country(country: str, field: str | None = None) -> str:
     """An ISO country code we know; unknown: 404 in a path, 422 naming `field` in a query."""
     code = country.upper()
-    if len(code) != 2 or code not in COUNTRY_CODES:
+    if len(code) != 2 or not country.isascii() or code not in COUNTRY_CODES:
         if field is not None:
             raise field_error(field, f"{country!r} is not a known ISO 3166-1 alpha-2 country")
         raise NotFound(f"country {country} is not known")
@@ -58,7 +60,11 @@ def _holiday_object(country: str, categories: tuple[str, ...], years: range) -> 
     except NotImplementedError:
         return {}
     wanted = tuple(c for c in categories if c in supported) or ("public",)
-    found = holidays_lib.country_holidays(country, years=years, categories=wanted)
+    with warnings.catch_warnings():
+        # Some calendars (lunar ones) are known only for part of the span; they
+        # say so with a warning, and give what they know.
+        warnings.simplefilter("ignore")
+        found = holidays_lib.country_holidays(country, years=years, categories=wanted)
     return {day: str(name) for day, name in found.items()}
 
 
@@ -192,7 +198,11 @@ async def list_closed_days(session: AsyncSession, country: str) -> list[ClosedDa
 
 
 async def add_closed_day(
-    session: AsyncSession, clock: Clock, country: str, payload: ClosedDayWrite
+    session: AsyncSession,
+    clock: Clock,
+    claim: IdempotencyClaim | None,
+    country: str,
+    payload: ClosedDayWrite,
 ) -> ClosedDayRead:
     code = require_country(country)
     if not FIRST_YEAR <= payload.date.year <= LAST_YEAR:
@@ -205,8 +215,9 @@ async def add_closed_day(
             index_elements=[ClosedDay.country, ClosedDay.day], set_={"reason": payload.reason}
         )
     )
-    await session.commit()
-    return ClosedDayRead(country=code, date=payload.date, reason=payload.reason)
+    answer = ClosedDayRead(country=code, date=payload.date, reason=payload.reason)
+    await commit_creation(session, claim, answer)
+    return answer
 
 
 async def remove_closed_day(session: AsyncSession, country: str, day: date) -> None:
@@ -243,7 +254,11 @@ async def due_at(
     code = require_country(country)
     if not 0 <= business_hours <= MAX_BUSINESS_HOURS:
         raise field_error("business_hours", f"must be between 0 and {MAX_BUSINESS_HOURS}")
-    if not FIRST_YEAR <= start.astimezone(UTC).year < LAST_YEAR:
+    try:
+        in_range = FIRST_YEAR <= start.astimezone(UTC).year < LAST_YEAR
+    except OverflowError:
+        in_range = False
+    if not in_range:
         raise field_error("start", f"must be in {FIRST_YEAR}-{LAST_YEAR - 1}")
     calendar = await calendar_for(session, code)
     due = calendar.add_business_hours(start, timedelta(hours=business_hours))
@@ -251,6 +266,7 @@ async def due_at(
         country=code,
         start=start,
         business_hours=business_hours,
-        due_at=due.astimezone(calendar.zone),
-        due_at_utc=due,
+        due_at=due,
+        due_at_local=due.astimezone(calendar.zone),
+        timezone=calendar.timezone,
     )

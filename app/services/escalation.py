@@ -117,7 +117,7 @@ async def replace_matrix(
     if_match: str | None,
 ) -> EscalationMatrixRead:
     """Provider admins replace a country's matrix; no levels: fall back to the TSC lines."""
-    code = require_country(country, "country")
+    code = require_country(country)
     numbers = [lv.level for lv in payload.levels]
     if len(set(numbers)) != len(numbers):
         raise field_error("levels", "a level is listed twice")

@@ -12,6 +12,8 @@ import asyncio
 import logging
 from datetime import datetime
 
+from app.domain.country_profiles import DEFAULT_HOLIDAY_CATEGORIES, HANDBOOK_COUNTRIES
+from app.services.calendars import public_holidays
 from app.services.tickets.clocks import SLA_CHANNEL
 from app.services.tickets.engine import SweepResult, fire_due_clocks, next_due_instant
 from app.workers.context import WorkerContext
@@ -33,8 +35,16 @@ def seconds_until(next_at: datetime | None, now: datetime) -> float:
     return min(delay + 0.001, MAX_SLEEP)
 
 
+async def warm_directory() -> None:
+    """Holiday tables are computed on first use (about half a second per country): compute
+    the handbook countries' in a thread at start-up, not on the first breach's path."""
+    for code in HANDBOOK_COUNTRIES:
+        await asyncio.to_thread(public_holidays, code, DEFAULT_HOLIDAY_CATEGORIES)
+
+
 async def sla_loop(ctx: WorkerContext) -> None:
     wake = ctx.wakeup(SLA_CHANNEL)
+    warming = asyncio.create_task(warm_directory())  # a reference, so it is not collected
     while True:
         wake.clear()  # before reading: a NOTIFY arriving from here on is not lost
         now = ctx.clock.now()
@@ -51,6 +61,8 @@ async def sla_loop(ctx: WorkerContext) -> None:
             await asyncio.wait_for(wake.wait(), timeout=delay)
         except TimeoutError:
             pass
+        if warming.done() and not warming.cancelled():
+            warming.exception()  # a failed warm-up only costs speed; do not log it as lost
 
 
 async def sla_sweep(ctx: WorkerContext) -> SweepResult:

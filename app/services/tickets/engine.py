@@ -72,7 +72,10 @@ async def next_due_instant(session: AsyncSession) -> datetime | None:
     return value
 
 
-async def _fire(session: AsyncSession, row: Any, now: datetime) -> bool:
+Contacts = dict[tuple[str, int], dict[str, Any]]
+
+
+async def _fire(session: AsyncSession, row: Any, now: datetime, contacts: Contacts) -> bool:
     result = step(view_of(row), now)
     values: dict[str, Any] = {"next_due_at": result.next_due_at}
     base = {"number": row.number, "stage": row.stage, "clock_id": row.id}
@@ -100,11 +103,14 @@ async def _fire(session: AsyncSession, row: Any, now: datetime) -> bool:
         lag = (now - row.due_at).total_seconds() if row.due_at else None
         await event("sla.breached", {"due_at": due_iso, "lag_seconds": lag})
     if result.escalate_to:
-        level = max(result.escalate_to)
-        values["escalation_level"] = level
-        if level > row.ticket_level:
+        values["escalation_level"] = max(result.escalate_to)
+        for level in result.escalate_to:  # each level passed is its own escalation, in order
+            if level <= row.ticket_level:
+                continue  # the customer already asked for this level
             ticket_values["escalation_level"] = level
-            contacts = await escalation_contacts(session, row.country, level, now)
+            key = (row.country, level)
+            if key not in contacts:  # one look-up per country and level in a batch
+                contacts[key] = await escalation_contacts(session, row.country, level, now)
             await event(
                 "ticket.escalated",
                 {
@@ -112,7 +118,7 @@ async def _fire(session: AsyncSession, row: Any, now: datetime) -> bool:
                     "reason": f"the {row.stage} clock passed "
                     f"{row.escalation_ratios[level - 1]:g}x its target",
                     "requested_by": "sla",
-                    "escalation": contacts,
+                    "escalation": contacts[key],
                 },
             )
     await session.execute(update(SlaClock).where(SlaClock.id == row.id).values(**values))
@@ -129,7 +135,8 @@ async def fire_due_clocks(session: AsyncSession, now: datetime, *, limit: int = 
     """One transaction: claim up to `limit` due clocks, record what each passed, commit."""
     rows = (await session.execute(due_clocks_statement(now, limit))).all()
     fired = 0
+    contacts: Contacts = {}
     for row in rows:
-        fired += await _fire(session, row, now)
+        fired += await _fire(session, row, now, contacts)
     await session.commit()
     return SweepResult(fired=fired, claimed=len(rows))

@@ -27,6 +27,7 @@ from app.domain.sla import (
     CityTier,
     EtaRequired,
     due_at,
+    format_duration,
     next_due,
     paused_after_resume,
     target_for,
@@ -190,6 +191,10 @@ async def move_ticket(
     }
     if payload.eta is not None:
         data["eta"] = payload.eta.isoformat()
+    if to is Stage.closed:  # the handbook closes a case with its time of impact
+        restored = ticket.restored_at or now
+        impact = (restored - ticket.reported_at).total_seconds() - ticket.waiting_seconds
+        data["time_of_impact"] = format_duration(timedelta(seconds=max(round(impact), 1)))
     await _event(session, ticket, event_type_of_move(to), now, caller.actor, data)
     return await _finish(session, caller, ticket_id)
 
