@@ -16,11 +16,13 @@ from standardwebhooks import Webhook
 
 from app.core.clock import FrozenClock
 from app.core.settings import Settings
+from app.domain.delivery import LEASE
 from app.domain.roles import Role
 from app.models import MailMessage
+from app.services import addresses
 from app.services.events import record_event
 from app.services.fanout import fan_out_all
-from app.services.webhook_sender import WebhookDispatcher
+from app.services.webhook_sender import WebhookDispatcher, claim_due
 from tests.support.servers import Receiver, eventually, http_receiver
 from tests.support.world import World
 
@@ -296,3 +298,128 @@ async def test_an_endpoint_failing_for_days_is_disabled_and_its_owner_mailed(
     )
     assert enabled.status_code == 200
     assert enabled.json()["failing_since"] is None
+
+
+async def test_a_delivery_claimed_by_a_worker_that_died_is_sent_when_its_lease_ends(
+    world: World, settings: Settings, http: httpx.AsyncClient
+) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    admin = await world.api_client(Role.customer_admin, acme["id"])
+    async with http_receiver() as receiver:
+        await register(world, admin, receiver.url)
+        await happen(world.sessionmaker, world.clock, acme["id"])
+        async with world.sessionmaker() as session:
+            (dead,) = await claim_due(session, world.clock.now(), 10)  # and then it dies
+        sender = dispatcher(world, settings, http)
+        assert await sender.run_until_idle() == 0  # still leased to the dead worker
+        world.clock.advance(LEASE)
+        assert await sender.run_until_idle() == 1
+    (request,) = receiver.requests
+    assert request.headers["webhook-id"] == dead.message_id
+
+
+async def test_fan_out_writes_each_event_once_even_when_run_again(
+    world: World, settings: Settings, http: httpx.AsyncClient
+) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    admin = await world.api_client(Role.customer_admin, acme["id"])
+    async with http_receiver() as receiver:
+        await register(world, admin, receiver.url)
+        await happen(world.sessionmaker, world.clock, acme["id"])
+        async with world.sessionmaker() as session:
+            assert await fan_out_all(session, world.clock) == 0  # already processed
+        await dispatcher(world, settings, http).run_until_idle()
+    assert len(receiver.requests) == 1
+
+
+async def test_delivery_connects_to_the_address_it_checked_not_a_fresh_lookup(
+    world: World, settings: Settings, http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The name resolves (for the check) to an address deemed public; the HTTP
+    # client could not resolve it at all, so a request arriving proves pinning.
+    acme = await world.enterprise("Acme", "EC")
+    admin = await world.api_client(Role.customer_admin, acme["id"])
+
+    async def resolve(host: str, port: int) -> set[str]:
+        assert host == "noc.rebind.invalid"
+        return {"127.0.0.1"}
+
+    monkeypatch.setattr(addresses, "resolve", resolve)
+    monkeypatch.setattr(addresses, "is_private_address", lambda address: False)
+    strict = Settings(env="test", database_url="postgresql+asyncpg://unused/unused")
+    async with http_receiver() as receiver:
+        url = f"http://noc.rebind.invalid:{receiver.port}/hook"
+        await register(world, admin, url)
+        await happen(world.sessionmaker, world.clock, acme["id"])
+        await WebhookDispatcher(world.sessionmaker, world.clock, strict, http).run_until_idle()
+    (request,) = receiver.requests
+    assert request.headers["host"] == f"noc.rebind.invalid:{receiver.port}"
+
+
+async def test_webhooks_are_changed_with_if_match_and_deleted_by_their_enterprise(
+    world: World,
+) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    admin = await world.api_client(Role.customer_admin, acme["id"])
+    user = await world.api_client(Role.customer_user, acme["id"])
+    refused = await world.client.post(
+        "/v1/webhooks", json={"url": "https://noc.example.com", "events": ["*"]}, headers=user
+    )
+    assert refused.status_code == 403
+    hook = await register(world, admin, "http://127.0.0.1:9/hook", description="NOC wall")
+    read = await world.client.get(f"/v1/webhooks/{hook['id']}", headers=user)
+    etag = read.headers["ETag"]
+    changed = await world.client.patch(
+        f"/v1/webhooks/{hook['id']}",
+        json={"events": ["ticket.*", "maintenance.*"]},
+        headers={**admin, "If-Match": etag},
+    )
+    assert changed.status_code == 200
+    assert changed.json()["events"] == ["ticket.*", "maintenance.*"]
+    stale = await world.client.patch(
+        f"/v1/webhooks/{hook['id']}",
+        json={"description": "late"},
+        headers={**admin, "If-Match": etag},
+    )
+    assert stale.status_code == 412
+    bad_url = await world.client.patch(
+        f"/v1/webhooks/{hook['id']}", json={"url": "gopher://x"}, headers=admin
+    )
+    assert bad_url.status_code == 422
+    other = await world.enterprise("Other", "PE")
+    stranger = await world.api_client(Role.customer_admin, other["id"])
+    assert (
+        await world.client.delete(f"/v1/webhooks/{hook['id']}", headers=stranger)
+    ).status_code == 404
+    assert (
+        await world.client.delete(f"/v1/webhooks/{hook['id']}", headers=admin)
+    ).status_code == 204
+    assert (await world.client.get(f"/v1/webhooks/{hook['id']}", headers=admin)).status_code == 404
+    assert (await world.client.get("/v1/webhooks", headers=admin)).json()["items"] == []
+
+
+async def test_a_receiver_that_never_answers_times_out_and_gets_the_event_later(
+    world: World, settings: Settings, http: httpx.AsyncClient
+) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    admin = await world.api_client(Role.customer_admin, acme["id"])
+    async with http_receiver() as receiver:
+        receiver.hold = asyncio.Event()  # it reads the request and never answers
+        hook = await register(world, admin, receiver.url)
+        await happen(world.sessionmaker, world.clock, acme["id"])
+        impatient = WebhookDispatcher(
+            world.sessionmaker, world.clock, settings, http, timeout=httpx.Timeout(0.3)
+        )
+        assert await impatient.run_until_idle() == 1
+        receiver.hold.set()  # it recovers
+        receiver.hold = None
+        world.clock.advance(timedelta(seconds=5))
+        assert await impatient.run_until_idle() == 1
+    log = (await world.client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=admin)).json()
+    assert [(a["status_code"], a["error"]) for a in log["items"]] == [
+        (None, "timed out"),
+        (200, None),
+    ]
+    ids = [r.headers["webhook-id"] for r in receiver.requests]
+    assert len(ids) == 2
+    assert len(set(ids)) == 1

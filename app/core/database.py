@@ -69,7 +69,10 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip on every checkout. A connection
+        # that died with a restarted server fails its statement, SQLAlchemy
+        # invalidates the pool, and the client gets a 503 with Retry-After.
+        pool_pre_ping=False,
         pool_timeout=10,
         # Replicas and workers share one server: keep idle connections short-lived
         # enough that a restarted server's dead sockets are not handed out for long.

@@ -35,7 +35,7 @@ class PageParams(BaseModel):
     updated_since: datetime | None = None
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     updated_since: Annotated[

@@ -6,7 +6,7 @@ import ipaddress
 import secrets
 from base64 import b64encode
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 # Standard Webhooks recommends a growing schedule; ours gives a receiver about
 # a day (23 h 42 min) to come back. The first retry comes within seconds.
@@ -80,6 +80,23 @@ def url_problem(url: str) -> str | None:
     if port == 0:
         return "names port 0"
     return None
+
+
+def pinned_url(url: str, address: str) -> tuple[str, str]:
+    """The URL with its host replaced by the checked address, and the Host header to send.
+
+    Connecting to the address that was checked (not resolving the name again)
+    closes the gap a DNS answer changing between check and connect would open.
+    """
+    parts = urlsplit(url)
+    host = f"[{address}]" if ":" in address else address
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    header = parts.hostname or ""
+    if ":" in header:
+        header = f"[{header}]"
+    if parts.port is not None:
+        header = f"{header}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc)), header
 
 
 def is_private_address(address: str) -> bool:

@@ -65,6 +65,17 @@ IMPACT_NAMES: dict[str, dict[str, str]] = {
 }
 
 
+# The handbook titles the order touchpoints in English and Spanish only.
+TOUCHPOINT_PT = {
+    "technical_details_request": "Solicitação de detalhes técnicos do pedido",
+    "order_details_confirmation": "Confirmação dos detalhes do pedido",
+    "expected_delivery_date": "Data prevista de entrega do serviço",
+    "installation_reminder": "Lembrete de instalação do serviço",
+    "activation_planning": "Planejamento da ativação",
+    "connectivity_notice": "Aviso de conectividade",
+}
+
+
 def language_or_default(language: str | None) -> str:
     return language if language in LANGUAGES else "en"
 

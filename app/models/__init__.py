@@ -13,7 +13,12 @@ from app.models.countries import (
     NotificationContact,
     Office,
 )
-from app.models.delivery import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.models.delivery import (
+    TmfTicketAttributes,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from app.models.identity import (
     ApiClient,
     ApiClientEnterprise,
@@ -22,7 +27,14 @@ from app.models.identity import (
     UserEnterprise,
     UserSession,
 )
+from app.models.maintenance import (
+    Maintenance,
+    MaintenanceFeed,
+    MaintenanceImpact,
+    MaintenancePolicy,
+)
 from app.models.platform import Event, IdempotencyRecord, MailMessage, OutboxMessage
+from app.models.requests import BillingRequest, ChangeRequest, Order
 from app.models.tenancy import Account, Enterprise, Service
 from app.models.tickets import SlaClock, SlaPolicy, Ticket
 
@@ -32,6 +44,8 @@ __all__ = [
     "ApiClient",
     "ApiClientEnterprise",
     "Base",
+    "BillingRequest",
+    "ChangeRequest",
     "CityTier",
     "ClosedDay",
     "CountryCalendar",
@@ -43,14 +57,20 @@ __all__ = [
     "Event",
     "IdempotencyRecord",
     "MailMessage",
+    "Maintenance",
+    "MaintenanceFeed",
+    "MaintenanceImpact",
+    "MaintenancePolicy",
     "NotificationContact",
     "Office",
+    "Order",
     "OutboxMessage",
     "PasswordReset",
     "Service",
     "SlaClock",
     "SlaPolicy",
     "Ticket",
+    "TmfTicketAttributes",
     "User",
     "UserEnterprise",
     "UserSession",

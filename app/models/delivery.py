@@ -58,16 +58,11 @@ class WebhookDelivery(Base):
 
     __table_args__ = (
         UniqueConstraint("endpoint_id", "event_id"),
-        # The claim: due pending deliveries, and the head of each endpoint's queue.
+        # The claim: the head of each endpoint's queue, one probe per endpoint.
         Index(
             "ix_webhook_deliveries_pending",
             "endpoint_id",
             "event_id",
-            postgresql_where=text("status = 'pending'"),
-        ),
-        Index(
-            "ix_webhook_deliveries_due",
-            "next_attempt_at",
             postgresql_where=text("status = 'pending'"),
         ),
     )
@@ -93,3 +88,20 @@ class WebhookAttempt(Base):
         Index("ix_webhook_attempts_endpoint_id_attempted_at", "endpoint_id", "attempted_at"),
         Index("ix_webhook_attempts_delivery_id", "delivery_id"),
     )
+
+
+class TmfTicketAttributes(Base):
+    """What a carrier sent through TMF621 that Carrier Desk's ticket keeps no column for.
+
+    TMF `severity` and `ticketType` are free text, kept as given (the ticket's
+    own severity is the mapped one); a ticket opened elsewhere has no row here.
+    """
+
+    __tablename__ = "tmf_ticket_attributes"
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    ticket_type: Mapped[str] = mapped_column(String(100))
+    severity: Mapped[str] = mapped_column(String(100))
+    priority: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime]

@@ -4,15 +4,22 @@ from fastapi import APIRouter
 
 from app.routers import (
     auth,
+    billing,
     calendars,
+    changes,
     city_tiers,
     contacts,
     directory,
     enterprises,
+    events,
     health,
     identity,
+    mail,
+    maintenances,
+    orders,
     sla,
     tickets,
+    tmf621,
     webhooks,
 )
 
@@ -27,5 +34,12 @@ ALL_ROUTERS: list[APIRouter] = [
     city_tiers.router,
     tickets.router,
     sla.router,
+    orders.router,
+    billing.router,
+    changes.router,
+    maintenances.router,
     webhooks.router,
+    tmf621.router,
+    events.router,
+    mail.router,
 ]

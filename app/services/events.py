@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, literal_column, select
+from sqlalchemy import Table, bindparam, insert, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Event, OutboxMessage
@@ -14,6 +14,36 @@ from app.models import Event, OutboxMessage
 # Woken by the worker's LISTEN: a new outbox row is delivered at once, not at
 # the next sweep. NOTIFY inside a transaction is sent only when it commits.
 OUTBOX_CHANNEL = "carrierdesk_outbox"
+
+
+# Built once: a statement object memoises its cache key, so executing the
+# same object with new parameters skips SQLAlchemy's per-call key generation.
+# Table-level (Core) inserts: an ORM-entity insert executed with a parameter
+# dict would be taken for an ORM bulk insert.
+_events = cast(Table, Event.__table__)
+_new_event = (
+    insert(_events)
+    .values(
+        enterprise_id=bindparam("enterprise_id"),
+        subject_type=bindparam("subject_type"),
+        subject_id=bindparam("subject_id"),
+        type=bindparam("type"),
+        at=bindparam("at"),
+        actor=bindparam("actor"),
+        data=bindparam("data", type_=_events.c.data.type),
+    )
+    .returning(_events.c.id, _events.c.enterprise_id, _events.c.at)
+    .cte("new_event")
+)
+_RECORD: Any = (
+    insert(cast(Table, OutboxMessage.__table__))
+    .from_select(
+        ["event_id", "enterprise_id", "created_at"],
+        select(_new_event.c.id, _new_event.c.enterprise_id, _new_event.c.at),
+    )
+    .returning(literal_column("event_id"))
+)
+_NOTIFY_OUTBOX = text(f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')")
 
 
 async def record_event(
@@ -29,29 +59,16 @@ async def record_event(
     notify: bool = True,
 ) -> int:
     """Write the event and its outbox row in one round trip; return the event id."""
-    event = (
-        insert(Event)
-        .values(
-            enterprise_id=enterprise_id,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            type=type,
-            at=at,
-            actor=actor,
-            data=data or {},
-        )
-        .returning(Event.id, Event.enterprise_id, Event.at)
-        .cte("new_event")
-    )
-    stmt: Any = (
-        insert(OutboxMessage)
-        .from_select(
-            ["event_id", "enterprise_id", "created_at"],
-            select(event.c.id, event.c.enterprise_id, event.c.at),
-        )
-        .returning(literal_column("event_id"))
-    )
-    event_id: int = (await session.execute(stmt)).scalar_one()
+    params = {
+        "enterprise_id": enterprise_id,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "type": type,
+        "at": at,
+        "actor": actor,
+        "data": data or {},
+    }
+    event_id: int = (await session.execute(_RECORD, params)).scalar_one()
     if notify:
-        await session.execute(select(literal_column(f"pg_notify('{OUTBOX_CHANNEL}', '')")))
+        await session.execute(_NOTIFY_OUTBOX)
     return event_id

@@ -118,13 +118,12 @@ async def fan_out_batch(session: AsyncSession, clock: Clock, *, limit: int = 200
         session, events, [e for e in endpoints if e.kind == "tmf621"]
     ):
         deliveries.append(_delivery(endpoint_id, event, payload, now))
-    if deliveries:
-        await session.execute(
-            pg_insert(WebhookDelivery).values(deliveries).on_conflict_do_nothing()
-        )
+    # Multi-row inserts in chunks: PostgreSQL's wire protocol allows 32,767 parameters.
+    for chunk in _chunks(deliveries):
+        await session.execute(pg_insert(WebhookDelivery).values(chunk).on_conflict_do_nothing())
     mails = await mails_for_events(session, events, now)
-    if mails:
-        await session.execute(pg_insert(MailMessage).values(mails))
+    for chunk in _chunks(mails):
+        await session.execute(pg_insert(MailMessage).values(chunk))
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_([e.outbox_id for e in events]))
@@ -136,6 +135,10 @@ async def fan_out_batch(session: AsyncSession, clock: Clock, *, limit: int = 200
             await session.execute(select(literal_column(f"pg_notify('{channel}', '')")))
     await session.commit()
     return len(events)
+
+
+def _chunks(rows: list[dict[str, Any]], size: int = 1000) -> list[list[dict[str, Any]]]:
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
 
 
 def _delivery(

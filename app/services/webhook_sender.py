@@ -19,17 +19,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import Select, and_, exists, func, insert, select, update
+from sqlalchemy import and_, exists, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 from standardwebhooks import Webhook
 
 from app.core.clock import Clock
 from app.core.settings import Settings
-from app.domain.delivery import LEASE, WEBHOOK_RETRY_DELAYS, next_retry, should_disable
-from app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.domain.delivery import (
+    LEASE,
+    WEBHOOK_RETRY_DELAYS,
+    next_retry,
+    pinned_url,
+    should_disable,
+)
+from app.models import OutboxMessage, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.services.addresses import AddressRefused, check_url
 
 logger = logging.getLogger("carrierdesk.webhooks")
@@ -62,23 +68,42 @@ class Outcome:
     error: str | None
 
 
-def _heads() -> Select[Any]:
-    """Pending deliveries of active endpoints with nothing older pending before them."""
-    earlier = aliased(WebhookDelivery)
-    return (
-        select(WebhookDelivery.id)
-        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-        .where(
-            WebhookDelivery.status == "pending",
-            WebhookEndpoint.status == "active",
-            ~exists().where(
-                and_(
-                    earlier.endpoint_id == WebhookDelivery.endpoint_id,
-                    earlier.status == "pending",
-                    earlier.event_id < WebhookDelivery.event_id,
-                )
-            ),
+def _heads() -> Any:
+    """The head of each active endpoint's queue: its oldest pending delivery.
+
+    One index probe per active endpoint (a LATERAL over the partial index on
+    pending deliveries), however long the queues are. A head waits while an
+    earlier event of the same tenant is still being fanned out (its outbox row
+    unprocessed): another worker may yet add a delivery ahead of it.
+    """
+    head = (
+        select(
+            WebhookDelivery.id,
+            WebhookDelivery.event_id,
+            WebhookDelivery.enterprise_id,
+            WebhookDelivery.next_attempt_at,
         )
+        .where(
+            WebhookDelivery.endpoint_id == WebhookEndpoint.id,
+            WebhookDelivery.status == "pending",
+        )
+        .order_by(WebhookDelivery.event_id)
+        .limit(1)
+        .lateral("head")
+    )
+    unfanned = exists().where(
+        and_(
+            OutboxMessage.processed_at.is_(None),
+            OutboxMessage.enterprise_id == head.c.enterprise_id,
+            OutboxMessage.event_id < head.c.event_id,
+        )
+    )
+    return (
+        select(head.c.id, head.c.next_attempt_at)
+        .select_from(WebhookEndpoint)
+        .join(head, true())
+        .where(WebhookEndpoint.status == "active", ~unfanned)
+        .subquery("heads")
     )
 
 
@@ -86,13 +111,17 @@ async def claim_due(
     session: AsyncSession, now: datetime, limit: int, lease: timedelta = LEASE
 ) -> list[Claimed]:
     """Lease up to `limit` due deliveries, each the head of its endpoint's queue."""
+    heads = _heads()
     head = (
-        _heads()
-        .with_only_columns(WebhookDelivery.id)
-        .where(WebhookDelivery.next_attempt_at <= now)
+        select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.id.in_(select(heads.c.id).where(heads.c.next_attempt_at <= now)),
+            WebhookDelivery.status == "pending",
+            WebhookDelivery.next_attempt_at <= now,
+        )
         .order_by(WebhookDelivery.next_attempt_at)
         .limit(limit)
-        .with_for_update(of=WebhookDelivery, skip_locked=True)
+        .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
     leased = (
@@ -138,7 +167,11 @@ def signature_header(claimed: Claimed, body: str, at: datetime) -> str:
 
 
 async def post_once(
-    http: httpx.AsyncClient, claimed: Claimed, at: datetime, settings: Settings
+    http: httpx.AsyncClient,
+    claimed: Claimed,
+    at: datetime,
+    settings: Settings,
+    request_timeout: httpx.Timeout = REQUEST_TIMEOUT,
 ) -> Outcome:
     body = json.dumps(claimed.payload, separators=(",", ":"), ensure_ascii=False)
     headers = {
@@ -150,15 +183,27 @@ async def post_once(
     }
     started = time.perf_counter()
     try:
-        await check_url(claimed.url, allow_private=settings.webhook_allow_private)
+        addresses = await check_url(claimed.url, allow_private=settings.webhook_allow_private)
+        url, extensions = claimed.url, {}
+        if addresses:  # connect to the address checked, not to a fresh resolution
+            url, headers["host"] = pinned_url(claimed.url, addresses[0])
+            if claimed.url.startswith("https:"):
+                extensions = {"sni_hostname": urlsplit(claimed.url).hostname or ""}
         response = await http.post(
-            claimed.url, content=body.encode(), headers=headers, timeout=REQUEST_TIMEOUT
+            url,
+            content=body.encode(),
+            headers=headers,
+            timeout=request_timeout,
+            extensions=extensions,
         )
     except AddressRefused as exc:
         return Outcome(False, None, _ms(started), None, f"refused: {exc}")
     except httpx.TimeoutException:
         return Outcome(False, None, _ms(started), None, "timed out")
     except httpx.HTTPError as exc:
+        return Outcome(False, None, _ms(started), None, f"{type(exc).__name__}: {exc}"[:EXCERPT])
+    except Exception as exc:  # logged and retried like any failure, never a silent loop
+        logger.exception("webhook %s: unexpected error", claimed.message_id)
         return Outcome(False, None, _ms(started), None, f"{type(exc).__name__}: {exc}"[:EXCERPT])
     excerpt = response.text[:EXCERPT] if response.content else None
     ok = 200 <= response.status_code < 300
@@ -239,12 +284,14 @@ class WebhookDispatcher:
         http: httpx.AsyncClient,
         *,
         max_in_flight: int = 32,
+        timeout: httpx.Timeout = REQUEST_TIMEOUT,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.settings = settings
         self.http = http
         self.max_in_flight = max_in_flight
+        self.timeout = timeout
         self.in_flight: set[asyncio.Task[None]] = set()
         # Recording is short; serialising it lets tests share one connection.
         self._db = asyncio.Lock()
@@ -269,7 +316,7 @@ class WebhookDispatcher:
 
     async def _send(self, claimed: Claimed) -> None:
         at = self.clock.now()
-        outcome = await post_once(self.http, claimed, at, self.settings)
+        outcome = await post_once(self.http, claimed, at, self.settings, self.timeout)
         try:
             async with self._db, self.sessionmaker() as session:
                 await record_outcome(session, claimed, outcome, at, self.clock.now())
@@ -292,9 +339,8 @@ class WebhookDispatcher:
             await asyncio.wait(set(self.in_flight), return_when=asyncio.FIRST_COMPLETED)
 
     async def next_due(self) -> datetime | None:
+        heads = _heads()
         async with self._db, self.sessionmaker() as session:
             return (
-                await session.execute(
-                    _heads().with_only_columns(func.min(WebhookDelivery.next_attempt_at))
-                )
+                await session.execute(select(func.min(heads.c.next_attempt_at)))
             ).scalar_one_or_none()

@@ -15,6 +15,7 @@ from typing import Any
 
 import uvicorn
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 @dataclass
@@ -59,27 +60,33 @@ class Receiver:
 
 
 @asynccontextmanager
-async def http_receiver(receiver: Receiver | None = None) -> AsyncIterator[Receiver]:
-    receiver = receiver or Receiver()
+async def serve(app: Any) -> AsyncIterator[int]:
+    """Serve an ASGI app with uvicorn on a free loopback port, in this event loop."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    receiver.port = sock.getsockname()[1]
-    config = uvicorn.Config(receiver, lifespan="off", log_level="warning", access_log=False)
+    config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        for _ in range(500):
-            if server.started:
-                break
-            await asyncio.sleep(0.01)
-        yield receiver
+        await eventually(lambda: server.started)
+        yield int(sock.getsockname()[1])
     finally:
-        if receiver.hold is not None:
-            receiver.hold.set()
         server.should_exit = True
         await task
         sock.close()
+
+
+@asynccontextmanager
+async def http_receiver(receiver: Receiver | None = None) -> AsyncIterator[Receiver]:
+    receiver = receiver or Receiver()
+    try:
+        async with serve(receiver) as port:
+            receiver.port = port
+            yield receiver
+    finally:
+        if receiver.hold is not None:
+            receiver.hold.set()
 
 
 @dataclass
@@ -118,10 +125,21 @@ def _free_port() -> int:
 
 
 @contextmanager
-def smtp_server() -> Iterator[Mailbox]:
+def smtp_server(credentials: tuple[str, str] | None = None) -> Iterator[Mailbox]:
+    """An aiosmtpd server on loopback; with credentials, it requires AUTH (offered without TLS)."""
     mailbox = Mailbox()
     port = _free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    options: dict[str, Any] = {}
+    if credentials is not None:
+
+        def authenticator(
+            server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+        ) -> Any:
+            ok = (data.login.decode(), data.password.decode()) == credentials
+            return AuthResult(success=ok)
+
+        options = {"auth_required": True, "auth_require_tls": False, "authenticator": authenticator}
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, **options)
     controller.start()
     mailbox.url = f"smtp://127.0.0.1:{port}"
     try:

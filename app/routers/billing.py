@@ -1,0 +1,119 @@
+"""Billing requests: inquiries, disputes, billing-data changes, PO/HES/MIGO references."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+
+from app.core.deps import AnyCaller, ClockDep, SessionDep
+from app.core.etag import IfMatch, set_etag
+from app.core.idempotency import Idempotency
+from app.core.pagination import Page, PageParams, page_params
+from app.domain.billing import BillingStatus, BillingType
+from app.schemas.billing import (
+    BillingRequestCreate,
+    BillingRequestRead,
+    BillingResolve,
+    BillingTransition,
+)
+from app.schemas.history import EventRead
+from app.services import billing_requests as service
+
+router = APIRouter(prefix="/v1/billing-requests", tags=["billing"])
+Paging = Annotated[PageParams, Depends(page_params)]
+
+CREATE_DESCRIPTION = """File a billing request. Customers file their own; billing agents file
+for them, and only staff may set `received_at` (an e-mail that came in earlier).
+
+- `ack_due_at`: 48 business hours after `received_at`, on the calendar of the enterprise's
+  country (office hours, public holidays, time zone).
+- `effective_invoice` (`YYYY-MM`, for `billing_data_change` and `invoice_reference`): asked on
+  days 1-15 of a month (in the enterprise's local time), the next month's invoice; from the
+  16th, the invoice of the month after. The handbooks name the 15th in both ranges; Carrier
+  Desk takes the 15th as part of the first half.
+- `route_to`: for `invoice_reference` (PO/HES/MIGO numbers), the country's billing mailbox.
+"""
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="File a billing request",
+    description=CREATE_DESCRIPTION,
+)
+async def create_billing_request(
+    payload: BillingRequestCreate,
+    caller: AnyCaller,
+    session: SessionDep,
+    clock: ClockDep,
+    claim: Idempotency,
+) -> BillingRequestRead:
+    return await service.create_billing_request(session, caller, clock, claim, payload)
+
+
+@router.get("", summary="Billing requests the caller may see")
+async def list_billing_requests(
+    caller: AnyCaller,
+    session: SessionDep,
+    paging: Paging,
+    enterprise_id: uuid.UUID | None = None,
+    status: BillingStatus | None = None,
+    type: BillingType | None = None,
+) -> Page[BillingRequestRead]:
+    return await service.list_billing_requests(session, caller, paging, enterprise_id, status, type)
+
+
+@router.get("/{request_id}", summary="One billing request")
+async def get_billing_request(
+    request_id: uuid.UUID, caller: AnyCaller, session: SessionDep, response: Response
+) -> BillingRequestRead:
+    row = await service.get_billing_request(session, caller, request_id)
+    set_etag(response, row.version)
+    return row
+
+
+@router.post(
+    "/{request_id}/transitions",
+    summary="Acknowledge a request, or take it into review (billing agents)",
+)
+async def transition(
+    request_id: uuid.UUID,
+    payload: BillingTransition,
+    caller: AnyCaller,
+    session: SessionDep,
+    clock: ClockDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> BillingRequestRead:
+    row = await service.transition(session, caller, clock, request_id, payload, if_match)
+    set_etag(response, row.version)
+    return row
+
+
+@router.post(
+    "/{request_id}/resolve",
+    summary="Resolve or reject a request, with an optional credit (billing agents)",
+    description="A credit is `{amount, currency}`: the amount a decimal string (never a JSON "
+    "number), the currency an ISO 4217 code.",
+)
+async def resolve(
+    request_id: uuid.UUID,
+    payload: BillingResolve,
+    caller: AnyCaller,
+    session: SessionDep,
+    clock: ClockDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> BillingRequestRead:
+    row = await service.resolve(session, caller, clock, request_id, payload, if_match)
+    set_etag(response, row.version)
+    return row
+
+
+@router.get("/{request_id}/events", summary="The billing request's history, oldest first")
+async def billing_events(
+    request_id: uuid.UUID, caller: AnyCaller, session: SessionDep
+) -> list[EventRead]:
+    return await service.billing_events(session, caller, request_id)

@@ -1,0 +1,119 @@
+"""Change requests on active services, and the catalogue of standard changes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+
+from app.core.deps import AnyCaller, ClockDep, SessionDep
+from app.core.etag import IfMatch, set_etag
+from app.core.idempotency import Idempotency
+from app.core.pagination import Page, PageParams, page_params
+from app.domain.change_catalog import ChangeStatus
+from app.schemas.changes import (
+    CatalogItemRead,
+    ChangeRequestCreate,
+    ChangeRequestRead,
+    ChangeSchedule,
+    ChangeTransition,
+)
+from app.schemas.history import EventRead
+from app.services import change_requests as service
+
+router = APIRouter(tags=["changes"])
+Paging = Annotated[PageParams, Depends(page_params)]
+
+CREATE_DESCRIPTION = """Ask for a change on up to 10 active services of one enterprise.
+
+A `catalog_item` from `GET /v1/change-catalog` makes a `standard` change, analysed within 72
+business hours of receipt (`analysis_due_at`, on the enterprise country's calendar). With
+`catalog_item` null the change is outside the catalogue: its status is `referred` and
+`routed_to` names the account-team role it goes to (the service manager for managed services,
+else the account manager). Execution is later scheduled in business hours or inside `window`.
+"""
+
+
+@router.get("/v1/change-catalog", summary="The standard changes and the products they apply to")
+async def change_catalog(caller: AnyCaller) -> list[CatalogItemRead]:
+    return service.catalog()
+
+
+@router.post(
+    "/v1/change-requests",
+    status_code=201,
+    summary="Request a change on active services",
+    description=CREATE_DESCRIPTION,
+)
+async def create_change_request(
+    payload: ChangeRequestCreate,
+    caller: AnyCaller,
+    session: SessionDep,
+    clock: ClockDep,
+    claim: Idempotency,
+) -> ChangeRequestRead:
+    return await service.create_change_request(session, caller, clock, claim, payload)
+
+
+@router.get("/v1/change-requests", summary="Change requests the caller may see")
+async def list_change_requests(
+    caller: AnyCaller,
+    session: SessionDep,
+    paging: Paging,
+    enterprise_id: uuid.UUID | None = None,
+    status: ChangeStatus | None = None,
+) -> Page[ChangeRequestRead]:
+    return await service.list_change_requests(session, caller, paging, enterprise_id, status)
+
+
+@router.get("/v1/change-requests/{change_id}", summary="One change request")
+async def get_change_request(
+    change_id: uuid.UUID, caller: AnyCaller, session: SessionDep, response: Response
+) -> ChangeRequestRead:
+    row = await service.get_change_request(session, caller, change_id)
+    set_etag(response, row.version)
+    return row
+
+
+@router.post(
+    "/v1/change-requests/{change_id}/schedule",
+    summary="Schedule execution: in business hours, or inside the customer's window",
+)
+async def schedule(
+    change_id: uuid.UUID,
+    payload: ChangeSchedule,
+    caller: AnyCaller,
+    session: SessionDep,
+    clock: ClockDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ChangeRequestRead:
+    row = await service.schedule(session, caller, clock, change_id, payload, if_match)
+    set_etag(response, row.version)
+    return row
+
+
+@router.post(
+    "/v1/change-requests/{change_id}/transitions",
+    summary="Analyse, complete, reject or cancel a change (customers may cancel)",
+)
+async def transition(
+    change_id: uuid.UUID,
+    payload: ChangeTransition,
+    caller: AnyCaller,
+    session: SessionDep,
+    clock: ClockDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ChangeRequestRead:
+    row = await service.transition(session, caller, clock, change_id, payload, if_match)
+    set_etag(response, row.version)
+    return row
+
+
+@router.get("/v1/change-requests/{change_id}/events", summary="The change's history")
+async def change_events(
+    change_id: uuid.UUID, caller: AnyCaller, session: SessionDep
+) -> list[EventRead]:
+    return await service.change_events(session, caller, change_id)

@@ -1,0 +1,99 @@
+"""Orders: created by the customer care manager, followed by customers through touchpoints."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+
+from app.core.caller import Caller
+from app.core.deps import AnyCaller, ClockDep, SessionDep, require_roles
+from app.core.etag import IfMatch, set_etag
+from app.core.idempotency import Idempotency
+from app.core.pagination import Page, PageParams, page_params
+from app.domain.orders import OrderStatus
+from app.domain.roles import Role
+from app.schemas.history import EventRead
+from app.schemas.orders import OrderCreate, OrderRead, OrderTransition, TouchpointRecord
+from app.services import orders as service
+
+router = APIRouter(prefix="/v1/orders", tags=["orders"])
+Paging = Annotated[PageParams, Depends(page_params)]
+OrderDesk = Annotated[
+    Caller, Depends(require_roles(Role.customer_care_manager, Role.provider_admin))
+]
+
+
+@router.post("", status_code=201, summary="Create an order (customer care managers)")
+async def create_order(
+    payload: OrderCreate,
+    caller: OrderDesk,
+    session: SessionDep,
+    clock: ClockDep,
+    claim: Idempotency,
+) -> OrderRead:
+    return await service.create_order(session, caller, clock, claim, payload)
+
+
+@router.get("", summary="Orders the caller may see")
+async def list_orders(
+    caller: AnyCaller,
+    session: SessionDep,
+    paging: Paging,
+    enterprise_id: uuid.UUID | None = None,
+    status: OrderStatus | None = None,
+) -> Page[OrderRead]:
+    return await service.list_orders(session, caller, paging, enterprise_id, status)
+
+
+@router.get("/{order_id}", summary="One order, with its six touchpoints in the handbook's order")
+async def get_order(
+    order_id: uuid.UUID, caller: AnyCaller, session: SessionDep, response: Response
+) -> OrderRead:
+    order = await service.get_order(session, caller, order_id)
+    set_etag(response, order.version)
+    return order
+
+
+@router.post(
+    "/{order_id}/touchpoints",
+    summary="Record a touchpoint (staff); `expected_delivery_date` sets the order's date",
+)
+async def record_touchpoint(
+    order_id: uuid.UUID,
+    payload: TouchpointRecord,
+    caller: AnyCaller,
+    session: SessionDep,
+    clock: ClockDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> OrderRead:
+    order = await service.record_touchpoint(session, caller, clock, order_id, payload, if_match)
+    set_etag(response, order.version)
+    return order
+
+
+@router.post(
+    "/{order_id}/transitions",
+    summary="Change the order's status (customers: accept a delivered order)",
+)
+async def change_status(
+    order_id: uuid.UUID,
+    payload: OrderTransition,
+    caller: AnyCaller,
+    session: SessionDep,
+    clock: ClockDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> OrderRead:
+    order = await service.change_status(session, caller, clock, order_id, payload, if_match)
+    set_etag(response, order.version)
+    return order
+
+
+@router.get("/{order_id}/events", summary="The order's history, oldest first")
+async def order_events(
+    order_id: uuid.UUID, caller: AnyCaller, session: SessionDep
+) -> list[EventRead]:
+    return await service.order_events(session, caller, order_id)

@@ -1,0 +1,213 @@
+"""TMF621 Trouble Ticket v4 for carriers' OSS: TM Forum's shapes over Carrier Desk's tickets.
+
+Status and severity mapping tables: `app/domain/tmf621.py` (and this tag's description).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from app.core.deps import AnyCaller, ClockDep, SessionDep, SettingsDep
+from app.core.errors import Problem
+from app.domain.tmf621 import TMF_EVENT_TYPES
+from app.schemas.tmf621 import (
+    EventSubscription,
+    EventSubscriptionInput,
+    TmfError,
+    TroubleTicket,
+    TroubleTicketCreate,
+    TroubleTicketUpdate,
+)
+from app.services import tmf621 as service
+from app.services import tmf_reads as reads
+
+MAPPING = """TMF621 v4 over the same tickets as `/v1/tickets`.
+
+**Status**: reception, registration → `acknowledged`; diagnosis, dispatch, field_repair,
+verification → `inProgress`; waiting for the customer → `pending`; stability, closure →
+`resolved`; closed → `closed`; cancelled → `cancelled`.
+
+**Severity** (free text, kept as given, matched without case or spaces): critical, urgent,
+blocker, emergency, 1, sev1, p1 → `critical`; major, high, serious, 2, sev2, p2 → `major`;
+minor, medium, moderate, low, normal, warning, 3–5, sev3–5, p3–p5 → `minor`; anything else
+is refused (400). `externalId` is the carrier's ticket number; `relatedEntity` names the
+affected service (`@referredType` `Service`, its id or code).
+
+**Hub events** (TMF event envelope, Standard Webhooks headers, same retries as webhooks):
+""" + ", ".join(f"`{t}`" for t in TMF_EVENT_TYPES)
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": TmfError, "description": "Bad request"},
+    401: {"model": TmfError, "description": "Not signed in"},
+    403: {"model": TmfError, "description": "Not allowed"},
+    404: {"model": TmfError, "description": "Not found"},
+    409: {"model": TmfError, "description": "Conflict"},
+}
+
+
+def tmf_error(
+    status: int, reason: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = {"code": str(status), "reason": reason, "message": message, "status": str(status)}
+    body["@type"] = "Error"
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class TmfRoute(APIRoute):
+    """Errors on this face take TMF's shape; a validation error is a 400, as TMF has it."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def tmf_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                fields = sorted(
+                    {".".join(str(p) for p in e.get("loc", ())[1:]) or "body" for e in exc.errors()}
+                )
+                details = "; ".join(
+                    f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'body'}: {e.get('msg')}"
+                    for e in exc.errors()
+                )
+                return tmf_error(400, f"invalid {', '.join(fields)}", details)
+            except Problem as exc:
+                status = 400 if exc.status == 422 else exc.status
+                return tmf_error(status, exc.title, exc.detail, exc.headers)
+
+        return tmf_handler
+
+
+router = APIRouter(
+    prefix="/tmf-api/troubleTicket/v4",
+    tags=["TMF621 trouble tickets"],
+    route_class=TmfRoute,
+    responses=ERRORS,
+)
+
+Fields = Annotated[
+    str | None, Query(max_length=1000, description="Comma-separated attributes to return")
+]
+Filter = Annotated[str | None, Query(max_length=200)]
+
+
+@router.get(
+    "/troubleTicket",
+    summary="List trouble tickets (fields, offset, limit, equality filters)",
+    description=MAPPING,
+    response_model=list[TroubleTicket],
+)
+async def list_trouble_tickets(
+    request: Request,
+    response: Response,
+    caller: AnyCaller,
+    session: SessionDep,
+    fields: Fields = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    id: Filter = None,
+    externalId: Filter = None,
+    severity: Filter = None,
+    status: Filter = None,
+    ticketType: Filter = None,
+    priority: Filter = None,
+    name: Filter = None,
+) -> Any:
+    known = {"fields", "offset", "limit", *reads.FILTERABLE}
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        allowed = ", ".join(reads.FILTERABLE)
+        return tmf_error(400, f"unknown filter {unknown[0]}", f"filters: {allowed}")
+    given = {
+        "id": id,
+        "externalId": externalId,
+        "severity": severity,
+        "status": status,
+        "ticketType": ticketType,
+        "priority": priority,
+        "name": name,
+    }
+    filters = {k: v for k, v in given.items() if v is not None}
+    items, total = await reads.list_tickets(session, caller, filters, fields, offset, limit)
+    response.headers["X-Total-Count"] = str(total)
+    response.headers["X-Result-Count"] = str(len(items))
+    return items
+
+
+@router.get(
+    "/troubleTicket/{id}",
+    summary="Retrieve a trouble ticket",
+    response_model=TroubleTicket,
+)
+async def get_trouble_ticket(
+    id: str, caller: AnyCaller, session: SessionDep, fields: Fields = None
+) -> Any:
+    return await reads.get_ticket(session, caller, id, fields)
+
+
+@router.post(
+    "/troubleTicket",
+    status_code=201,
+    summary="Create a trouble ticket",
+    description=MAPPING,
+    response_model=TroubleTicket,
+)
+async def create_trouble_ticket(
+    payload: TroubleTicketCreate,
+    response: Response,
+    caller: AnyCaller,
+    session: SessionDep,
+    clock: ClockDep,
+) -> Any:
+    ticket = await service.create_ticket(session, caller, clock, payload)
+    response.headers["Location"] = ticket["href"]
+    return ticket
+
+
+@router.patch(
+    "/troubleTicket/{id}",
+    summary="Update a trouble ticket (application/merge-patch+json)",
+    response_model=TroubleTicket,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/merge-patch+json": {
+                    "schema": {"$ref": "#/components/schemas/TroubleTicketUpdate"}
+                }
+            },
+        }
+    },
+)
+async def patch_trouble_ticket(
+    id: str,
+    payload: Annotated[TroubleTicketUpdate, Body(media_type="application/merge-patch+json")],
+    caller: AnyCaller,
+    session: SessionDep,
+    clock: ClockDep,
+) -> Any:
+    return await service.patch_ticket(session, caller, clock, id, payload)
+
+
+@router.post("/hub", status_code=201, summary="Register a listener for TMF621 events")
+async def register_listener(
+    payload: EventSubscriptionInput,
+    caller: AnyCaller,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> EventSubscription:
+    return await service.register_hub(session, caller, clock, settings, payload)
+
+
+@router.delete("/hub/{id}", status_code=204, summary="Unregister a listener")
+async def unregister_listener(
+    id: str, caller: AnyCaller, session: SessionDep, clock: ClockDep
+) -> None:
+    await service.unregister_hub(session, caller, clock, id)

@@ -1,0 +1,103 @@
+"""Delivery rules without I/O: schedules, addresses, SMTP URLs, which events mail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.domain.delivery import (
+    MAIL_RETRY_DELAYS,
+    WEBHOOK_RETRY_DELAYS,
+    event_mails,
+    is_private_address,
+    next_retry,
+    pinned_url,
+    should_disable,
+    url_problem,
+)
+from app.services.mail_sender import parse_smtp_url
+
+NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+
+
+def test_webhook_retries_start_within_seconds_and_span_about_a_day() -> None:
+    assert WEBHOOK_RETRY_DELAYS[0] <= timedelta(seconds=5)
+    total = sum(WEBHOOK_RETRY_DELAYS, timedelta())
+    assert timedelta(hours=20) <= total <= timedelta(hours=30)
+    assert list(WEBHOOK_RETRY_DELAYS) == sorted(WEBHOOK_RETRY_DELAYS)
+    assert next_retry(1, NOW, WEBHOOK_RETRY_DELAYS) == NOW + timedelta(seconds=5)
+    assert next_retry(len(WEBHOOK_RETRY_DELAYS) + 1, NOW, WEBHOOK_RETRY_DELAYS) is None
+    assert next_retry(1, NOW, MAIL_RETRY_DELAYS) == NOW + MAIL_RETRY_DELAYS[0]
+
+
+@given(st.integers(min_value=1, max_value=len(WEBHOOK_RETRY_DELAYS)))
+def test_each_retry_waits_at_least_as_long_as_the_one_before(attempts: int) -> None:
+    this = next_retry(attempts, NOW, WEBHOOK_RETRY_DELAYS)
+    assert this is not None
+    if attempts > 1:
+        before = next_retry(attempts - 1, NOW, WEBHOOK_RETRY_DELAYS)
+        assert before is not None
+        assert this >= before
+
+
+def test_an_endpoint_is_disabled_after_three_days_of_failure() -> None:
+    assert not should_disable(None, NOW)
+    assert not should_disable(NOW - timedelta(days=2, hours=23), NOW)
+    assert should_disable(NOW - timedelta(days=3), NOW)
+
+
+def test_webhook_urls_must_be_http_and_name_a_host() -> None:
+    assert url_problem("https://noc.example.com/hooks") is None
+    assert url_problem("ftp://noc.example.com") == "must be an http or https URL"
+    assert url_problem("https://user:pw@noc.example.com") == "must not carry credentials"
+    assert url_problem("http:///nohost") == "must name a host"
+    assert url_problem("http://[::1") == "is not a valid URL"
+
+
+def test_private_loopback_and_link_local_addresses_are_recognised() -> None:
+    for address in ("127.0.0.1", "10.0.0.1", "192.168.1.1", "172.16.0.1", "169.254.169.254"):
+        assert is_private_address(address), address
+    for address in ("::1", "fe80::1", "fc00::1", "::ffff:127.0.0.1", "0.0.0.0", "100.64.0.1"):
+        assert is_private_address(address), address
+    assert not is_private_address("8.8.8.8")
+    assert not is_private_address("2001:4860:4860::8888")
+
+
+def test_which_events_mail() -> None:
+    for stage in ("registration", "diagnosis", "dispatch", "verification", "stability", "closure"):
+        assert event_mails("ticket.stage_changed", {"to": stage})
+    assert not event_mails("ticket.stage_changed", {"to": "field_repair"})
+    assert not event_mails("ticket.created", {})
+    assert event_mails("ticket.closed", {})
+    assert event_mails("ticket.escalated", {})
+    assert event_mails("maintenance.announced", {})
+    assert event_mails("order.touchpoint_recorded", {})
+    assert event_mails("billing.acknowledged", {})
+    assert not event_mails("billing.received", {})
+
+
+def test_smtp_urls() -> None:
+    plain = parse_smtp_url("smtp://mail.example.com")
+    assert (plain.hostname, plain.port, plain.use_tls, plain.start_tls) == (
+        "mail.example.com",
+        25,
+        False,
+        None,
+    )
+    tls = parse_smtp_url("smtps://user%40corp:p%2Fss@mail.example.com")
+    assert (tls.port, tls.use_tls, tls.username, tls.password) == (465, True, "user@corp", "p/ss")
+    starttls = parse_smtp_url("smtp://mail.example.com:587?starttls=true")
+    assert (starttls.port, starttls.start_tls) == (587, True)
+
+
+def test_a_pinned_url_keeps_the_name_in_the_host_header() -> None:
+    assert pinned_url("https://noc.example.com/h?x=1", "203.0.113.7") == (
+        "https://203.0.113.7/h?x=1",
+        "noc.example.com",
+    )
+    assert pinned_url("http://noc.example.com:8080/h", "2001:db8::1") == (
+        "http://[2001:db8::1]:8080/h",
+        "noc.example.com:8080",
+    )
