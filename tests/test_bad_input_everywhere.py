@@ -44,6 +44,14 @@ UNICODE = [
 
 
 def _problem(response: Any) -> bool:
+    """An RFC 9457 problem; on the TMF621 face also TMF's own error shape (its spec says so).
+
+    (Refusals made before routing, by the middleware, are problems on every path.)
+    """
+    if str(response.request.url.path).startswith("/tmf-api/"):
+        body = response.json()
+        if isinstance(body, dict) and {"code", "reason", "status"} <= set(body):
+            return True
     return str(response.headers.get("content-type", "")).startswith("application/problem+json")
 
 
