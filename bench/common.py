@@ -182,9 +182,18 @@ def start_reference(url: str) -> Server:
     port = free_port()
     env = dict(os.environ, REFERENCE_DATABASE_URL=url)
     argv = [
-        sys.executable, "-m", "uvicorn", "bench.reference_app:app", "--port", str(port),
-        "--workers", "1", "--no-access-log", "--log-level", "warning",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.reference_app:app",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
     server = Server(argv, env, port, SERVER_CORE)
     server.wait("/healthz")
     return server
@@ -206,14 +215,18 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def wrk(url: str, *, seconds: int, script: str | None = None, connections: int = 32) -> dict[str, float]:
+def wrk(
+    url: str, *, seconds: int, script: str | None = None, connections: int = 32
+) -> dict[str, float]:
     """One wrk run on the load core: req/s, p50 and p99 in ms, non-2xx count."""
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if script:
         path = Path(tempfile.mkstemp(suffix=".lua")[1])
         path.write_text(script)
         argv += ["-s", str(path)]
-    out = subprocess.run(pinned([*argv, url], LOAD_CORE), capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        pinned([*argv, url], LOAD_CORE), capture_output=True, text=True, check=True
+    )
     text = out.stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"50%\s+(\S+)", text).group(1))  # type: ignore[union-attr]
@@ -257,7 +270,8 @@ def lua_post(path: str, headers: dict[str, str], body: dict[str, Any]) -> str:
         "local n = 0\n"
         "request = function()\n"
         "  n = n + 1\n"
-        '  wrk.headers["Idempotency-Key"] = string.format("%d-%d-%d", os.time(), math.random(1e9), n)\n'
+        '  wrk.headers["Idempotency-Key"] =\n'
+        '    string.format("%d-%d-%d", os.time(), math.random(1e9), n)\n'
         f'  return wrk.format(nil, "{path}")\n'
         "end\n"
     )
@@ -272,7 +286,7 @@ def lua_get_many(paths: Sequence[str], headers: dict[str, str]) -> str:
         "local i = 0\n"
         "request = function()\n"
         "  i = i % #paths + 1\n"
-        "  return wrk.format(\"GET\", paths[i])\n"
+        '  return wrk.format("GET", paths[i])\n'
         "end\n"
     )
 
@@ -312,7 +326,11 @@ def write_section(name: str, title: str, command: str, body: str) -> None:
         f"Machine: {machine()}.\n\n{body.strip()}\n<!-- /bench:{name} -->"
     )
     pattern = re.compile(rf"<!-- bench:{name} -->.*?<!-- /bench:{name} -->", re.S)
-    text = pattern.sub(lambda _m: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    text = (
+        pattern.sub(lambda _m: block, text)
+        if pattern.search(text)
+        else text.rstrip() + "\n\n" + block + "\n"
+    )
     RESULTS.write_text(text)
     print(block)  # noqa: T201
 

@@ -82,7 +82,8 @@ async def burst(url: str, enterprise_id: str, n: int) -> None:
             await conn.execute(
                 """
                 WITH e AS (
-                    INSERT INTO events (enterprise_id, subject_type, subject_id, type, at, actor, data)
+                    INSERT INTO events
+                        (enterprise_id, subject_type, subject_id, type, at, actor, data)
                     SELECT $1::uuid, 'ticket', gen_random_uuid(), 'ticket.note_added', now(),
                            'bench', jsonb_build_object('n', g)
                     FROM generate_series(1, $2::int) g

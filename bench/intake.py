@@ -1,6 +1,6 @@
 """Ticket intake: `POST /v1/tickets` (the whole path) against a bare asyncpg insert.
 
-    uv run python -m bench.intake [--rounds 3] [--seconds 10]
+uv run python -m bench.intake [--rounds 3] [--seconds 10]
 """
 
 from __future__ import annotations
@@ -95,13 +95,9 @@ def main() -> None:
         "worker (`serve --no-worker`). Carrier Desk's path: bearer token check, validation, "
         "Idempotency-Key record, ticket row, reception clock, `ticket.created` event and "
         "outbox row, NOTIFY, commit. Per-round figures: "
-        + "; ".join(
-            f"{k}: " + ", ".join(f"{r['rps']:.0f}" for r in v) for k, v in results.items()
-        )
+        + "; ".join(f"{k}: " + ", ".join(f"{r['rps']:.0f}" for r in v) for k, v in results.items())
     )
-    write_section(
-        "intake", "Ticket intake", "uv run python -m bench.intake", body_md
-    )
+    write_section("intake", "Ticket intake", "uv run python -m bench.intake", body_md)
 
 
 if __name__ == "__main__":

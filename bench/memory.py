@@ -1,6 +1,6 @@
 """Memory of `serve` at rest and under read load, with N tickets (1,000,000 by default).
 
-    uv run python -m bench.memory [--tickets 1000000]
+uv run python -m bench.memory [--tickets 1000000]
 """
 
 from __future__ import annotations

@@ -148,15 +148,19 @@ def main(argv: list[str] | None = None, *, memory_only: bool = False) -> None:
     memory_md = (
         table(
             ["serve (one process, --no-worker)", "RSS MiB"],
-            [[f"at rest, {args.tickets:,} tickets loaded", at_rest],
-             ["peak under the read load below (32 connections)", under_load]],
-        )  # fmt: skip
+            [
+                [f"at rest, {args.tickets:,} tickets loaded", at_rest],
+                ["peak under the read load below (32 connections)", under_load],
+            ],
+        )
         + "\n\nSampled from /proc/<pid>/status (VmRSS) every 0.2 s."
     )
     write_section(
-        "memory", "Memory of serve", f"uv run python -m bench.memory --tickets {args.tickets}",
+        "memory",
+        "Memory of serve",
+        f"uv run python -m bench.memory --tickets {args.tickets}",
         memory_md,
-    )  # fmt: skip
+    )
     if memory_only:
         return
     names = list(results)
@@ -164,9 +168,14 @@ def main(argv: list[str] | None = None, *, memory_only: bool = False) -> None:
     for label in names:
         runs = results[label]
         rows.append(
-            [label, median(runs, "rps"), f"{median(runs, 'p50'):.2f}",
-             f"{median(runs, 'p99'):.2f}", int(sum(r["non2xx"] for r in runs))]
-        )  # fmt: skip
+            [
+                label,
+                median(runs, "rps"),
+                f"{median(runs, 'p50'):.2f}",
+                f"{median(runs, 'p99'):.2f}",
+                int(sum(r["non2xx"] for r in runs)),
+            ]
+        )
     one = median(results[names[0]], "rps") / median(results[names[1]], "rps")
     page = median(results[names[2]], "rps") / median(results[names[3]], "rps")
     body = (
@@ -180,9 +189,11 @@ def main(argv: list[str] | None = None, *, memory_only: bool = False) -> None:
         "tenant and returns the SLA clocks with each ticket."
     )
     write_section(
-        "reads", "Ticket reads and sync", f"uv run python -m bench.reads --tickets {args.tickets}",
+        "reads",
+        "Ticket reads and sync",
+        f"uv run python -m bench.reads --tickets {args.tickets}",
         body,
-    )  # fmt: skip
+    )
 
 
 if __name__ == "__main__":
