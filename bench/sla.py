@@ -42,9 +42,12 @@ async def make_due(url: str, due: int, lead: float, spread: float) -> datetime:
         start = await conn.fetchval("SELECT now() + make_interval(secs => $1)", lead)
         await conn.execute(
             """
-            WITH chosen AS (
-                SELECT id, row_number() OVER () AS k FROM sla_clocks
+            WITH picked AS (
+                SELECT id FROM sla_clocks
                 WHERE completed_at IS NULL ORDER BY random() LIMIT $1::int
+            ), chosen AS (
+                -- numbered 1..D after the pick, so the D dues span exactly the window
+                SELECT id, row_number() OVER () AS k FROM picked
             )
             UPDATE sla_clocks c SET
                 due_at = $2::timestamptz + (chosen.k * $3::float8 / $1::int) * interval '1 second',
