@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app import __version__
 from app.core.clock import Clock, SystemClock
 from app.core.database import create_engine, create_sessionmaker
-from app.core.errors import install_error_handlers
+from app.core.errors import PROBLEM_RESPONSES, document_problems, install_error_handlers
 from app.core.idempotency import install_replay_handler
 from app.core.middleware import RequestContextMiddleware
 from app.core.settings import Settings, get_settings
@@ -85,8 +85,9 @@ def create_app(
     install_error_handlers(app)
     install_replay_handler(app)
     for router in ALL_ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=PROBLEM_RESPONSES)
     mount_docs(app)
+    document_problems(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

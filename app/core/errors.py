@@ -98,6 +98,52 @@ class ServiceUnavailable(Problem):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Add the `Problem` schema that `PROBLEM_RESPONSES` refers to to the app's document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+                PROBLEM_SCHEMA
+            )
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+# Every operation documents what it really answers on failure: a problem
+# document (never FastAPI's default validation shape), and 503 with
+# Retry-After while the database is away. Schemathesis holds the API to it.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {
+        "description": "A problem (RFC 9457): bad input, not found, not allowed, conflict",
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    },
+    503: {
+        "description": "The database is unavailable; retry after the given seconds",
+        "headers": {"Retry-After": {"schema": {"type": "string"}}},
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    },
+}
+
+
 def field_error(field: str, message: str) -> Unprocessable:
     """A 422 that names the one field at fault."""
     return Unprocessable(f"{field}: {message}", errors=[{"field": field, "message": message}])
@@ -139,6 +185,24 @@ def validation_problem(exc: RequestValidationError) -> Unprocessable:
 _HTTP_TITLES = {404: NotFound, 405: Problem, 401: Unauthorized, 403: Forbidden}
 
 
+def _is_server_gone(exc: DBAPIError) -> bool:
+    # A server shutting down answers FATAL 57P01 (admin_shutdown) before it
+    # closes the socket; SQLAlchemy sees a plain DBAPIError on a connection it
+    # still believes open. Classes 08 (connection) and 57 (operator
+    # intervention) mean the database is away, not that the request was wrong.
+    sqlstate = str(getattr(getattr(exc, "orig", None), "sqlstate", "") or "")
+    return sqlstate[:2] in {"08", "57"}
+
+
+def _is_data_error(exc: DBAPIError) -> bool:
+    orig = getattr(exc, "orig", None)
+    sqlstate = str(getattr(orig, "sqlstate", "") or "")
+    names = {type(orig).__name__, type(getattr(orig, "__cause__", None)).__name__}
+    return (
+        sqlstate.startswith("22") or "DataError" in names or "invalid input for query" in str(exc)
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
@@ -172,8 +236,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(problem, request)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        if isinstance(exc, DBAPIError) and (exc.connection_invalidated or _is_server_gone(exc)):
             return await on_database_down(request, exc)
+        if isinstance(exc, DBAPIError) and _is_data_error(exc):
+            # asyncpg refuses a parameter it cannot encode (a date past year
+            # 9999 once in UTC) before it reaches the server, and SQLAlchemy
+            # wraps that as a bare DBAPIError: still the client's bad value.
+            return await on_data_error(request, exc)
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
         problem = Problem("an internal error occurred; it has been logged")
         problem.status, problem.slug, problem.title = 500, "internal-error", "Internal error"

@@ -10,10 +10,11 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import Select, literal, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
+from app.core.clock import Instant
 from app.core.errors import field_error
 
 T = TypeVar("T")
@@ -38,7 +39,7 @@ async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     updated_since: Annotated[
-        AwareDatetime | None,
+        Instant | None,
         Query(description="Only items changed at or after this instant (RFC 3339)"),
     ] = None,
 ) -> PageParams:

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     access_token_minutes: int = 15
     refresh_token_days: int = 30
     sla_safety_sweep_seconds: float = 15.0
+    # How long a webhook attempt in flight holds its delivery; a worker that
+    # died mid-attempt releases it (and its endpoint's queue) after this.
+    # Must exceed the request timeout (10 s) plus recording the outcome.
+    webhook_lease_seconds: float = Field(default=60.0, ge=15.0)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -37,7 +37,12 @@ async def sign_out(caller: AnyCaller, session: SessionDep, clock: ClockDep) -> R
     return Response(status_code=204)
 
 
-@router.post("/password-reset", status_code=202, summary="Mail a password reset link")
+@router.post(
+    "/password-reset",
+    status_code=202,
+    response_class=Response,
+    summary="Mail a password reset link",
+)
 async def request_reset(
     payload: PasswordResetRequest, session: SessionDep, clock: ClockDep, settings: SettingsDep
 ) -> Response:

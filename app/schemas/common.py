@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from app.core.clock import Instant as Instant  # input times: aware, representable in UTC
 from app.domain.countries import COUNTRY_CODES
 
 

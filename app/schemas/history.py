@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Any
 
-from pydantic import AfterValidator, AwareDatetime
-
-from app.schemas.common import ResponseBody
+from app.schemas.common import Instant, ResponseBody
 
 # An instant given with any offset, kept and answered in UTC (RFC 3339 UTC everywhere).
-UtcDateTime = Annotated[AwareDatetime, AfterValidator(lambda at: at.astimezone(UTC))]
+# `Instant` also refuses offsets that push it outside years 1..9999 (a 422, not
+# an OverflowError escaping the validator as a 500).
+UtcDateTime = Instant
 
 
 class EventRead(ResponseBody):

@@ -20,7 +20,7 @@ from pydantic import (
 
 from app.domain.lifecycle import Severity, Stage, Status
 from app.domain.sla import CityTier, check_ratios, parse_duration
-from app.schemas.common import LongText, NonEmpty, RequestBody, ResponseBody
+from app.schemas.common import Instant, LongText, NonEmpty, RequestBody, ResponseBody
 from app.schemas.tenancy import Country
 
 
@@ -74,7 +74,7 @@ class TicketCreate(RequestBody):
     external_id: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
         default=None, description="The caller's own ticket number; unique per enterprise"
     )
-    reported_at: AwareDatetime | None = Field(
+    reported_at: Instant | None = Field(
         default=None,
         description="Provider staff only: when a report that came in by phone was received; "
         "the reception clock starts then. Never in the future.",
@@ -96,7 +96,7 @@ class TicketUpdate(RequestBody):
 class TransitionIn(RequestBody):
     to: Stage
     note: LongText | None = None
-    eta: AwareDatetime | None = Field(
+    eta: Instant | None = Field(
         default=None,
         description="Entering dispatch: when the field engineer will be on site. Required for "
         "a remote site (it becomes the due time); optional elsewhere.",

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -107,7 +107,9 @@ def _heads() -> Any:
     )
 
 
-async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Claimed]:
+async def claim_due(
+    session: AsyncSession, now: datetime, limit: int, lease: timedelta = LEASE
+) -> list[Claimed]:
     """Lease up to `limit` due deliveries, each the head of its endpoint's queue."""
     heads = _heads()
     head = (
@@ -125,7 +127,7 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Cl
     leased = (
         update(WebhookDelivery)
         .where(WebhookDelivery.id.in_(head))
-        .values(attempts=WebhookDelivery.attempts + 1, next_attempt_at=now + LEASE)
+        .values(attempts=WebhookDelivery.attempts + 1, next_attempt_at=now + lease)
         .returning(
             WebhookDelivery.id,
             WebhookDelivery.endpoint_id,
@@ -300,7 +302,12 @@ class WebhookDispatcher:
         if free <= 0:
             return 0
         async with self._db, self.sessionmaker() as session:
-            claimed = await claim_due(session, self.clock.now(), free)
+            claimed = await claim_due(
+                session,
+                self.clock.now(),
+                free,
+                timedelta(seconds=self.settings.webhook_lease_seconds),
+            )
         for item in claimed:
             task = asyncio.create_task(self._send(item))
             self.in_flight.add(task)

@@ -1,0 +1,344 @@
+"""What every benchmark shares: a database, pinned processes, wrk, the results file.
+
+Servers run pinned to one core and the load generator to another (`taskset`),
+Carrier Desk and its reference alternate round by round in the same run, and
+each section of `docs/BENCHMARKS.md` is rewritten between its own markers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Coroutine, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "docs" / "BENCHMARKS.md"
+CARRIERDESK = str(Path(sys.executable).with_name("carrierdesk"))
+CORES = os.cpu_count() or 1
+SERVER_CORE = "0"
+LOAD_CORE = "1" if CORES > 1 else "0"
+
+
+def run(coro: Coroutine[Any, Any, Any]) -> Any:
+    return asyncio.run(coro)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def pinned(argv: list[str], core: str) -> list[str]:
+    return ["taskset", "-c", core, *argv] if shutil.which("taskset") else argv
+
+
+# --- the database -------------------------------------------------------
+
+
+def server_url() -> str:
+    """The PostgreSQL the project would use: `CARRIERDESK_DATABASE_URL`, else embedded."""
+    from app.core.database import as_libpq_url
+
+    external = os.environ.get("CARRIERDESK_DATABASE_URL")
+    if external:
+        return as_libpq_url(external).rsplit("/", 1)[0]
+    from app.core.embedded import sqlalchemy_url, start_embedded_server
+
+    server = start_embedded_server(ROOT / ".carrierdesk" / "bench")
+    return as_libpq_url(sqlalchemy_url(server, "postgres")).replace("/postgres?", "/{db}?")
+
+
+def database_url(name: str) -> str:
+    base = server_url()
+    if "{db}" in base:
+        return base.format(db=name)
+    return f"{base}/{name}"
+
+
+async def fresh_database(prefix: str) -> tuple[str, str]:
+    name = f"{prefix}_{uuid.uuid4().hex[:6]}"
+    conn = await asyncpg.connect(database_url("postgres"))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return name, database_url(name)
+
+
+async def drop_database(name: str) -> None:
+    conn = await asyncpg.connect(database_url("postgres"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def pg_version(url: str) -> str:
+    conn = await asyncpg.connect(url)
+    try:
+        return str(await conn.fetchval("SHOW server_version"))
+    finally:
+        await conn.close()
+
+
+# --- processes ----------------------------------------------------------
+
+
+class Server:
+    def __init__(self, argv: list[str], env: dict[str, str], port: int, core: str) -> None:
+        self.port = port
+        self.log = tempfile.NamedTemporaryFile(prefix="bench-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(
+            pinned(argv, core), cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait(self, path: str = "/healthz", timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(Path(self.log.name).read_text()[-4000:])
+            try:
+                if httpx.get(self.base + path, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.base}{path} not ready")
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server process (the python child under taskset)."""
+        pid = self.proc.pid
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        Path(self.log.name).unlink(missing_ok=True)
+
+
+def carrierdesk_env(url: str, admin_token: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARRIERDESK_")}
+    env.update(
+        CARRIERDESK_DATABASE_URL=url,
+        CARRIERDESK_ADMIN_TOKEN=admin_token,
+        CARRIERDESK_LOG_LEVEL="WARNING",
+        CARRIERDESK_WEBHOOK_ALLOW_PRIVATE="true",
+    )
+    env.update(extra)
+    return env
+
+
+def start_carrierdesk(url: str, admin_token: str, *, worker: bool = False) -> Server:
+    port = free_port()
+    argv = [CARRIERDESK, "serve", "--port", str(port)]
+    if not worker:
+        argv.append("--no-worker")
+    server = Server(argv, carrierdesk_env(url, admin_token), port, SERVER_CORE)
+    server.wait("/readyz")
+    return server
+
+
+def start_worker(url: str, admin_token: str, core: str = SERVER_CORE) -> Server:
+    return Server([CARRIERDESK, "worker"], carrierdesk_env(url, admin_token), 0, core)
+
+
+def start_reference(url: str) -> Server:
+    port = free_port()
+    env = dict(os.environ, REFERENCE_DATABASE_URL=url)
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.reference_app:app",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    server = Server(argv, env, port, SERVER_CORE)
+    server.wait("/healthz")
+    return server
+
+
+def admin_token() -> str:
+    return "cdk_bench_" + secrets.token_urlsafe(32)
+
+
+# --- load ---------------------------------------------------------------
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip())
+    if not match:
+        raise ValueError(text)
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def wrk(
+    url: str, *, seconds: int, script: str | None = None, connections: int = 32
+) -> dict[str, float]:
+    """One wrk run on the load core: req/s, p50 and p99 in ms, non-2xx count."""
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script:
+        path = Path(tempfile.mkstemp(suffix=".lua")[1])
+        path.write_text(script)
+        argv += ["-s", str(path)]
+    out = subprocess.run(
+        pinned([*argv, url], LOAD_CORE), capture_output=True, text=True, check=True
+    )
+    text = out.stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    return {"rps": rps, "p50": p50, "p99": p99, "non2xx": float(bad.group(1)) if bad else 0.0}
+
+
+def interleaved(
+    systems: dict[str, tuple[str, str | None]], *, rounds: int, seconds: int
+) -> dict[str, list[dict[str, float]]]:
+    """Alternate the systems round by round; returns every round's figures per system."""
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in systems}
+    for _ in range(rounds):
+        for name, (url, script) in systems.items():
+            results[name].append(wrk(url, seconds=seconds, script=script))
+    return results
+
+
+def median(runs: Sequence[dict[str, float]], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def lua_post(path: str, headers: dict[str, str], body: dict[str, Any]) -> str:
+    """A wrk script POSTing `body` with a fresh Idempotency-Key on every request."""
+    head = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in headers.items())
+    payload = json.dumps(json.dumps(body))
+    return (
+        'wrk.method = "POST"\n'
+        f"{head}"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = {payload}\n"
+        "local n = 0\n"
+        "request = function()\n"
+        "  n = n + 1\n"
+        '  wrk.headers["Idempotency-Key"] =\n'
+        '    string.format("%d-%d-%d", os.time(), math.random(1e9), n)\n'
+        f'  return wrk.format(nil, "{path}")\n'
+        "end\n"
+    )
+
+
+def lua_get_many(paths: Sequence[str], headers: dict[str, str]) -> str:
+    """A wrk script GETting the given paths round-robin."""
+    head = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in headers.items())
+    table = ",\n".join(json.dumps(p) for p in paths)
+    return (
+        f"{head}local paths = {{\n{table}\n}}\n"
+        "local i = 0\n"
+        "request = function()\n"
+        "  i = i % #paths + 1\n"
+        '  return wrk.format("GET", paths[i])\n'
+        "end\n"
+    )
+
+
+# --- reporting ----------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kb / 1024 / 1024:.1f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return (
+        f"{cpu}, {CORES} cores{mem}; Linux {platform.release()}; Python "
+        f"{platform.python_version()}; shared with other engineers' work (noisy)"
+    )
+
+
+def write_section(name: str, title: str, command: str, body: str) -> None:
+    """Replace the section `name` of docs/BENCHMARKS.md (markers keep the others)."""
+    RESULTS.parent.mkdir(exist_ok=True)
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    block = (
+        f"<!-- bench:{name} -->\n## {title}\n\n"
+        f"Command: `{command}` — run {stamp}.\n\n"
+        f"Machine: {machine()}.\n\n{body.strip()}\n<!-- /bench:{name} -->"
+    )
+    pattern = re.compile(rf"<!-- bench:{name} -->.*?<!-- /bench:{name} -->", re.S)
+    text = (
+        pattern.sub(lambda _m: block, text)
+        if pattern.search(text)
+        else text.rstrip() + "\n\n" + block + "\n"
+    )
+    RESULTS.write_text(text)
+    print(block)  # noqa: T201
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    def cell(v: Any) -> str:
+        return f"{v:,.1f}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)

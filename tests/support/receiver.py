@@ -1,0 +1,91 @@
+"""A webhook receiver on loopback that counts what it gets by `webhook-id`.
+
+It runs in a thread (an `http.server`), so it answers whatever event loop the
+test or the processes under test are busy with. It can fail the first N
+attempts of each message, to exercise retries.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Received:
+    webhook_id: str
+    timestamp: str
+    signature: str
+    body: bytes
+    at: float
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class WebhookReceiver:
+    fail_first: int = 0
+    received: list[Received] = field(default_factory=list)
+    attempts: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: ThreadingHTTPServer | None = None
+
+    def __enter__(self) -> WebhookReceiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"  # one request per connection: nothing left open
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length)
+                webhook_id = self.headers.get("webhook-id", "")
+                with receiver._lock:
+                    receiver.attempts[webhook_id] += 1
+                    failing = receiver.attempts[webhook_id] <= receiver.fail_first
+                    if not failing:
+                        receiver.received.append(
+                            Received(
+                                webhook_id,
+                                self.headers.get("webhook-timestamp", ""),
+                                self.headers.get("webhook-signature", ""),
+                                body,
+                                time.time(),
+                            )
+                        )
+                self.send_response(500 if failing else 204)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/hook"
+
+    def by_id(self) -> Counter[str]:
+        """How many successful deliveries each webhook-id had (a retry after a crash adds one)."""
+        with self._lock:
+            return Counter(r.webhook_id for r in self.received)
+
+    def distinct(self) -> int:
+        return len(self.by_id())

@@ -1,0 +1,168 @@
+"""The bad input Schemathesis does not invent, sent to every operation of the document.
+
+NUL characters in every text field, bodies too big, JSON nested too deep,
+wrong content types, times out of range and Unicode in every text field. Each
+answer is a 4xx problem (or, for Unicode, a success), never a 5xx. The list of
+operations comes from `openapi/openapi.json`, so a new operation is covered
+the day it is documented.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support.openapi_bodies import (
+    Operation,
+    body_operations,
+    operations,
+    sample,
+    string_fields,
+    with_value,
+)
+from tests.support.world import World
+
+NOT_FREE_TEXT = {"email", "uuid", "date-time", "date", "uri", "duration", "time"}
+BAD_TIMES = [
+    "0000-01-01T00:00:00Z",  # year 0 does not exist
+    "10000-01-01T00:00:00Z",  # five-digit year
+    "2026-13-45T00:00:00Z",  # month 13, day 45
+    "2026-02-30T10:00:00Z",  # 30 February
+    "2026-11-23T25:61:00Z",  # hour 25
+    "0001-01-01T00:00:00+14:00",  # valid text, but before year 1 once in UTC
+    "9999-12-31T23:59:59-14:00",  # valid text, but after year 9999 once in UTC
+    "not a time",
+]
+UNICODE = [
+    "Señal caída en São Paulo — 北京 ☎",
+    "\U0001f4e1\U0001f525 emoji in the summary",
+    "\u202eright-to-left override",
+    "combining a\u0301e\u0301",
+    "\ufeffzero width\u200bspace",
+]
+
+
+def _problem(response: Any) -> bool:
+    """An RFC 9457 problem; on the TMF621 face also TMF's own error shape (its spec says so).
+
+    (Refusals made before routing, by the middleware, are problems on every path.)
+    """
+    if str(response.request.url.path).startswith("/tmf-api/"):
+        body = response.json()
+        if isinstance(body, dict) and {"code", "reason", "status"} <= set(body):
+            return True
+    return str(response.headers.get("content-type", "")).startswith("application/problem+json")
+
+
+def _body(op: Operation) -> dict[str, Any]:
+    schema = op.body_schema()
+    assert schema is not None
+    value = sample(schema)
+    return value if isinstance(value, dict) else {}
+
+
+def test_the_document_has_operations_with_bodies() -> None:
+    assert len(body_operations()) >= 5
+
+
+async def test_nul_in_any_text_field_is_refused(world: World) -> None:
+    failures = []
+    for op in body_operations():
+        schema = op.body_schema()
+        assert schema is not None
+        for field, _ in string_fields(schema):
+            body = with_value(_body(op), field, "before\u0000after", schema)
+            r = await world.client.request(op.method, op.url(), json=body, headers=world.admin)
+            if r.status_code != 422 or not _problem(r):
+                failures.append(f"{op.key} {field}: {r.status_code} {r.text[:120]}")
+    for op in operations():
+        for name, schema in op.query_params():
+            if schema.get("type") != "string":
+                continue
+            r = await world.client.request(
+                op.method, op.url(), params={name: "a\x00b"}, headers=world.admin
+            )
+            if not 400 <= r.status_code < 500:
+                failures.append(f"{op.key} ?{name}: {r.status_code} {r.text[:120]}")
+    assert not failures, "\n".join(failures)
+
+
+async def test_huge_deep_malformed_and_mistyped_bodies_are_refused(world: World) -> None:
+    failures = []
+    cases: list[tuple[str, bytes, str, set[int]]] = [
+        ("huge", b'{"x": "' + b"a" * 2_000_000 + b'"}', "application/json", {413}),
+        ("deep", b'{"x": ' + b"[" * 10_000 + b"]" * 10_000 + b"}", "application/json", {400}),
+        ("truncated", b'{"x": ', "application/json", {400, 422}),
+        ("not utf-8", b'{"x": "\xff\xfe"}', "application/json", {400, 422}),
+        ("form", b"x=1", "application/x-www-form-urlencoded", {415}),
+        ("text", b"hello", "text/plain", {415}),
+        ("xml", b"<x/>", "application/xml", {415}),
+    ]
+    for op in body_operations():
+        for name, content, content_type, expected in cases:
+            r = await world.client.request(
+                op.method,
+                op.url(),
+                content=content,
+                headers={**world.admin, "content-type": content_type},
+            )
+            if r.status_code not in expected or not _problem(r):
+                failures.append(f"{op.key} {name}: {r.status_code} {r.text[:120]}")
+    assert not failures, "\n".join(failures)
+
+
+async def test_times_out_of_range_are_422_naming_the_field(world: World) -> None:
+    failures = []
+    for op in body_operations():
+        schema = op.body_schema()
+        assert schema is not None
+        for field, prop in string_fields(schema):
+            if prop.get("format") != "date-time":
+                continue
+            for bad in BAD_TIMES:
+                body = with_value(_body(op), field, bad, schema)
+                r = await world.client.request(op.method, op.url(), json=body, headers=world.admin)
+                named = r.status_code == 422 and field in r.text
+                if not named or not _problem(r):
+                    failures.append(f"{op.key} {field}={bad}: {r.status_code} {r.text[:150]}")
+    for op in operations():
+        for name, prop in op.query_params():
+            if prop.get("format") != "date-time":
+                continue
+            for bad in BAD_TIMES:
+                r = await world.client.request(
+                    op.method, op.url(), params={name: bad}, headers=world.admin
+                )
+                if r.status_code >= 500 or (r.status_code == 200 and bad != BAD_TIMES[-1]):
+                    # A 404 of the fresh path id is fine; a 200 would mean the
+                    # nonsense time was silently accepted.
+                    if not (r.status_code == 404):
+                        failures.append(f"{op.key} ?{name}={bad}: {r.status_code} {r.text[:150]}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("text", UNICODE)
+async def test_unicode_in_every_text_field_is_kept_or_refused_cleanly(
+    world: World, text: str
+) -> None:
+    failures = []
+    for op in body_operations():
+        schema = op.body_schema()
+        assert schema is not None
+        for field, prop in string_fields(schema):
+            if prop.get("format") in NOT_FREE_TEXT or "pattern" in prop:
+                continue
+            value = text[: prop.get("maxLength", len(text))]
+            body = with_value(_body(op), field, value, schema)
+            r = await world.client.request(op.method, op.url(), json=body, headers=world.admin)
+            if r.status_code >= 500:
+                failures.append(f"{op.key} {field}: {r.status_code} {r.text[:120]}")
+            elif r.status_code >= 400 and not _problem(r):
+                failures.append(f"{op.key} {field}: {r.status_code} without a problem body")
+            elif (
+                r.status_code in (200, 201)
+                and value not in r.text.encode().decode("unicode_escape", errors="ignore") + r.text
+            ):
+                failures.append(f"{op.key} {field}: accepted but not echoed back")
+    assert not failures, "\n".join(failures)
