@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.caller import Caller
 from app.core.clock import Clock
-from app.core.errors import Forbidden, Unauthorized
+from app.core.errors import DRIVER_CONNECTION_ERRORS, Forbidden, Unauthorized
 from app.core.settings import Settings
 from app.domain.roles import CUSTOMER_ROLES, PROVIDER_ROLES, Role
 
@@ -20,7 +20,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     # Services commit inside their unit of work; closing here only returns the
     # connection to the pool, so nothing can fail after the response is sent.
     async with request.app.state.sessionmaker() as session:
-        yield session
+        try:
+            yield session
+        except DRIVER_CONNECTION_ERRORS:
+            # A hot path met a dead connection on the driver directly, where
+            # SQLAlchemy could not see it: drop it from the pool, or the next
+            # request would be handed the same corpse.
+            await session.invalidate()
+            raise
 
 
 # Every dependency is `async def`: FastAPI runs a plain `def` dependency in a

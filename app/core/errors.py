@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -185,6 +186,16 @@ def validation_problem(exc: RequestValidationError) -> Unprocessable:
 _HTTP_TITLES = {404: NotFound, 405: Problem, 401: Unauthorized, 403: Forbidden}
 
 
+# The same failures raised by the driver itself, on the hot paths that use it
+# directly (core.database.driver_connection): a closed connection, class 08
+# (connection exception), class 57 (operator intervention: shutdown, restart).
+DRIVER_CONNECTION_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
+
+
 def _is_server_gone(exc: DBAPIError) -> bool:
     # A server shutting down answers FATAL 57P01 (admin_shutdown) before it
     # closes the socket; SQLAlchemy sees a plain DBAPIError on a connection it
@@ -268,6 +279,13 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    for exc_type in (OperationalError, InterfaceError, PoolTimeoutError, ConnectionError, OSError):
+    for exc_type in (
+        OperationalError,
+        InterfaceError,
+        PoolTimeoutError,
+        ConnectionError,
+        OSError,
+        *DRIVER_CONNECTION_ERRORS,
+    ):
         app.add_exception_handler(exc_type, on_database_down)
     app.add_exception_handler(Exception, on_unexpected)
