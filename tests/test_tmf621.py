@@ -180,6 +180,13 @@ async def test_tmf_errors_use_tmf_shape(world: World) -> None:
     unsigned = await world.client.get(f"{TMF}/troubleTicket")
     assert unsigned.status_code == 401
     assert unsigned.json()["code"] == "401"
+    not_json = await world.client.post(
+        f"{TMF}/troubleTicket",
+        content=b"ticketType=incident",
+        headers={**carrier, "Content-Type": "application/json"},
+    )
+    assert not_json.status_code == 400
+    assert not_json.json()["code"] == "400"
 
 
 async def test_a_ticket_of_another_enterprise_is_not_found_through_tmf(world: World) -> None:

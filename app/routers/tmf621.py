@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.deps import AnyCaller, ClockDep, SessionDep, SettingsDep
 from app.core.errors import Problem
@@ -80,6 +81,11 @@ class TmfRoute(APIRoute):
             except Problem as exc:
                 status = 400 if exc.status == 422 else exc.status
                 return tmf_error(status, exc.title, exc.detail, exc.headers)
+            except StarletteHTTPException as exc:
+                # A body that is not JSON at all fails before validation.
+                return tmf_error(
+                    exc.status_code, "Bad request", str(exc.detail), dict(exc.headers or {})
+                )
 
         return tmf_handler
 
