@@ -32,6 +32,9 @@ ALLOWED: dict[str, str] = {
     # Link rows of clients/users the caller has already been allowed to see.
     "identity:_enterprise_ids_of_clients": "reads links of already visible clients",
     "identity:_user_enterprises": "reads links of already visible users",
+    # The shared builders behind the four entries above.
+    "identity:_holds_only_callers_enterprises": "is the tenant filter for clients and users",
+    "identity:_enterprises_held": "reads links of already visible clients or users",
     # --- tickets (issue 4)
     # The running clock of a ticket the calling use case already fetched
     # through visible_to (fetch_ticket), or that the SLA engine claimed.

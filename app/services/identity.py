@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.caller import Caller
 from app.core.clock import Clock
@@ -53,6 +54,64 @@ async def _check_grant(
             "enterprise_ids", "provider staff act for every enterprise; leave it empty"
         )
     return wanted
+
+
+# API clients and users hold enterprises through link tables of the same
+# shape; one filter and one loader serve both.
+def _holds_only_callers_enterprises(
+    owner: InstrumentedAttribute[uuid.UUID],
+    enterprise: InstrumentedAttribute[uuid.UUID],
+    owner_id: InstrumentedAttribute[uuid.UUID],
+    caller: Caller,
+) -> ColumnElement[bool]:
+    """Staff see everyone; a customer admin, those whose enterprises are all its own."""
+    foreign = select(owner).where(
+        owner == owner_id,
+        enterprise.not_in(caller.enterprise_ids or [uuid.UUID(int=0)]),
+    )
+    own = select(owner).where(owner == owner_id)
+    return own.exists() & ~foreign.exists()
+
+
+async def _enterprises_held(
+    session: AsyncSession,
+    owner: InstrumentedAttribute[uuid.UUID],
+    enterprise: InstrumentedAttribute[uuid.UUID],
+    owner_ids: list[uuid.UUID],
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    rows = await session.execute(select(owner, enterprise).where(owner.in_(owner_ids)))
+    out: dict[uuid.UUID, list[uuid.UUID]] = {o: [] for o in owner_ids}
+    for owner_id, enterprise_id in rows:
+        out[owner_id].append(enterprise_id)
+    return out
+
+
+def _clients_visible_to(caller: Caller) -> ColumnElement[bool]:
+    return _holds_only_callers_enterprises(
+        ApiClientEnterprise.api_client_id, ApiClientEnterprise.enterprise_id, ApiClient.id, caller
+    )
+
+
+def _users_visible_to(caller: Caller) -> ColumnElement[bool]:
+    return _holds_only_callers_enterprises(
+        UserEnterprise.user_id, UserEnterprise.enterprise_id, User.id, caller
+    )
+
+
+async def _enterprise_ids_of_clients(
+    session: AsyncSession, client_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    return await _enterprises_held(
+        session, ApiClientEnterprise.api_client_id, ApiClientEnterprise.enterprise_id, client_ids
+    )
+
+
+async def _user_enterprises(
+    session: AsyncSession, user_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    return await _enterprises_held(
+        session, UserEnterprise.user_id, UserEnterprise.enterprise_id, user_ids
+    )
 
 
 def _client_read(client: ApiClient, enterprise_ids: list[uuid.UUID]) -> ApiClientRead:
@@ -119,38 +178,12 @@ async def insert_api_client(
     return client, token
 
 
-def _clients_visible_to(caller: Caller) -> object:
-    """Staff see every client; a customer admin, those whose enterprises are all its own."""
-    foreign = select(ApiClientEnterprise.api_client_id).where(
-        ApiClientEnterprise.api_client_id == ApiClient.id,
-        ApiClientEnterprise.enterprise_id.not_in(caller.enterprise_ids or [uuid.UUID(int=0)]),
-    )
-    own = select(ApiClientEnterprise.api_client_id).where(
-        ApiClientEnterprise.api_client_id == ApiClient.id
-    )
-    return own.exists() & ~foreign.exists()
-
-
-async def _enterprise_ids_of_clients(
-    session: AsyncSession, client_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, list[uuid.UUID]]:
-    rows = await session.execute(
-        select(ApiClientEnterprise.api_client_id, ApiClientEnterprise.enterprise_id).where(
-            ApiClientEnterprise.api_client_id.in_(client_ids)
-        )
-    )
-    out: dict[uuid.UUID, list[uuid.UUID]] = {c: [] for c in client_ids}
-    for client_id, enterprise_id in rows:
-        out[client_id].append(enterprise_id)
-    return out
-
-
 async def list_api_clients(
     session: AsyncSession, caller: Caller, params: PageParams
 ) -> Page[ApiClientRead]:
     stmt = select(ApiClient)
     if not caller.is_provider:
-        stmt = stmt.where(_clients_visible_to(caller))  # type: ignore[arg-type]
+        stmt = stmt.where(_clients_visible_to(caller))
     stmt = keyset(stmt, params, ApiClient.created_at, ApiClient.id)
     rows = (await session.execute(stmt)).scalars().all()
     items, cursor = page_of(rows, params, lambda c: (c.created_at, c.id))
@@ -163,7 +196,7 @@ async def revoke_api_client(
 ) -> None:
     stmt = select(ApiClient).where(ApiClient.id == client_id)
     if not caller.is_provider:
-        stmt = stmt.where(_clients_visible_to(caller))  # type: ignore[arg-type]
+        stmt = stmt.where(_clients_visible_to(caller))
     client = (await session.execute(stmt.with_for_update())).scalar_one_or_none()
     if client is None:
         raise NotFound(f"API client {client_id} not found")
@@ -175,20 +208,6 @@ async def revoke_api_client(
 
 
 # Users -------------------------------------------------------------------
-
-
-async def _user_enterprises(
-    session: AsyncSession, user_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, list[uuid.UUID]]:
-    rows = await session.execute(
-        select(UserEnterprise.user_id, UserEnterprise.enterprise_id).where(
-            UserEnterprise.user_id.in_(user_ids)
-        )
-    )
-    out: dict[uuid.UUID, list[uuid.UUID]] = {u: [] for u in user_ids}
-    for user_id, enterprise_id in rows:
-        out[user_id].append(enterprise_id)
-    return out
 
 
 def user_read(user: User, enterprise_ids: list[uuid.UUID]) -> UserRead:
@@ -207,15 +226,6 @@ def user_read(user: User, enterprise_ids: list[uuid.UUID]) -> UserRead:
         created_at=user.created_at,
         updated_at=user.updated_at,
     )
-
-
-def _users_visible_to(caller: Caller) -> object:
-    foreign = select(UserEnterprise.user_id).where(
-        UserEnterprise.user_id == User.id,
-        UserEnterprise.enterprise_id.not_in(caller.enterprise_ids or [uuid.UUID(int=0)]),
-    )
-    own = select(UserEnterprise.user_id).where(UserEnterprise.user_id == User.id)
-    return own.exists() & ~foreign.exists()
 
 
 def _check_default(default: uuid.UUID | None, enterprise_ids: list[uuid.UUID]) -> uuid.UUID | None:
@@ -272,7 +282,7 @@ async def _load_user_for(
 ) -> User:
     stmt = select(User).where(User.id == user_id)
     if not caller.is_provider:
-        stmt = stmt.where(_users_visible_to(caller))  # type: ignore[arg-type]
+        stmt = stmt.where(_users_visible_to(caller))
     if for_update:
         stmt = stmt.with_for_update()
     user = (await session.execute(stmt)).scalar_one_or_none()
@@ -289,7 +299,7 @@ async def get_user(session: AsyncSession, caller: Caller, user_id: uuid.UUID) ->
 async def list_users(session: AsyncSession, caller: Caller, params: PageParams) -> Page[UserRead]:
     stmt = select(User)
     if not caller.is_provider:
-        stmt = stmt.where(_users_visible_to(caller))  # type: ignore[arg-type]
+        stmt = stmt.where(_users_visible_to(caller))
     stmt = keyset(stmt, params, User.updated_at, User.id)
     rows = (await session.execute(stmt)).scalars().all()
     items, cursor = page_of(rows, params, lambda u: (u.updated_at, u.id))
