@@ -15,8 +15,8 @@ from app.core.clock import SystemClock
 from app.core.database import create_engine, create_sessionmaker, resolve_database
 from app.core.middleware import configure_logging
 from app.core.migrations import upgrade_to_head
+from app.core.roles import Role
 from app.core.settings import Settings, get_settings
-from app.domain.roles import Role
 
 logger = logging.getLogger("carrierdesk.cli")
 
@@ -31,7 +31,7 @@ def _prepare(settings: Settings, *, seed: bool = True) -> str:
 
 
 async def _seed(url: str, settings: Settings) -> None:
-    from app.services.seeding import ensure_bootstrap_admin, seed_reference_data
+    from app.seeding import ensure_bootstrap_admin, seed_reference_data
 
     engine = create_engine(url, pool_size=2)
     try:
@@ -92,7 +92,7 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_create_api_client(args: argparse.Namespace, settings: Settings) -> None:
-    from app.services.identity import insert_api_client
+    from app.services.identity.service import insert_api_client
 
     url = _prepare(settings)
     role = Role(args.role)

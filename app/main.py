@@ -19,6 +19,7 @@ from app.core.middleware import RequestContextMiddleware
 from app.core.settings import Settings, get_settings
 from app.routers import ALL_ROUTERS
 from app.routers.docs import mount_docs
+from app.services.identity.authentication import resolve_caller
 
 DESCRIPTION = """
 Carrier Desk runs the customer care of a network carrier: trouble tickets worked
@@ -78,6 +79,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.resolve_caller = resolve_caller
     app.state.clock = clock or SystemClock()
     if sessionmaker is not None:
         app.state.sessionmaker = sessionmaker

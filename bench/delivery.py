@@ -25,7 +25,7 @@ import asyncpg
 import httpx
 
 from app.core.database import as_asyncpg_url, create_engine, create_sessionmaker
-from app.services.events import record_event
+from app.core.events import record_event
 from bench.common import (
     admin_token,
     drop_database,

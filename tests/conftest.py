@@ -25,7 +25,7 @@ from app.core.embedded import sqlalchemy_url, start_embedded_server
 from app.core.migrations import upgrade_to_head_async
 from app.core.settings import Settings
 from app.main import create_app
-from app.services.seeding import seed_reference_data
+from app.seeding import seed_reference_data
 from tests.support.database import ServerHandle, create_database, drop_database
 from tests.support.world import World
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from app.domain.roles import Role
+from app.core.roles import Role
 from tests.support.world import World
 
 QUITO = ZoneInfo("America/Guayaquil")

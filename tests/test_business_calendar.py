@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.domain.business_calendar import BusinessCalendar
+from app.services.calendars.rules import BusinessCalendar
 
 QUITO = ZoneInfo("America/Guayaquil")
 EC_NOVEMBER = frozenset({date(2026, 11, 2), date(2026, 11, 3)})

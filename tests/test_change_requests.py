@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.domain.roles import Role
+from app.core.roles import Role
 from tests.support.world import World
 
 QUITO = ZoneInfo("America/Guayaquil")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.domain.roles import Role
+from app.core.roles import Role
 from tests.support.world import World
 
 NOC = {"name": "NOC desk", "email": "noc@acme.example", "events": ["ticket.*", "maintenance.*"]}

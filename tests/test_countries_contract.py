@@ -11,14 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import FrozenClock
 from app.core.errors import NotFound
-from app.domain.business_calendar import BusinessCalendar
-from app.domain.phones import PhoneNumber, parse_phone, phone
 from app.models import Enterprise, NotificationContact
-from app.services.calendars import calendar_for
-from app.services.city_tiers import tier_of
-from app.services.contacts import contacts_for
-from app.services.directory import support_lines
-from app.services.escalation import escalation_target
+from app.services.calendars.rules import BusinessCalendar
+from app.services.calendars.service import calendar_for
+from app.services.directory.city_tiers import tier_of
+from app.services.directory.contacts import contacts_for
+from app.services.directory.escalation import escalation_target
+from app.services.directory.rules import PhoneNumber, parse_phone, phone
+from app.services.directory.service import support_lines
 
 QUITO = ZoneInfo("America/Guayaquil")
 

@@ -8,10 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import FrozenClock
 from app.core.handbook import handbook
 from app.models import CityTier, DirectoryLine, EscalationLevel, Office
-from app.schemas.countries import EscalationMatrixWrite
-from app.services.city_tiers import set_city_tier, tier_of
-from app.services.escalation import escalation_target, replace_matrix
-from app.services.seeding import seed_reference_data
+from app.seeding import seed_reference_data
+from app.services.directory.city_tiers import set_city_tier, tier_of
+from app.services.directory.escalation import escalation_target, replace_matrix
+from app.services.directory.schemas import EscalationMatrixWrite
 
 
 async def _counts(session: AsyncSession) -> tuple[int, ...]:

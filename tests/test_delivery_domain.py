@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.delivery import (
+from app.services.delivery.mail_sender import parse_smtp_url
+from app.services.delivery.rules import (
     MAIL_RETRY_DELAYS,
     WEBHOOK_RETRY_DELAYS,
     event_mails,
@@ -17,7 +18,6 @@ from app.domain.delivery import (
     should_disable,
     url_problem,
 )
-from app.services.mail_sender import parse_smtp_url
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 

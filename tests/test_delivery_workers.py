@@ -10,17 +10,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
 
-from app.core.caller import Caller
 from app.core.clock import SystemClock
 from app.core.database import create_engine, create_sessionmaker
+from app.core.events import record_event
+from app.core.roles import Role
 from app.core.settings import Settings
-from app.domain.roles import Role
+from app.core.tenancy import Caller
 from app.models import MailMessage, NotificationContact
-from app.schemas.tenancy import EnterpriseCreate
-from app.schemas.webhooks import WebhookCreate
-from app.services.enterprises import create_enterprise
-from app.services.events import record_event
-from app.services.webhooks import create_webhook
+from app.services.delivery.schemas import WebhookCreate
+from app.services.delivery.webhooks import create_webhook
+from app.services.enterprises.schemas import EnterpriseCreate
+from app.services.enterprises.service import create_enterprise
 from tests.support.servers import http_receiver, smtp_server
 from tests.support.workers import poll, running_workers
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.domain.roles import Role
+from app.core.roles import Role
 from tests.support.world import World
 
 

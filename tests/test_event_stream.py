@@ -10,10 +10,10 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.clock import FrozenClock
+from app.core.events import record_event
+from app.core.roles import Role
 from app.core.settings import Settings
-from app.domain.roles import Role
 from app.main import create_app
-from app.services.events import record_event
 from tests.support.servers import serve
 from tests.support.world import World
 

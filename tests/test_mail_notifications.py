@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from app.core.events import record_event
+from app.core.roles import Role
 from app.core.settings import Settings
-from app.domain.roles import Role
 from app.models import MailMessage
-from app.services.events import record_event
-from app.services.fanout import fan_out_all
-from app.services.mail_sender import NO_SMTP, send_due_mail
+from app.services.delivery.fanout import fan_out_all
+from app.services.delivery.mail_sender import NO_SMTP, send_due_mail
 from tests.support.servers import Mailbox, smtp_server
 from tests.support.world import World
 

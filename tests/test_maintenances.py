@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
 
-from app.domain.roles import Role
+from app.core.roles import Role
 from tests.support.world import World
 
 QUITO = ZoneInfo("America/Guayaquil")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.handbook import handbook
-from app.domain.roles import Role
+from app.core.roles import Role
 from tests.support.world import World
 
 HANDBOOK_ORDER = [row["key"] for row in handbook()["order_touchpoints"]]

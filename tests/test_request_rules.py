@@ -10,12 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.core.handbook import handbook
-from app.domain.billing import mailbox_for
-from app.domain.change_catalog import CATALOG, referral_role
-from app.domain.currency import parse_amount
-from app.domain.invoice_cycle import effective_invoice
-from app.domain.maintenance_rules import MaintenancePolicy, check_standard_work
-from app.domain.orders import OrderStatus, status_after_touchpoint, touchpoint_keys
+from app.services.billing.rules import effective_invoice, mailbox_for, parse_amount
+from app.services.changes.rules import CATALOG, referral_role
+from app.services.maintenance.rules import MaintenancePolicy, check_standard_work
+from app.services.orders.rules import OrderStatus, status_after_touchpoint, touchpoint_keys
 
 QUITO = ZoneInfo("America/Guayaquil")
 

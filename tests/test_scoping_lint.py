@@ -21,20 +21,20 @@ ALLOWED: dict[str, str] = {
     # Service codes are unique across the whole carrier, so the duplicate check
     # must see every tenant (it answers only "taken"); the account lookup is
     # pinned to the enterprise just authorised by get_enterprise.
-    "enterprises:create_service": "global uniqueness of service codes",
+    "enterprises/service:create_service": "global uniqueness of service codes",
     # Existence check of enterprises the caller was already proven to act for
     # (caller.require_enterprise on each id just before).
-    "identity:_check_grant": "ids already checked against the caller",
+    "identity/service:_check_grant": "ids already checked against the caller",
     # These two build the tenant filter of API clients and users themselves:
     # a client or user is visible when all its enterprises are the caller's.
-    "identity:_clients_visible_to": "is the tenant filter for API clients",
-    "identity:_users_visible_to": "is the tenant filter for users",
+    "identity/service:_clients_visible_to": "is the tenant filter for API clients",
+    "identity/service:_users_visible_to": "is the tenant filter for users",
     # Link rows of clients/users the caller has already been allowed to see.
-    "identity:_enterprise_ids_of_clients": "reads links of already visible clients",
-    "identity:_user_enterprises": "reads links of already visible users",
+    "identity/service:_enterprise_ids_of_clients": "reads links of already visible clients",
+    "identity/service:_user_enterprises": "reads links of already visible users",
     # The shared builders behind the four entries above.
-    "identity:_holds_only_callers_enterprises": "is the tenant filter for clients and users",
-    "identity:_enterprises_held": "reads links of already visible clients or users",
+    "identity/service:_holds_only_callers_enterprises": "tenant filter: clients and users",
+    "identity/service:_enterprises_held": "reads links of already visible clients or users",
     # --- tickets (issue 4)
     # The running clock of a ticket the calling use case already fetched
     # through visible_to (fetch_ticket), or that the SLA engine claimed.
@@ -43,46 +43,46 @@ ALLOWED: dict[str, str] = {
     "tickets/reads:ticket_events": "history of an already authorised ticket",
     # --- countries (issue 3)
     # The country of a contact just fetched through the caller's scope.
-    "contacts:update_contact": "country of an already authorised contact",
+    "directory/contacts:update_contact": "country of an already authorised contact",
     # Delivery looks up whom to notify for an event of a known enterprise.
-    "contacts:contacts_for": "worker side: recipients of an event, by its enterprise",
+    "directory/contacts:contacts_for": "worker side: recipients of an event, by its enterprise",
     # --- delivery (issue 5): the worker runs as the system, for every tenant,
     # claiming due rows with FOR UPDATE SKIP LOCKED; no caller exists there.
-    "fanout:fan_out_batch": "worker: fans out the outbox of every tenant",
-    "mail_sender:claim_mail": "worker: claims due mail of every tenant",
-    "notifications:endpoint_disabled_mails": "worker: mails owners of disabled endpoints",
-    "notifications:_context": "worker: builds a mail for an event of a known enterprise",
-    "notifications:_admin_recipients": "worker: owners of an endpoint being disabled",
-    "notifications:_recipients": "worker: recipients of an event, by its enterprise",
+    "delivery/fanout:fan_out_batch": "worker: fans out the outbox of every tenant",
+    "delivery/mail_sender:claim_mail": "worker: claims due mail of every tenant",
+    "delivery/notifications:endpoint_disabled_mails": "worker: mails owners of disabled endpoints",
+    "delivery/notifications:_context": "worker: builds a mail for an event of a known enterprise",
+    "delivery/notifications:_admin_recipients": "worker: owners of an endpoint being disabled",
+    "delivery/notifications:_recipients": "worker: recipients of an event, by its enterprise",
     # --- requests (issue 6)
     # The account is looked up inside the enterprise just authorised by visible_to.
-    "billing_requests:create_billing_request": "account of an already authorised enterprise",
+    "billing/service:create_billing_request": "account of an already authorised enterprise",
     # The country of a change request already loaded through find_visible.
-    "change_requests:schedule": "country of an already authorised change request",
+    "changes/service:schedule": "country of an already authorised change request",
     # The feed row of an enterprise authorised by _enterprise just before.
-    "maintenance_feed:feed_of": "feed of an already authorised enterprise",
+    "maintenance/feed:feed_of": "feed of an already authorised enterprise",
     # The secret in the feed URL is the credential: it names its enterprise.
-    "maintenance_feed:_feed_enterprise": "the secret is the credential",
+    "maintenance/feed:_feed_enterprise": "the secret is the credential",
     # Either the feed's enterprise (by secret) or visible_to on the impacts.
-    "maintenance_feed:calendar": "scoped by the feed's enterprise or visible_to",
+    "maintenance/feed:calendar": "scoped by the feed's enterprise or visible_to",
     # Services of a maintenance loaded through the caller's scope (change managers).
-    "maintenances:cancel_maintenance": "services of an already authorised maintenance",
+    "maintenance/service:cancel_maintenance": "services of an already authorised maintenance",
     # visible_to is applied whenever a customer is asking.
-    "maintenances:_impacts": "applies visible_to for customers",
+    "maintenance/service:_impacts": "applies visible_to for customers",
     # Provider staff naming impacted services of any enterprise (change managers only).
-    "maintenances:_services": "staff-only: a GCR may touch every tenant's services",
+    "maintenance/service:_services": "staff-only: a GCR may touch every tenant's services",
     # The account team of the enterprise of an already authorised change request.
-    "referrals:referral_target": "team of an already authorised enterprise",
+    "changes/referrals:referral_target": "team of an already authorised enterprise",
     # --- TMF621 (issue 5)
     # The statement builder; every caller-facing use wraps it in visible_to, and
     # represent_tickets runs worker-side for hub events of known tickets.
-    "tmf_reads:_base": "builder: wrapped in visible_to by its callers",
-    "tmf_reads:_history": "history of tickets already authorised or claimed",
-    "webhook_sender:claim_due": "worker: claims due deliveries of every tenant",
-    "webhook_sender:_heads": "worker: per-endpoint ordering heads",
+    "tmf621/reads:_base": "builder: wrapped in visible_to by its callers",
+    "tmf621/reads:_history": "history of tickets already authorised or claimed",
+    "delivery/webhook_sender:claim_due": "worker: claims due deliveries of every tenant",
+    "delivery/webhook_sender:_heads": "worker: per-endpoint ordering heads",
     # The attempt id is only a subquery under an update pinned to a webhook
     # the caller was authorised for (get_webhook) just before.
-    "webhooks:replay_delivery": "attempt lookup under an already authorised webhook",
+    "delivery/webhooks:replay_delivery": "attempt lookup under an already authorised webhook",
 }
 
 # Selects that arrived with the merge of issue 5 (which brought issue 6's
@@ -146,7 +146,7 @@ def unscoped_selects() -> list[str]:
                 over = _selected_models(node, models)
                 if over and id(node) not in scoped:
                     problems.append(
-                        f"app/services/{path.name}:{node.lineno} {key} selects "
+                        f"app/services/{module}.py:{node.lineno} {key} selects "
                         f"{', '.join(sorted(over))} without visible_to"
                     )
     return sorted(set(problems))
@@ -159,7 +159,7 @@ def test_models_with_tenants_are_found() -> None:
 def test_every_select_over_tenant_rows_goes_through_visible_to() -> None:
     problems = unscoped_selects()
     assert not problems, (
-        "wrap these in app.services.scoping.visible_to, or add the function to ALLOWED in "
+        "wrap these in app.core.tenancy.visible_to, or add the function to ALLOWED in "
         "tests/test_scoping_lint.py with the reason it may see every tenant:\n"
         + "\n".join(problems)
     )

@@ -9,16 +9,16 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from app.core.caller import Caller
 from app.core.clock import FrozenClock
 from app.core.database import create_engine, create_sessionmaker
-from app.domain.roles import Role
+from app.core.roles import Role
+from app.core.tenancy import Caller
 from app.models import Event
-from app.schemas.tenancy import EnterpriseCreate, ServiceCreate, Site
-from app.schemas.tickets import Contact, TicketCreate
-from app.services.enterprises import create_enterprise, create_service
-from app.services.tickets import open_ticket
+from app.services.enterprises.schemas import EnterpriseCreate, ServiceCreate, Site
+from app.services.enterprises.service import create_enterprise, create_service
 from app.services.tickets.engine import _fire, due_clocks_statement, fire_due_clocks
+from app.services.tickets.schemas import Contact, TicketCreate
+from app.services.tickets.service import open_ticket
 
 T0 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 ADMIN = Caller(

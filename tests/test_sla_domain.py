@@ -10,28 +10,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.core.handbook import handbook
-from app.domain.lifecycle import (
+from app.services.tickets.rules import (
     ALLOWED_MOVES,
     FINAL_STAGES,
     TIMED_STAGES,
-    Stage,
-    Status,
-    is_allowed,
-    next_stages,
-    status_after_move,
-)
-from app.domain.sla import (
     CityTier,
     ClockView,
     EtaRequired,
     Policy,
+    Stage,
+    Status,
     due_at,
     format_duration,
     handbook_policy,
+    is_allowed,
     next_due,
+    next_stages,
     outcome_at_completion,
     parse_duration,
     paused_after_resume,
+    status_after_move,
     step,
     target_for,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.domain.roles import Role
+from app.core.roles import Role
 from tests.support.tickets import make_desk
 from tests.support.world import World
 

@@ -17,16 +17,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.caller import Caller
 from app.core.clock import SystemClock
 from app.core.database import create_engine, create_sessionmaker
-from app.domain.roles import Role
+from app.core.roles import Role
+from app.core.tenancy import Caller
 from app.models import Event, SlaClock
-from app.schemas.tenancy import EnterpriseCreate, ServiceCreate, Site
-from app.schemas.tickets import Contact, SlaPolicyBody, TicketCreate
-from app.services.enterprises import create_enterprise, create_service
-from app.services.sla_policies import get_policy, put_policy
-from app.services.tickets import open_ticket
+from app.services.enterprises.schemas import EnterpriseCreate, ServiceCreate, Site
+from app.services.enterprises.service import create_enterprise, create_service
+from app.services.tickets.schemas import Contact, SlaPolicyBody, TicketCreate
+from app.services.tickets.service import open_ticket
+from app.services.tickets.sla_policies import get_policy, put_policy
 from tests.support.workers import poll, running_workers
 
 pytestmark = pytest.mark.processes

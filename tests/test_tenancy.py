@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.domain.roles import Role
+from app.core.roles import Role
 from tests.support.world import World
 
 
@@ -135,7 +135,7 @@ async def test_users_hold_several_enterprises_with_a_default(world: World) -> No
 
 
 async def test_the_bootstrap_admin_token_is_exactly_the_configured_one(world: World) -> None:
-    from app.services.seeding import ensure_bootstrap_admin
+    from app.seeding import ensure_bootstrap_admin
 
     token = "an-operator-chosen-bootstrap-token-of-some-length"
     async with world.sessionmaker() as session:

@@ -25,12 +25,12 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import select
 
+from app.core.events import record_event
+from app.core.roles import Role
 from app.core.settings import Settings
-from app.domain.roles import Role
 from app.main import create_app
 from app.models import WebhookDelivery
-from app.services.events import record_event
-from app.services.fanout import fan_out_all
+from app.services.delivery.fanout import fan_out_all
 from tests.support.world import World
 
 # Path parameters that name something other than a tenant's row (a country

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from app.domain.roles import Role
+from app.core.roles import Role
 from app.models import Event, OutboxMessage
 from tests.support.tickets import make_desk
 from tests.support.world import World

@@ -10,11 +10,11 @@ import httpx
 import pytest
 
 from app.core.clock import FrozenClock
+from app.core.roles import Role
 from app.core.settings import Settings
-from app.domain.roles import Role
-from app.domain.tmf621 import carrier_desk_severity, tmf_event_type, tmf_status
-from app.services.fanout import fan_out_all
-from app.services.webhook_sender import WebhookDispatcher
+from app.services.delivery.fanout import fan_out_all
+from app.services.delivery.webhook_sender import WebhookDispatcher
+from app.services.tmf621.rules import carrier_desk_severity, tmf_event_type, tmf_status
 from tests.support.servers import http_receiver
 from tests.support.world import World
 

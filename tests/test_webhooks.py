@@ -15,14 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
 
 from app.core.clock import FrozenClock
+from app.core.events import record_event
+from app.core.roles import Role
 from app.core.settings import Settings
-from app.domain.delivery import LEASE
-from app.domain.roles import Role
 from app.models import MailMessage
-from app.services import addresses
-from app.services.events import record_event
-from app.services.fanout import fan_out_all
-from app.services.webhook_sender import WebhookDispatcher, claim_due
+from app.services.delivery import addresses
+from app.services.delivery.fanout import fan_out_all
+from app.services.delivery.rules import LEASE
+from app.services.delivery.webhook_sender import WebhookDispatcher, claim_due
 from tests.support.servers import Receiver, eventually, http_receiver
 from tests.support.world import World
 

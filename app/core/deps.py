@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.caller import Caller
 from app.core.clock import Clock
 from app.core.errors import DRIVER_CONNECTION_ERRORS, Forbidden, Unauthorized
+from app.core.roles import CUSTOMER_ROLES, PROVIDER_ROLES, Role
 from app.core.settings import Settings
-from app.domain.roles import CUSTOMER_ROLES, PROVIDER_ROLES, Role
+from app.core.tenancy import Caller
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -49,16 +50,21 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 _bearer = HTTPBearer(auto_error=False, description="An API client's token or a user's access token")
 
 
+# How a bearer token becomes a Caller is the identity feature's business; the
+# app factory hands its resolver over, so the platform imports no feature.
+CallerResolver = Callable[[AsyncSession, str, datetime], Awaitable[Caller]]
+
+
 async def get_caller(
+    request: Request,
     session: SessionDep,
     clock: ClockDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
-    from app.services.authentication import resolve_caller
-
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized()
-    return await resolve_caller(session, credentials.credentials, clock.now())
+    resolve: CallerResolver = request.app.state.resolve_caller
+    return await resolve(session, credentials.credentials, clock.now())
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]

@@ -19,12 +19,12 @@ from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.caller import Caller
 from app.core.clock import Clock
 from app.core.database import driver_connection
 from app.core.deps import ClockDep, CurrentCaller, SessionDep
 from app.core.errors import Unprocessable, field_error
-from app.models import IdempotencyRecord
+from app.core.tenancy import Caller
+from app.models.platform import IdempotencyRecord
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 

@@ -1,11 +1,13 @@
 """Every table, imported here so Alembic and the metadata see them all."""
 
 from app.models.base import Base
-from app.models.countries import (
+from app.models.billing import BillingRequest
+from app.models.calendars import ClosedDay, CountryCalendar
+from app.models.changes import ChangeRequest
+from app.models.delivery import MailMessage, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.models.directory import (
     AccountTeamMember,
     CityTier,
-    ClosedDay,
-    CountryCalendar,
     CountryDirectory,
     DirectoryLine,
     EscalationLevel,
@@ -13,12 +15,7 @@ from app.models.countries import (
     NotificationContact,
     Office,
 )
-from app.models.delivery import (
-    TmfTicketAttributes,
-    WebhookAttempt,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
+from app.models.enterprises import Account, Enterprise, Service
 from app.models.identity import (
     ApiClient,
     ApiClientEnterprise,
@@ -33,10 +30,10 @@ from app.models.maintenance import (
     MaintenanceImpact,
     MaintenancePolicy,
 )
-from app.models.platform import Event, IdempotencyRecord, MailMessage, OutboxMessage
-from app.models.requests import BillingRequest, ChangeRequest, Order
-from app.models.tenancy import Account, Enterprise, Service
+from app.models.orders import Order
+from app.models.platform import Event, IdempotencyRecord, OutboxMessage
 from app.models.tickets import SlaClock, SlaPolicy, Ticket
+from app.models.tmf621 import TmfTicketAttributes
 
 __all__ = [
     "Account",

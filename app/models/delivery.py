@@ -1,4 +1,5 @@
-"""Webhook endpoints (Standard Webhooks and TMF621 hubs), their deliveries and attempts."""
+"""Delivery: webhook endpoints (Standard Webhooks and TMF621 hubs), their deliveries and attempts,
+and the mail queue."""
 
 from __future__ import annotations
 
@@ -6,11 +7,50 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Versioned, new_id
+
+
+class MailMessage(Base):
+    """A message to send over SMTP; kept, with the reason, when it cannot be sent."""
+
+    __tablename__ = "mail_messages"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    enterprise_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("enterprises.id"), index=True
+    )
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    recipient: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(2), default="en")
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index(
+            "ix_mail_messages_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
 
 
 class WebhookEndpoint(Versioned, Base):
@@ -88,20 +128,3 @@ class WebhookAttempt(Base):
         Index("ix_webhook_attempts_endpoint_id_attempted_at", "endpoint_id", "attempted_at"),
         Index("ix_webhook_attempts_delivery_id", "delivery_id"),
     )
-
-
-class TmfTicketAttributes(Base):
-    """What a carrier sent through TMF621 that Carrier Desk's ticket keeps no column for.
-
-    TMF `severity` and `ticketType` are free text, kept as given (the ticket's
-    own severity is the mapped one); a ticket opened elsewhere has no row here.
-    """
-
-    __tablename__ = "tmf_ticket_attributes"
-
-    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
-    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"), index=True)
-    ticket_type: Mapped[str] = mapped_column(String(100))
-    severity: Mapped[str] = mapped_column(String(100))
-    priority: Mapped[str | None] = mapped_column(String(100))
-    updated_at: Mapped[datetime]

@@ -1,4 +1,4 @@
-"""Cross-cutting tables: idempotency records, the event history, the outbox, the mail queue."""
+"""Platform tables: idempotent answers, the event history and its outbox."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Identity, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, ForeignKey, Identity, Index, Integer, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, new_id
+from app.models.base import Base
 
 
 class IdempotencyRecord(Base):
@@ -60,34 +60,4 @@ class OutboxMessage(Base):
 
     __table_args__ = (
         Index("ix_outbox_pending", "id", postgresql_where=text("processed_at IS NULL")),
-    )
-
-
-class MailMessage(Base):
-    """A message to send over SMTP; kept, with the reason, when it cannot be sent."""
-
-    __tablename__ = "mail_messages"
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    enterprise_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("enterprises.id"), index=True
-    )
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
-    recipient: Mapped[str] = mapped_column(String(254))
-    language: Mapped[str] = mapped_column(String(2), default="en")
-    subject: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime]
-    last_error: Mapped[str | None] = mapped_column(Text)
-    sent_at: Mapped[datetime | None]
-    created_at: Mapped[datetime]
-
-    __table_args__ = (
-        Index(
-            "ix_mail_messages_due",
-            "next_attempt_at",
-            postgresql_where=text("status = 'pending'"),
-        ),
     )

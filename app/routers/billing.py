@@ -9,17 +9,17 @@ from fastapi import APIRouter, Depends, Response
 
 from app.core.deps import AnyCaller, ClockDep, SessionDep
 from app.core.etag import IfMatch, set_etag
+from app.core.events import EventRead
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, PageParams, page_params
-from app.domain.billing import BillingStatus, BillingType
-from app.schemas.billing import (
+from app.services.billing import service
+from app.services.billing.rules import BillingStatus, BillingType
+from app.services.billing.schemas import (
     BillingRequestCreate,
     BillingRequestRead,
     BillingResolve,
     BillingTransition,
 )
-from app.schemas.history import EventRead
-from app.services import billing_requests as service
 
 router = APIRouter(prefix="/v1/billing-requests", tags=["billing"])
 Paging = Annotated[PageParams, Depends(page_params)]

@@ -11,7 +11,8 @@ from pydantic import AwareDatetime
 from app.core.deps import AnyCaller, ClockDep, ProviderAdmin, SessionDep
 from app.core.etag import IfMatch, set_etag
 from app.core.idempotency import Idempotency
-from app.schemas.countries import (
+from app.services.calendars import service
+from app.services.calendars.schemas import (
     CalendarRead,
     CalendarWrite,
     ClosedDayRead,
@@ -19,7 +20,6 @@ from app.schemas.countries import (
     DueRead,
     HolidaysRead,
 )
-from app.services import calendars as service
 
 router = APIRouter(prefix="/v1/calendars", tags=["calendars"])
 

@@ -9,18 +9,18 @@ from fastapi import APIRouter, Depends, Response
 
 from app.core.deps import AnyCaller, ClockDep, SessionDep
 from app.core.etag import IfMatch, set_etag
+from app.core.events import EventRead
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, PageParams, page_params
-from app.domain.change_catalog import ChangeStatus
-from app.schemas.changes import (
+from app.services.changes import service
+from app.services.changes.rules import ChangeStatus
+from app.services.changes.schemas import (
     CatalogItemRead,
     ChangeRequestCreate,
     ChangeRequestRead,
     ChangeSchedule,
     ChangeTransition,
 )
-from app.schemas.history import EventRead
-from app.services import change_requests as service
 
 router = APIRouter(tags=["changes"])
 Paging = Annotated[PageParams, Depends(page_params)]

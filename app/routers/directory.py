@@ -1,15 +1,38 @@
-"""The contact directory: lines, offices, portals, billing mailboxes, escalation matrices."""
+"""The contact directory: lines, offices, portals, billing mailboxes, escalation matrices, an
+enterprise's notification contacts and account team, and city tiers."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
-from app.core.deps import AnyCaller, ClockDep, ProviderAdmin, SessionDep
+from app.core.deps import (
+    AnyCaller,
+    ClockDep,
+    CustomerAdminOrProvider,
+    ProviderAdmin,
+    ProviderStaff,
+    SessionDep,
+    require_roles,
+)
 from app.core.etag import IfMatch, set_etag
-from app.schemas.countries import (
+from app.core.idempotency import Idempotency
+from app.core.pagination import Page, PageParams, page_params
+from app.core.roles import PROVIDER_ROLES, Role
+from app.core.tenancy import Caller
+from app.services.directory import account_team, city_tiers, contacts, escalation
+from app.services.directory import service as directory
+from app.services.directory.schemas import (
+    AccountTeamRead,
+    AccountTeamWrite,
     BillingMailboxRead,
+    CityTierRead,
+    CityTierWrite,
+    ContactCreate,
+    ContactRead,
+    ContactUpdate,
     DirectoryLineRead,
     EscalationMatrixRead,
     EscalationMatrixWrite,
@@ -17,7 +40,6 @@ from app.schemas.countries import (
     PortalRead,
     Purpose,
 )
-from app.services import directory, escalation
 
 router = APIRouter(prefix="/v1/directory", tags=["directory"])
 
@@ -98,3 +120,137 @@ async def put_escalation(
     if matrix.version is not None:
         set_etag(response, matrix.version)
     return matrix
+
+
+contacts_router = APIRouter(prefix="/v1/enterprises", tags=["contacts"])
+
+Paging = Annotated[PageParams, Depends(page_params)]
+
+# Carriers (machine-to-machine, tickets only) neither read nor write these.
+EnterpriseReader = Annotated[
+    Caller, Depends(require_roles(*PROVIDER_ROLES, Role.customer_admin, Role.customer_user))
+]
+
+
+@contacts_router.post(
+    "/{enterprise_id}/contacts",
+    status_code=201,
+    summary="Add a notification contact (customer administrators, provider admins)",
+)
+async def create_contact(
+    enterprise_id: uuid.UUID,
+    payload: ContactCreate,
+    caller: CustomerAdminOrProvider,
+    session: SessionDep,
+    clock: ClockDep,
+    claim: Idempotency,
+) -> ContactRead:
+    return await contacts.create_contact(session, caller, clock, claim, enterprise_id, payload)
+
+
+@contacts_router.get("/{enterprise_id}/contacts", summary="The enterprise's notification contacts")
+async def list_contacts(
+    enterprise_id: uuid.UUID, caller: EnterpriseReader, session: SessionDep, paging: Paging
+) -> Page[ContactRead]:
+    return await contacts.list_contacts(session, caller, enterprise_id, paging)
+
+
+@contacts_router.get("/{enterprise_id}/contacts/{contact_id}", summary="One notification contact")
+async def get_contact(
+    enterprise_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    caller: EnterpriseReader,
+    session: SessionDep,
+    response: Response,
+) -> ContactRead:
+    contact = await contacts.get_contact(session, caller, enterprise_id, contact_id)
+    set_etag(response, contact.version)
+    return contact
+
+
+@contacts_router.patch(
+    "/{enterprise_id}/contacts/{contact_id}", summary="Change a notification contact"
+)
+async def update_contact(
+    enterprise_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    payload: ContactUpdate,
+    caller: CustomerAdminOrProvider,
+    session: SessionDep,
+    clock: ClockDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ContactRead:
+    contact = await contacts.update_contact(
+        session, caller, clock, enterprise_id, contact_id, payload, if_match
+    )
+    set_etag(response, contact.version)
+    return contact
+
+
+@contacts_router.delete(
+    "/{enterprise_id}/contacts/{contact_id}",
+    status_code=204,
+    summary="Remove a notification contact",
+)
+async def delete_contact(
+    enterprise_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    caller: CustomerAdminOrProvider,
+    session: SessionDep,
+) -> Response:
+    await contacts.delete_contact(session, caller, enterprise_id, contact_id)
+    return Response(status_code=204)
+
+
+@contacts_router.get("/{enterprise_id}/account-team", summary="The enterprise's account team")
+async def get_account_team(
+    enterprise_id: uuid.UUID, caller: EnterpriseReader, session: SessionDep
+) -> AccountTeamRead:
+    return await account_team.get_account_team(session, caller, enterprise_id)
+
+
+@contacts_router.put(
+    "/{enterprise_id}/account-team", summary="Set the enterprise's account team (provider staff)"
+)
+async def put_account_team(
+    enterprise_id: uuid.UUID,
+    payload: AccountTeamWrite,
+    caller: ProviderStaff,
+    session: SessionDep,
+    clock: ClockDep,
+) -> AccountTeamRead:
+    return await account_team.set_account_team(session, caller, clock, enterprise_id, payload)
+
+
+city_tiers_router = APIRouter(prefix="/v1/city-tiers", tags=["city tiers"])
+
+City = Annotated[str, Path(min_length=1, max_length=120, description="Case and accents ignored")]
+
+
+@city_tiers_router.get(
+    "/{country}", summary="The listed cities of a country; any other is intermediate"
+)
+async def list_city_tiers(
+    country: str, caller: AnyCaller, session: SessionDep
+) -> list[CityTierRead]:
+    return await city_tiers.list_city_tiers(session, country)
+
+
+@city_tiers_router.get("/{country}/{city}", summary="A city's tier")
+async def get_city_tier(
+    country: str, city: City, caller: AnyCaller, session: SessionDep
+) -> CityTierRead:
+    return await city_tiers.get_city_tier(session, country, city)
+
+
+@city_tiers_router.put("/{country}/{city}", summary="Set a city's tier (provider admins)")
+async def put_city_tier(
+    country: str,
+    city: City,
+    payload: CityTierWrite,
+    caller: ProviderAdmin,
+    session: SessionDep,
+    clock: ClockDep,
+) -> CityTierRead:
+    return await city_tiers.set_city_tier(session, clock, country, city, payload.tier)

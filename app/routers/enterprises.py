@@ -11,7 +11,8 @@ from app.core.deps import AnyCaller, ClockDep, ProviderAdmin, SessionDep
 from app.core.etag import IfMatch, set_etag
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, PageParams, page_params
-from app.schemas.tenancy import (
+from app.services.enterprises import service
+from app.services.enterprises.schemas import (
     AccountCreate,
     AccountRead,
     EnterpriseCreate,
@@ -20,7 +21,6 @@ from app.schemas.tenancy import (
     ServiceCreate,
     ServiceRead,
 )
-from app.services import enterprises as service
 
 router = APIRouter(prefix="/v1/enterprises", tags=["enterprises"])
 Paging = Annotated[PageParams, Depends(page_params)]

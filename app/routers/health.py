@@ -7,7 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from app.core.errors import ServiceUnavailable
-from app.services.health import check_readiness
+from app.core.health import check_readiness
 
 router = APIRouter(tags=["operations"])
 

@@ -1,4 +1,5 @@
-"""API clients and users; a customer administrator manages those of its own enterprises."""
+"""Sign-in for the customer portal; API clients and users (a customer administrator manages
+those of its own enterprises)."""
 
 from __future__ import annotations
 
@@ -7,22 +8,28 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from app.core.deps import AnyCaller, ClockDep, CustomerAdminOrProvider, SessionDep
+from app.core.deps import AnyCaller, ClockDep, CustomerAdminOrProvider, SessionDep, SettingsDep
 from app.core.etag import IfMatch, set_etag
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, PageParams, page_params
-from app.schemas.identity import (
+from app.services.identity import service, signin
+from app.services.identity.schemas import (
     ApiClientCreate,
     ApiClientCreated,
     ApiClientRead,
     Me,
+    PasswordResetConfirm,
+    PasswordResetRequest,
+    RefreshRequest,
+    TokenPair,
+    TokenRequest,
     UserCreate,
     UserRead,
     UserUpdate,
 )
-from app.services import identity as service
 
 router = APIRouter(prefix="/v1", tags=["identity"])
+
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
@@ -113,4 +120,50 @@ async def revoke_user(
     user_id: uuid.UUID, caller: CustomerAdminOrProvider, session: SessionDep, clock: ClockDep
 ) -> Response:
     await service.revoke_user(session, caller, clock, user_id)
+    return Response(status_code=204)
+
+
+auth_router = APIRouter(prefix="/v1/auth", tags=["sign-in"])
+
+
+@auth_router.post("/token", summary="Sign in with e-mail and password")
+async def sign_in(
+    payload: TokenRequest, session: SessionDep, clock: ClockDep, settings: SettingsDep
+) -> TokenPair:
+    return await signin.sign_in(session, clock, settings, payload.email, payload.password)
+
+
+@auth_router.post("/refresh", summary="Trade a refresh token for a new pair")
+async def refresh(
+    payload: RefreshRequest, session: SessionDep, clock: ClockDep, settings: SettingsDep
+) -> TokenPair:
+    return await signin.refresh(session, clock, settings, payload.refresh_token)
+
+
+@auth_router.post("/logout", status_code=204, summary="Sign out: both tokens stop working")
+async def sign_out(caller: AnyCaller, session: SessionDep, clock: ClockDep) -> Response:
+    await signin.sign_out(session, clock, caller)
+    return Response(status_code=204)
+
+
+@auth_router.post(
+    "/password-reset",
+    status_code=202,
+    response_class=Response,
+    summary="Mail a password reset link",
+)
+async def request_reset(
+    payload: PasswordResetRequest, session: SessionDep, clock: ClockDep, settings: SettingsDep
+) -> Response:
+    await signin.request_password_reset(session, clock, settings, payload.email)
+    return Response(status_code=202)
+
+
+@auth_router.post(
+    "/password-reset/confirm", status_code=204, summary="Set a new password from a reset link"
+)
+async def confirm_reset(
+    payload: PasswordResetConfirm, session: SessionDep, clock: ClockDep
+) -> Response:
+    await signin.confirm_password_reset(session, clock, payload.token, payload.new_password)
     return Response(status_code=204)

@@ -7,16 +7,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from app.core.caller import Caller
 from app.core.deps import AnyCaller, ClockDep, SessionDep, require_roles
 from app.core.etag import IfMatch, set_etag
+from app.core.events import EventRead
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, PageParams, page_params
-from app.domain.orders import OrderStatus
-from app.domain.roles import Role
-from app.schemas.history import EventRead
-from app.schemas.orders import OrderCreate, OrderRead, OrderTransition, TouchpointRecord
-from app.services import orders as service
+from app.core.roles import Role
+from app.core.tenancy import Caller
+from app.services.orders import service
+from app.services.orders.rules import OrderStatus
+from app.services.orders.schemas import OrderCreate, OrderRead, OrderTransition, TouchpointRecord
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 Paging = Annotated[PageParams, Depends(page_params)]

@@ -16,8 +16,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.deps import AnyCaller, ClockDep, SessionDep, SettingsDep
 from app.core.errors import Problem
-from app.domain.tmf621 import TMF_EVENT_TYPES
-from app.schemas.tmf621 import (
+from app.services.tmf621 import reads, service
+from app.services.tmf621.rules import TMF_EVENT_TYPES
+from app.services.tmf621.schemas import (
     EventSubscription,
     EventSubscriptionInput,
     TmfError,
@@ -25,8 +26,6 @@ from app.schemas.tmf621 import (
     TroubleTicketCreate,
     TroubleTicketUpdate,
 )
-from app.services import tmf621 as service
-from app.services import tmf_reads as reads
 
 MAPPING = """TMF621 v4 over the same tickets as `/v1/tickets`.
 

@@ -12,10 +12,10 @@ from datetime import timedelta
 
 import httpx
 
-from app.services.events import OUTBOX_CHANNEL
-from app.services.fanout import DELIVERY_CHANNEL, MAIL_CHANNEL, fan_out_all
-from app.services.mail_sender import send_due_mail
-from app.services.webhook_sender import WebhookDispatcher
+from app.core.events import OUTBOX_CHANNEL
+from app.services.delivery.fanout import DELIVERY_CHANNEL, MAIL_CHANNEL, fan_out_all
+from app.services.delivery.mail_sender import send_due_mail
+from app.services.delivery.webhook_sender import WebhookDispatcher
 from app.workers.context import WorkerContext
 
 logger = logging.getLogger("carrierdesk.worker.delivery")

@@ -19,8 +19,8 @@ class PeriodicJob:
 
 def listen_channels() -> list[str]:
     """NOTIFY channels the worker listens on."""
-    from app.services.events import OUTBOX_CHANNEL
-    from app.services.fanout import DELIVERY_CHANNEL, MAIL_CHANNEL
+    from app.core.events import OUTBOX_CHANNEL
+    from app.services.delivery.fanout import DELIVERY_CHANNEL, MAIL_CHANNEL
     from app.services.tickets.clocks import SLA_CHANNEL
 
     return [SLA_CHANNEL, OUTBOX_CHANNEL, DELIVERY_CHANNEL, MAIL_CHANNEL]

@@ -12,8 +12,8 @@ import asyncio
 import logging
 from datetime import datetime
 
-from app.domain.country_profiles import DEFAULT_HOLIDAY_CATEGORIES, HANDBOOK_COUNTRIES
-from app.services.calendars import public_holidays
+from app.services.calendars.service import public_holidays
+from app.services.directory.rules import DEFAULT_HOLIDAY_CATEGORIES, HANDBOOK_COUNTRIES
 from app.services.tickets.clocks import SLA_CHANNEL
 from app.services.tickets.engine import SweepResult, fire_due_clocks, next_due_instant
 from app.workers.context import WorkerContext

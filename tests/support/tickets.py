@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.domain.roles import Role
+from app.core.roles import Role
 from tests.support.world import World
 
 

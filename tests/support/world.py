@@ -10,8 +10,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import FrozenClock
-from app.domain.roles import Role
-from app.services.identity import insert_api_client
+from app.core.roles import Role
+from app.services.identity.service import insert_api_client
 
 
 def bearer(token: str) -> dict[str, str]:

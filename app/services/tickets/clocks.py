@@ -9,17 +9,17 @@ from typing import Any
 from sqlalchemy import func, insert, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.lifecycle import Stage
-from app.domain.sla import (
+from app.core.events import record_event
+from app.models import SlaClock, Ticket
+from app.services.tickets.rules import (
     ClockView,
     Policy,
+    Stage,
     due_at,
     next_due,
     outcome_at_completion,
     paused_after_resume,
 )
-from app.models import SlaClock, Ticket
-from app.services.events import record_event
 
 SLA_CHANNEL = "carrierdesk_sla"
 SYSTEM_ACTOR = "system:sla-engine"

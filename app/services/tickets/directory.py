@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.sla import CityTier
-from app.services.calendars import calendar_for
-from app.services.city_tiers import tier_of
-from app.services.escalation import escalation_target
+from app.services.calendars.service import calendar_for
+from app.services.directory.city_tiers import tier_of
+from app.services.directory.escalation import escalation_target
+from app.services.tickets.rules import CityTier
 
 
 async def city_tier(session: AsyncSession, country: str, city: str) -> CityTier:

@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.sla import step
+from app.core.events import record_event
 from app.models import SlaClock, Ticket
-from app.services.events import record_event
 from app.services.tickets.clocks import SYSTEM_ACTOR, view_of
 from app.services.tickets.directory import escalation_contacts
+from app.services.tickets.rules import step
 
 _C = SlaClock.__table__.c
 _T = Ticket.__table__.c

@@ -21,21 +21,27 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.caller import Caller
 from app.core.clock import Clock
 from app.core.database import begin_on_server, driver_connection, in_server_transaction
 from app.core.errors import Conflict, Forbidden, field_error
+from app.core.events import OUTBOX_CHANNEL
 from app.core.idempotency import IdempotencyClaim, replay_stored_answer
-from app.domain.country_profiles import city_key
-from app.domain.lifecycle import Stage, Status
-from app.domain.sla import CityTier, ClockView, due_at, next_due, target_for
-from app.schemas.tickets import ClockRead, SiteRead, TicketCreate, TicketRead
-from app.services.events import OUTBOX_CHANNEL
-from app.services.scoping import visible_enterprise_ids
-from app.services.sla_policies import policy_of
+from app.core.tenancy import Caller, visible_enterprise_ids
+from app.services.directory.rules import city_key
 from app.services.tickets.clocks import SLA_CHANNEL
 from app.services.tickets.directory import city_tier
 from app.services.tickets.reads import clock_read
+from app.services.tickets.rules import (
+    CityTier,
+    ClockView,
+    Stage,
+    Status,
+    due_at,
+    next_due,
+    target_for,
+)
+from app.services.tickets.schemas import ClockRead, SiteRead, TicketCreate, TicketRead
+from app.services.tickets.sla_policies import policy_of
 
 _RESOLVE = """
 SELECT s.id, s.enterprise_id, s.site_address, s.site_city, s.site_country,

@@ -11,14 +11,13 @@ from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.caller import Caller
 from app.core.database import driver_connection
 from app.core.errors import NotFound
 from app.core.pagination import Page, PageParams, keyset, page_of
-from app.domain.sla import format_duration
+from app.core.tenancy import Caller, visible_enterprise_ids, visible_to
 from app.models import Event, SlaClock, Ticket
-from app.schemas.tickets import ClockRead, EventRead, SiteRead, TicketFilters, TicketRead
-from app.services.scoping import visible_enterprise_ids, visible_to
+from app.services.tickets.rules import format_duration
+from app.services.tickets.schemas import ClockRead, EventRead, SiteRead, TicketFilters, TicketRead
 
 _T = Ticket.__table__.c
 _C = SlaClock.__table__.c

@@ -8,13 +8,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.caller import Caller
 from app.core.errors import field_error
-from app.domain.lifecycle import TIMED_STAGES, Stage
-from app.domain.sla import format_duration
+from app.core.tenancy import Caller, visible_to
 from app.models import SlaClock, Ticket
-from app.schemas.tickets import ImpactRead, SlaReport, StageReport
-from app.services.scoping import visible_to
+from app.services.tickets.rules import TIMED_STAGES, Stage, format_duration
+from app.services.tickets.schemas import ImpactRead, SlaReport, StageReport
 
 MAX_IMPACTS = 1000
 

@@ -9,31 +9,33 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.caller import Caller
 from app.core.clock import Clock
 from app.core.errors import Conflict, Forbidden, NotFound, field_error
 from app.core.etag import check_if_match
-from app.domain.lifecycle import (
+from app.core.events import record_event
+from app.core.tenancy import Caller, visible_to
+from app.models import SlaClock, Ticket
+from app.services.tickets.clocks import end_clock, open_clock, start_clock, view_of, wake_engine
+from app.services.tickets.directory import escalation_contacts
+from app.services.tickets.reads import fetch_ticket
+from app.services.tickets.rules import (
     FINAL_STAGES,
-    Stage,
-    Status,
-    event_type_of_move,
-    is_allowed,
-    next_stages,
-    status_after_move,
-)
-from app.domain.sla import (
     MAX_ESCALATION_LEVEL,
     CityTier,
     EtaRequired,
+    Stage,
+    Status,
     due_at,
+    event_type_of_move,
     format_duration,
+    is_allowed,
     next_due,
+    next_stages,
     paused_after_resume,
+    status_after_move,
     target_for,
 )
-from app.models import SlaClock, Ticket
-from app.schemas.tickets import (
+from app.services.tickets.schemas import (
     EscalationIn,
     HoldIn,
     NoteIn,
@@ -43,12 +45,7 @@ from app.schemas.tickets import (
     TicketUpdate,
     TransitionIn,
 )
-from app.services.events import record_event
-from app.services.scoping import visible_to
-from app.services.sla_policies import load_policy
-from app.services.tickets.clocks import end_clock, open_clock, start_clock, view_of, wake_engine
-from app.services.tickets.directory import escalation_contacts
-from app.services.tickets.reads import fetch_ticket
+from app.services.tickets.sla_policies import load_policy
 
 
 async def _lock(session: AsyncSession, caller: Caller, ticket_id: uuid.UUID) -> Any:

@@ -1,0 +1,36 @@
+"""Shared request/response building blocks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from app.core.clock import Instant as Instant  # input times: aware, representable in UTC
+from app.core.countries import COUNTRY_CODES
+
+
+class RequestBody(BaseModel):
+    """Every request body: unknown fields are refused, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ResponseBody(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+LongText = Annotated[str, StringConstraints(max_length=10_000)]
+
+CountryCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z]{2}$", to_upper=True),
+]
+
+
+def check_country(code: str) -> str:
+    if code.upper() not in COUNTRY_CODES:
+        raise ValueError(f"{code} is not an ISO 3166-1 alpha-2 country code")
+    return code.upper()

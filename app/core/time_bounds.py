@@ -1,0 +1,28 @@
+"""How far back a receipt may be dated, and how far ahead and how long work may be planned."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+MAX_BACKDATE = timedelta(days=366)
+
+MAX_AHEAD = timedelta(days=2 * 366)
+
+MAX_DURATION = timedelta(days=31)
+
+
+def received_at_problem(received_at: datetime, now: datetime) -> str | None:
+    if received_at > now:
+        return "must not be in the future"
+    if now - received_at > MAX_BACKDATE:
+        return "must be within the last year"
+    return None
+
+
+def span_problem(start: datetime, end: datetime, now: datetime) -> tuple[str, str] | None:
+    """(field, message) when planned work is too far from now or too long."""
+    if start - now > MAX_AHEAD or now - start > MAX_BACKDATE:
+        return "start", "must be within two years from now"
+    if end - start > MAX_DURATION:
+        return "end", "work may last at most 31 days"
+    return None

@@ -1,0 +1,45 @@
+"""Billing requests: inquiries, disputes, data changes, PO/HES/MIGO references, credits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, Versioned, new_id
+
+
+class BillingRequest(Versioned, Base):
+    __tablename__ = "billing_requests"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
+    account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id"))
+    type: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime]
+    ack_due_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    effective_invoice: Mapped[str | None] = mapped_column(String(7))
+    route_to: Mapped[str | None] = mapped_column(String(254))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    credit_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))
+    credit_currency: Mapped[str | None] = mapped_column(String(3))
+    resolved_at: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index(
+            "ix_billing_requests_enterprise_id_updated_at_id", "enterprise_id", "updated_at", "id"
+        ),
+        Index("ix_billing_requests_updated_at_id", "updated_at", "id"),
+    )

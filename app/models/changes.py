@@ -1,0 +1,42 @@
+"""Change requests on active services."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, Uuid
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, Versioned, new_id
+
+
+class ChangeRequest(Versioned, Base):
+    __tablename__ = "change_requests"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
+    catalog_item: Mapped[str | None] = mapped_column(String(64))
+    standard: Mapped[bool]
+    service_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid()))
+    description: Mapped[str] = mapped_column(Text, default="")
+    window_start: Mapped[datetime | None]
+    window_end: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime]
+    analysis_due_at: Mapped[datetime | None]
+    routed_to: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    scheduled_start: Mapped[datetime | None]
+    scheduled_end: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index(
+            "ix_change_requests_enterprise_id_updated_at_id", "enterprise_id", "updated_at", "id"
+        ),
+        Index("ix_change_requests_updated_at_id", "updated_at", "id"),
+    )

@@ -1,0 +1,36 @@
+"""Orders and their touchpoints."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, Versioned, new_id
+
+
+class Order(Versioned, Base):
+    __tablename__ = "orders"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    product: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    sites: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    requested_delivery_date: Mapped[date | None]
+    expected_delivery_date: Mapped[date | None]
+    status: Mapped[str] = mapped_column(String(16))
+    customer_care_manager: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    touchpoints: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_orders_enterprise_id_updated_at_id", "enterprise_id", "updated_at", "id"),
+        Index("ix_orders_updated_at_id", "updated_at", "id"),
+    )

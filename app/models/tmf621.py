@@ -1,0 +1,28 @@
+"""TMF621 attributes Carrier Desk keeps beside a ticket."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base
+
+
+class TmfTicketAttributes(Base):
+    """What a carrier sent through TMF621 that Carrier Desk's ticket keeps no column for.
+
+    TMF `severity` and `ticketType` are free text, kept as given (the ticket's
+    own severity is the mapped one); a ticket opened elsewhere has no row here.
+    """
+
+    __tablename__ = "tmf_ticket_attributes"
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    ticket_type: Mapped[str] = mapped_column(String(100))
+    severity: Mapped[str] = mapped_column(String(100))
+    priority: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime]

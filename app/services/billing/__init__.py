@@ -1,0 +1,1 @@
+"""Billing requests: inquiries, disputes, data changes, PO/HES/MIGO references, credits."""

@@ -1,0 +1,110 @@
+"""Billing requests: types, lifecycle, the deadlines the handbooks give them, which invoice a
+change takes effect on, and money as ISO 4217 decimals (never a float)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+
+
+class BillingType(StrEnum):
+    inquiry = "inquiry"
+    dispute = "dispute"
+    balance = "balance"
+    payment = "payment"
+    billing_data_change = "billing_data_change"
+    invoice_reference = "invoice_reference"
+
+
+class BillingStatus(StrEnum):
+    received = "received"
+    acknowledged = "acknowledged"
+    in_review = "in_review"
+    resolved = "resolved"
+    rejected = "rejected"
+
+
+ACK_BUSINESS_HOURS = 48  # seed 003: "PT48H business hours"
+
+OPEN_STATUSES = frozenset(
+    {BillingStatus.received, BillingStatus.acknowledged, BillingStatus.in_review}
+)
+
+# received -> acknowledged -> in_review; resolve ends it from any open status.
+BILLING_TRANSITIONS: dict[BillingStatus, frozenset[BillingStatus]] = {
+    BillingStatus.received: frozenset({BillingStatus.acknowledged}),
+    BillingStatus.acknowledged: frozenset({BillingStatus.in_review}),
+    BillingStatus.in_review: frozenset(),
+    BillingStatus.resolved: frozenset(),
+    BillingStatus.rejected: frozenset(),
+}
+
+
+def mailbox_for(mailboxes: dict[str, list[str]], country: str) -> str | None:
+    """The PO/HES/MIGO mailbox serving a country (`billing_mailboxes` in the data)."""
+    for address, countries in mailboxes.items():
+        if country.upper() in countries:
+            return address
+    return None
+
+
+FIRST_HALF_LAST_DAY = 15
+
+TYPES_WITH_EFFECTIVE_INVOICE = frozenset({"billing_data_change", "invoice_reference"})
+
+
+def _add_months(year: int, month: int, months: int) -> tuple[int, int]:
+    index = year * 12 + (month - 1) + months
+    return index // 12, index % 12 + 1
+
+
+def effective_invoice(asked_on: date) -> str:
+    """The invoice month (`YYYY-MM`) a change asked on this local date applies to."""
+    months = 1 if asked_on.day <= FIRST_HALF_LAST_DAY else 2
+    year, month = _add_months(asked_on.year, asked_on.month, months)
+    return f"{year:04d}-{month:02d}"
+
+
+ISO_4217 = frozenset(
+    """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD
+    BTN BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP
+    DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR
+    IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD
+    MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB
+    PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD
+    SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS
+    VED VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL
+    """.split()
+)
+
+MAX_DIGITS = 14
+
+AMOUNT = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?")
+
+MAX_PLACES = 4
+
+
+def is_currency(code: str) -> bool:
+    return code in ISO_4217
+
+
+def parse_amount(text: str) -> Decimal:
+    """A positive decimal with at most 4 places and 14 digits; ValueError otherwise."""
+    if not AMOUNT.fullmatch(text):
+        raise ValueError('a plain decimal string such as "150.25"')
+    try:
+        amount = Decimal(text)
+    except InvalidOperation as exc:
+        raise ValueError("not a decimal number") from exc
+    if not amount.is_finite() or amount <= 0:
+        raise ValueError("must be a positive amount")
+    exponent = amount.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if -exponent > MAX_PLACES:
+        raise ValueError(f"at most {MAX_PLACES} decimal places")
+    if amount.adjusted() >= MAX_DIGITS - MAX_PLACES:
+        raise ValueError("too large")
+    return amount

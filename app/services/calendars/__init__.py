@@ -1,0 +1,1 @@
+"""Business time: each country's office hours, holidays, closed days and time zone."""

@@ -1,0 +1,1 @@
+"""Change requests on active services and the catalogue of standard changes."""

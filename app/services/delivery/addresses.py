@@ -1,0 +1,45 @@
+"""Resolve a webhook host and refuse private addresses (SSRF), at creation and at delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from urllib.parse import urlsplit
+
+from app.services.delivery.rules import is_private_address, url_problem
+
+
+class AddressRefused(Exception):
+    """The URL may not be called: its form, or where its host resolves."""
+
+
+async def resolve(host: str, port: int) -> set[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return {str(info[4][0]) for info in infos}
+
+
+async def check_url(url: str, *, allow_private: bool, resolve_timeout: float = 5.0) -> list[str]:
+    """Raise AddressRefused unless the URL is http(s) and (when required) resolves publicly.
+
+    Returns the checked addresses (none when private ones are allowed: nothing was checked).
+    """
+    problem = url_problem(url)
+    if problem is not None:
+        raise AddressRefused(problem)
+    if allow_private:
+        return []
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        addresses = await asyncio.wait_for(resolve(host, port), timeout=resolve_timeout)
+    except (OSError, TimeoutError) as exc:
+        raise AddressRefused(f"host {host} does not resolve") from exc
+    if not addresses:
+        raise AddressRefused(f"host {host} does not resolve")
+    private = sorted(a for a in addresses if is_private_address(a))
+    if private:
+        raise AddressRefused(
+            f"host {host} resolves to a private, loopback or link-local address ({private[0]})"
+        )
+    return sorted(addresses)

@@ -1,0 +1,169 @@
+"""The outbox fan-out: each event becomes its mails and its webhook deliveries, exactly once.
+
+A batch of unprocessed outbox rows is claimed with `FOR UPDATE SKIP LOCKED`;
+the mail rows and delivery rows are inserted and the outbox rows marked
+processed in the same transaction. A worker that dies mid-batch commits
+nothing, and the rows are claimed again; two workers never take the same row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import literal_column, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.clock import Clock
+from app.core.event_types import pattern_matches
+from app.models import Event, MailMessage, OutboxMessage, WebhookDelivery, WebhookEndpoint
+from app.services.delivery.rules import message_id
+
+DELIVERY_CHANNEL = "carrierdesk_delivery"
+
+MAIL_CHANNEL = "carrierdesk_mail"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEvent:
+    outbox_id: int
+    id: int
+    enterprise_id: uuid.UUID | None
+    subject_type: str
+    subject_id: uuid.UUID
+    type: str
+    at: datetime
+    actor: str
+    data: dict[str, Any]
+
+
+def standard_payload(event: OutboxEvent) -> dict[str, Any]:
+    """Standard Webhooks body: `{type, timestamp, data}`."""
+    return {
+        "type": event.type,
+        "timestamp": event.at.isoformat().replace("+00:00", "Z"),
+        "data": {
+            "event_id": event.id,
+            "subject_type": event.subject_type,
+            "subject_id": str(event.subject_id),
+            "enterprise_id": str(event.enterprise_id) if event.enterprise_id else None,
+            "actor": event.actor,
+            **event.data,
+        },
+    }
+
+
+def subscribed(endpoint: Any, event: OutboxEvent) -> bool:
+    return endpoint.enterprise_id == event.enterprise_id and any(
+        pattern_matches(p, event.type) for p in endpoint.events
+    )
+
+
+async def fan_out_batch(session: AsyncSession, clock: Clock, *, limit: int = 200) -> int:
+    """Fan out up to `limit` outbox rows in one transaction; return how many were processed."""
+    from app.services.delivery.notifications import mails_for_events
+    from app.services.tmf621.hub_events import tmf_deliveries
+
+    claimed = (
+        await session.execute(
+            select(
+                OutboxMessage.id.label("outbox_id"),
+                Event.id,
+                Event.enterprise_id,
+                Event.subject_type,
+                Event.subject_id,
+                Event.type,
+                Event.at,
+                Event.actor,
+                Event.data,
+            )
+            .join(Event, Event.id == OutboxMessage.event_id)
+            .where(OutboxMessage.processed_at.is_(None))
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(of=OutboxMessage, skip_locked=True)
+        )
+    ).all()
+    if not claimed:
+        await session.rollback()
+        return 0
+    now = clock.now()
+    events = [OutboxEvent(**row._asdict()) for row in claimed]
+    enterprise_ids = {e.enterprise_id for e in events if e.enterprise_id is not None}
+    endpoints = (
+        (
+            await session.execute(
+                select(
+                    WebhookEndpoint.id,
+                    WebhookEndpoint.enterprise_id,
+                    WebhookEndpoint.kind,
+                    WebhookEndpoint.events,
+                ).where(
+                    WebhookEndpoint.enterprise_id.in_(enterprise_ids),
+                    WebhookEndpoint.status == "active",
+                )
+            )
+        ).all()
+        if enterprise_ids
+        else []
+    )
+    deliveries: list[dict[str, Any]] = []
+    for event in events:
+        for endpoint in endpoints:
+            if endpoint.kind == "standard" and subscribed(endpoint, event):
+                deliveries.append(_delivery(endpoint.id, event, standard_payload(event), now))
+    for endpoint_id, event, payload in await tmf_deliveries(
+        session, events, [e for e in endpoints if e.kind == "tmf621"]
+    ):
+        deliveries.append(_delivery(endpoint_id, event, payload, now))
+    # Multi-row inserts in chunks: PostgreSQL's wire protocol allows 32,767 parameters.
+    for chunk in _chunks(deliveries):
+        await session.execute(pg_insert(WebhookDelivery).values(chunk).on_conflict_do_nothing())
+    mails = await mails_for_events(session, events, now)
+    for chunk in _chunks(mails):
+        await session.execute(pg_insert(MailMessage).values(chunk))
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_([e.outbox_id for e in events]))
+        .values(processed_at=now)
+    )
+    # Wake the senders of every worker (delivered at commit).
+    for channel, wanted in ((DELIVERY_CHANNEL, deliveries), (MAIL_CHANNEL, mails)):
+        if wanted:
+            await session.execute(select(literal_column(f"pg_notify('{channel}', '')")))
+    await session.commit()
+    return len(events)
+
+
+def _chunks(rows: list[dict[str, Any]], size: int = 1000) -> list[list[dict[str, Any]]]:
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
+
+
+def _delivery(
+    endpoint_id: uuid.UUID, event: OutboxEvent, payload: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "endpoint_id": endpoint_id,
+        "enterprise_id": event.enterprise_id,
+        "event_id": event.id,
+        "message_id": message_id(str(endpoint_id), event.id),
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+async def fan_out_all(session: AsyncSession, clock: Clock, *, limit: int = 200) -> int:
+    """Drain the outbox (tests, and the worker after a wake-up)."""
+    total = 0
+    while True:
+        done = await fan_out_batch(session, clock, limit=limit)
+        total += done
+        if done < limit:
+            return total

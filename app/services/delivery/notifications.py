@@ -1,0 +1,327 @@
+"""Which mails an event writes: recipients, language, rendered text."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import TemplateError
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.countries import default_language
+from app.core.errors import Problem
+from app.core.handbook import handbook
+from app.models import (
+    Enterprise,
+    MailMessage,
+    NotificationContact,
+    Service,
+    Ticket,
+    WebhookEndpoint,
+)
+from app.services.calendars.service import calendar_for
+from app.services.delivery.mail_templates import render
+from app.services.delivery.rules import (
+    IMPACT_NAMES,
+    MAINTENANCE_STATES,
+    SEVERITY_NAMES,
+    STAGE_NAMES,
+    TOUCHPOINT_PT,
+    event_mails,
+    language_or_default,
+    local_time,
+    stage_of,
+    word,
+)
+from app.services.directory.contacts import contacts_for
+from app.services.directory.service import support_lines
+
+logger = logging.getLogger("carrierdesk.notifications")
+
+if TYPE_CHECKING:
+    from app.services.delivery.fanout import OutboxEvent
+
+
+async def mails_for_events(
+    session: AsyncSession, events: Sequence[OutboxEvent], now: datetime
+) -> list[dict[str, Any]]:
+    """The mail rows the events write: one per recipient, in the recipient's language."""
+    rows: list[dict[str, Any]] = []
+    for event in events:
+        if event.enterprise_id is None or not event_mails(event.type, event.data):
+            continue
+        recipients = await _recipients(session, event)
+        if not recipients:
+            continue
+        planned = await _context(session, event)
+        if planned is None:
+            logger.warning("event %s: its %s is gone; no mail", event.id, event.subject_type)
+            continue
+        context, template = planned
+        for address, language in recipients.items():
+            try:
+                subject, body = render(template, language, _localised(context, language))
+            except TemplateError:
+                # One event's odd data must never hold up the outbox behind it.
+                logger.exception("event %s: template %s failed", event.id, template)
+                continue
+            rows.append(
+                _mail_row(event.enterprise_id, event.id, address, language, subject, body, now)
+            )
+    return rows
+
+
+async def _recipients(session: AsyncSession, event: OutboxEvent) -> dict[str, str]:
+    """address -> language: matching notification contacts, and a ticket's reporting contact."""
+    assert event.enterprise_id is not None
+    found: dict[str, str] = {}
+    for contact in await contacts_for(session, event.enterprise_id, event.type):
+        found.setdefault(str(contact.email).lower(), str(contact.language.value))
+    if event.subject_type == "ticket" and event.type != "ticket.escalated":
+        reporter = (
+            await session.execute(
+                select(Ticket.contact, Enterprise.country)
+                .join(Enterprise, Enterprise.id == Ticket.enterprise_id)
+                .where(Ticket.id == event.subject_id)
+            )
+        ).one_or_none()
+        email = (reporter.contact or {}).get("email") if reporter else None
+        if email and reporter is not None:
+            found.setdefault(str(email).lower(), default_language(reporter.country))
+    return found
+
+
+async def _context(session: AsyncSession, event: OutboxEvent) -> tuple[dict[str, Any], str] | None:
+    data = event.data
+    if event.subject_type == "ticket":
+        ticket = (
+            await session.execute(
+                select(
+                    Ticket.number,
+                    Ticket.stage,
+                    Ticket.severity,
+                    Ticket.summary,
+                    Ticket.site,
+                    Ticket.country,
+                    Ticket.external_id,
+                    Service.code,
+                    Service.product_line,
+                )
+                .join(Service, Service.id == Ticket.service_id)
+                .where(Ticket.id == event.subject_id)
+            )
+        ).one_or_none()
+        if ticket is None:
+            return None
+        zone = (await calendar_for(session, ticket.country)).timezone
+        site = ticket.site or {}
+        context: dict[str, Any] = {
+            "number": ticket.number,
+            "stage": stage_of(data) or ticket.stage,
+            "severity": ticket.severity,
+            "summary": ticket.summary,
+            "external_id": ticket.external_id,
+            "service_code": ticket.code,
+            "site": ", ".join(str(site[k]) for k in ("address", "city", "country") if site.get(k)),
+            "due_local": local_time(_instant(data.get("due_at")), zone),
+            "note": data.get("note") or "",
+            "lines": await _tsc_lines(session, ticket.country, ticket.product_line),
+        }
+        if event.type == "ticket.escalated":
+            context |= {
+                "level": data.get("level", ""),
+                "reason": data.get("reason") or "",
+                "contacts": _escalation_lines(data.get("escalation")),
+            }
+            return context, "ticket_escalated"
+        if event.type == "ticket.closed":
+            context["stage"] = "closed"
+        return context, "ticket_stage"
+    country = (
+        await session.execute(
+            select(Enterprise.country).where(Enterprise.id == event.enterprise_id)
+        )
+    ).scalar_one()
+    if event.type.startswith("maintenance."):
+        zone = (await calendar_for(session, country)).timezone
+        services = data.get("impacted_service_codes") or data.get("service_codes") or []
+        return {
+            "gcr_number": data.get("gcr_number", ""),
+            "emergency": data.get("kind") == "emergency",
+            "event_type": event.type,
+            "start_local": local_time(_instant(data.get("start")), zone),
+            "end_local": local_time(_instant(data.get("end")), zone),
+            "impact_key": data.get("expected_impact"),
+            "reason": data.get("reason") or "",
+            "services": ", ".join(str(s) for s in services),
+            "lines": await _tsc_lines(session, country, None),
+        }, "maintenance"
+    if event.type.startswith("order."):
+        key = str(data.get("key", ""))
+        return {
+            "order_number": data.get("order_number") or data.get("number") or "",
+            "touchpoint_key": key,
+            "touchpoint_titles": _touchpoint_titles(key),
+            "note": data.get("note") or "",
+            "expected_delivery_date": data.get("expected_delivery_date") or "",
+        }, "order_touchpoint"
+    return {
+        # Billing requests have no number of their own: the short form of their id.
+        "request_number": data.get("request_number")
+        or data.get("number")
+        or f"BR-{event.subject_id.hex[:8].upper()}",
+        "subject": data.get("subject") or "",
+        "route_to": data.get("route_to") or "",
+    }, "billing_acknowledged"
+
+
+def _localised(context: dict[str, Any], language: str) -> dict[str, Any]:
+    out = dict(context)
+    if "stage" in context:
+        out["stage_name"] = word(STAGE_NAMES, language, context["stage"])
+        out["severity_name"] = word(SEVERITY_NAMES, language, context.get("severity"))
+    if "gcr_number" in context:
+        out["state_name"] = MAINTENANCE_STATES[language_or_default(language)].get(
+            context["event_type"], ""
+        )
+        out["impact"] = word(IMPACT_NAMES, language, context.get("impact_key"))
+    if "touchpoint_titles" in context:
+        titles = context["touchpoint_titles"]
+        out["touchpoint"] = (
+            titles.get(language_or_default(language))
+            or titles.get("en")
+            or (context["touchpoint_key"].replace("_", " "))
+        )
+    return out
+
+
+def _touchpoint_titles(key: str) -> dict[str, str]:
+    """The handbook's title of an order touchpoint (en, es), and ours in Portuguese."""
+    for row in handbook().get("order_touchpoints", []):
+        if row.get("key") == key:
+            titles = {lang: str(row[lang]) for lang in ("en", "es", "pt") if row.get(lang)}
+            titles.setdefault("pt", TOUCHPOINT_PT.get(key, titles.get("en", "")))
+            return titles
+    return {}
+
+
+def _instant(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo is not None else None
+    return None
+
+
+async def _tsc_lines(session: AsyncSession, country: str, product_line: str | None) -> list[str]:
+    """The TSC lines to call, as the handbook prints them."""
+    try:
+        lines = await support_lines(session, country, product_line)
+    except Problem:
+        try:
+            lines = await support_lines(session, country, None)
+        except Problem:
+            return []
+    out: list[str] = []
+    for line in lines:
+        numbers = ([line.toll_free] if line.toll_free else []) + list(line.local)
+        text = " / ".join(n.display for n in numbers)
+        if line.extension:
+            text += f" ext. {line.extension}"
+        if text and text not in out:
+            out.append(text)
+    return out
+
+
+def _escalation_lines(escalation: Any) -> list[str]:
+    if not isinstance(escalation, dict):
+        return []
+    role = str(escalation.get("role") or "").replace("_", " ")
+    lines = [
+        f"{role}: {p.get('display')}" if role else str(p.get("display"))
+        for p in escalation.get("phones") or []
+        if isinstance(p, dict)
+    ]
+    after = escalation.get("after_hours")
+    if isinstance(after, dict) and after.get("display"):
+        lines.append(f"after hours: {after['display']}")
+    return lines
+
+
+async def endpoint_disabled_mails(
+    session: AsyncSession, endpoint_id: uuid.UUID, reason: str, now: datetime
+) -> None:
+    """Tell the endpoint's owner (or, without one, its enterprise's contacts) it was disabled."""
+    endpoint = (
+        await session.execute(
+            select(
+                WebhookEndpoint.url,
+                WebhookEndpoint.owner_email,
+                WebhookEndpoint.enterprise_id,
+                Enterprise.country,
+            )
+            .join(Enterprise, Enterprise.id == WebhookEndpoint.enterprise_id)
+            .where(WebhookEndpoint.id == endpoint_id)
+        )
+    ).one()
+    recipients: list[tuple[str, str]] = []
+    if endpoint.owner_email:
+        recipients.append((endpoint.owner_email, default_language(endpoint.country)))
+    else:
+        recipients = await _admin_recipients(session, endpoint.enterprise_id)
+    rows = []
+    for address, language in recipients:
+        subject, body = render(
+            "webhook_disabled",
+            language,
+            {"endpoint_id": str(endpoint_id), "url": endpoint.url, "reason": reason},
+        )
+        rows.append(_mail_row(endpoint.enterprise_id, None, address, language, subject, body, now))
+    if rows:
+        await session.execute(insert(MailMessage).values(rows))
+
+
+def _mail_row(
+    enterprise_id: uuid.UUID | None,
+    event_id: int | None,
+    recipient: str,
+    language: str,
+    subject: str,
+    body: str,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "enterprise_id": enterprise_id,
+        "event_id": event_id,
+        "recipient": recipient,
+        "language": language,
+        "subject": subject[:300],
+        "body": body,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+async def _admin_recipients(
+    session: AsyncSession, enterprise_id: uuid.UUID
+) -> list[tuple[str, str]]:
+    """Without an owner address: the enterprise's contacts (every one, whatever their events)."""
+    contacts = (
+        await session.execute(
+            select(NotificationContact.email, NotificationContact.language).where(
+                NotificationContact.enterprise_id == enterprise_id
+            )
+        )
+    ).all()
+    return [(c.email, c.language) for c in contacts]

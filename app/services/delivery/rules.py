@@ -1,0 +1,244 @@
+"""Pure delivery rules: retry schedules, which addresses are private, which events mail, and
+the words the notification templates need in each language (es, pt, en)."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from base64 import b64encode
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# Standard Webhooks recommends a growing schedule; ours gives a receiver about
+# a day (23 h 42 min) to come back. The first retry comes within seconds.
+WEBHOOK_RETRY_DELAYS: tuple[timedelta, ...] = (
+    timedelta(seconds=5),
+    timedelta(seconds=30),
+    timedelta(minutes=2),
+    timedelta(minutes=10),
+    timedelta(minutes=30),
+    timedelta(hours=1),
+    timedelta(hours=2),
+    timedelta(hours=4),
+    timedelta(hours=8),
+    timedelta(hours=8),
+)
+
+WEBHOOK_MAX_ATTEMPTS = len(WEBHOOK_RETRY_DELAYS) + 1
+
+# Mail: an SMTP server that is down for a while must not lose a notice.
+MAIL_RETRY_DELAYS: tuple[timedelta, ...] = (
+    timedelta(seconds=10),
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=6),
+    timedelta(hours=12),
+)
+
+MAIL_MAX_ATTEMPTS = len(MAIL_RETRY_DELAYS) + 1
+
+# An endpoint whose every delivery has failed for this long is disabled.
+DISABLE_AFTER = timedelta(days=3)
+
+# An attempt in flight holds its delivery this long; a worker that died
+# mid-attempt releases it when the lease runs out (at-least-once delivery).
+LEASE = timedelta(seconds=60)
+
+
+def next_retry(attempts_made: int, now: datetime, delays: tuple[timedelta, ...]) -> datetime | None:
+    """When to try again after `attempts_made` failed attempts; None once they are used up."""
+    if attempts_made < 1 or attempts_made > len(delays):
+        return None
+    return now + delays[attempts_made - 1]
+
+
+def should_disable(failing_since: datetime | None, now: datetime) -> bool:
+    return failing_since is not None and now - failing_since >= DISABLE_AFTER
+
+
+def new_webhook_secret() -> str:
+    """`whsec_` and 32 random bytes in base64, the form Standard Webhooks libraries expect."""
+    return "whsec_" + b64encode(secrets.token_bytes(32)).decode()
+
+
+def message_id(endpoint_id: str, event_id: int) -> str:
+    """The `webhook-id`: one per (endpoint, event), identical on every retry."""
+    return f"msg_{event_id}_{endpoint_id.replace('-', '')[:12]}"
+
+
+def url_problem(url: str) -> str | None:
+    """Why a webhook URL is refused on its form, or None."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme not in ("http", "https"):
+        return "must be an http or https URL"
+    if not parts.hostname:
+        return "must name a host"
+    if parts.username or parts.password:
+        return "must not carry credentials"
+    if port == 0:
+        return "names port 0"
+    return None
+
+
+def pinned_url(url: str, address: str) -> tuple[str, str]:
+    """The URL with its host replaced by the checked address, and the Host header to send.
+
+    Connecting to the address that was checked (not resolving the name again)
+    closes the gap a DNS answer changing between check and connect would open.
+    """
+    parts = urlsplit(url)
+    host = f"[{address}]" if ":" in address else address
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    header = parts.hostname or ""
+    if ":" in header:
+        header = f"[{header}]"
+    if parts.port is not None:
+        header = f"{header}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc)), header
+
+
+def is_private_address(address: str) -> bool:
+    """Loopback, link-local, private, multicast, reserved or unspecified: not the internet."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return bool(
+        ip.is_loopback
+        or ip.is_link_local
+        or ip.is_private
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or not ip.is_global
+    )
+
+
+# Which events an e-mail is written for (the others go to webhooks only).
+TICKET_STAGES_MAILED = frozenset(
+    {"registration", "diagnosis", "dispatch", "verification", "stability", "closure"}
+)
+
+MAILED_EVENT_TYPES = frozenset(
+    {
+        "ticket.escalated",
+        "ticket.closed",
+        "maintenance.announced",
+        "maintenance.updated",
+        "maintenance.cancelled",
+        "order.touchpoint_recorded",
+        "billing.acknowledged",
+    }
+)
+
+
+def event_mails(event_type: str, data: dict[str, object]) -> bool:
+    """Registration … closure of a ticket, escalations, maintenance, touchpoints, billing acks."""
+    if event_type == "ticket.stage_changed":
+        return stage_of(data) in TICKET_STAGES_MAILED
+    return event_type in MAILED_EVENT_TYPES
+
+
+def stage_of(data: dict[str, object]) -> str | None:
+    """The stage a `ticket.stage_changed` event entered (`to`, or `stage`)."""
+    stage = data.get("to", data.get("stage"))
+    return stage if isinstance(stage, str) else None
+
+
+LANGUAGES = ("es", "pt", "en")
+
+STAGE_NAMES: dict[str, dict[str, str]] = {
+    "es": {
+        "reception": "Recepción",
+        "registration": "Registro",
+        "diagnosis": "Diagnóstico",
+        "dispatch": "Despacho de personal técnico",
+        "field_repair": "Reparación en sitio",
+        "verification": "Verificación",
+        "stability": "Estabilidad",
+        "closure": "Cierre",
+        "closed": "Cerrado",
+        "cancelled": "Cancelado",
+    },
+    "pt": {
+        "reception": "Recepção",
+        "registration": "Registro",
+        "diagnosis": "Diagnóstico",
+        "dispatch": "Despacho de técnico",
+        "field_repair": "Reparo em campo",
+        "verification": "Verificação",
+        "stability": "Estabilidade",
+        "closure": "Encerramento",
+        "closed": "Encerrado",
+        "cancelled": "Cancelado",
+    },
+    "en": {
+        "reception": "Reception",
+        "registration": "Registration",
+        "diagnosis": "Diagnosis",
+        "dispatch": "Dispatch",
+        "field_repair": "Field repair",
+        "verification": "Verification",
+        "stability": "Stability",
+        "closure": "Closure",
+        "closed": "Closed",
+        "cancelled": "Cancelled",
+    },
+}
+
+SEVERITY_NAMES: dict[str, dict[str, str]] = {
+    "es": {"critical": "Crítica", "major": "Mayor", "minor": "Menor"},
+    "pt": {"critical": "Crítica", "major": "Maior", "minor": "Menor"},
+    "en": {"critical": "Critical", "major": "Major", "minor": "Minor"},
+}
+
+MAINTENANCE_STATES: dict[str, dict[str, str]] = {
+    "es": {"maintenance.updated": "Actualización", "maintenance.cancelled": "Cancelación"},
+    "pt": {"maintenance.updated": "Atualização", "maintenance.cancelled": "Cancelamento"},
+    "en": {"maintenance.updated": "Update", "maintenance.cancelled": "Cancellation"},
+}
+
+IMPACT_NAMES: dict[str, dict[str, str]] = {
+    "es": {"outage": "Corte del servicio", "degradation": "Degradación"},
+    "pt": {"outage": "Interrupção do serviço", "degradation": "Degradação"},
+    "en": {"outage": "Service outage", "degradation": "Degradation"},
+}
+
+# The handbook titles the order touchpoints in English and Spanish only.
+TOUCHPOINT_PT = {
+    "technical_details_request": "Solicitação de detalhes técnicos do pedido",
+    "order_details_confirmation": "Confirmação dos detalhes do pedido",
+    "expected_delivery_date": "Data prevista de entrega do serviço",
+    "installation_reminder": "Lembrete de instalação do serviço",
+    "activation_planning": "Planejamento da ativação",
+    "connectivity_notice": "Aviso de conectividade",
+}
+
+
+def language_or_default(language: str | None) -> str:
+    return language if language in LANGUAGES else "en"
+
+
+def word(table: dict[str, dict[str, str]], language: str, key: str | None) -> str:
+    if key is None:
+        return ""
+    return table[language_or_default(language)].get(key, key.replace("_", " "))
+
+
+def local_time(at: datetime | None, zone: str | None) -> str:
+    """`2026-11-23 10:04 (America/Guayaquil)`: the site's wall clock, and which zone it is."""
+    if at is None:
+        return ""
+    try:
+        tz = ZoneInfo(zone) if zone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = None
+    if tz is None:
+        return at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"{at.astimezone(tz).strftime('%Y-%m-%d %H:%M')} ({zone})"

@@ -1,0 +1,347 @@
+"""Send due webhook deliveries: signed, bounded, in order per endpoint, retried with backoff.
+
+A claim takes the head of each endpoint's queue (its oldest pending delivery)
+when it is due, with `FOR UPDATE SKIP LOCKED`, and leases it: `attempts` goes
+up and `next_attempt_at` moves past the lease, in the claiming transaction.
+The POST happens outside any transaction; its result is recorded in a short
+one. A worker that dies mid-POST leaves the lease to expire, and the same
+message (same `webhook-id`) is sent again: at least once, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import and_, exists, func, insert, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from standardwebhooks import Webhook
+
+from app.core.clock import Clock
+from app.core.settings import Settings
+from app.models import OutboxMessage, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.services.delivery.addresses import AddressRefused, check_url
+from app.services.delivery.rules import (
+    LEASE,
+    WEBHOOK_RETRY_DELAYS,
+    next_retry,
+    pinned_url,
+    should_disable,
+)
+
+logger = logging.getLogger("carrierdesk.webhooks")
+
+REQUEST_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+EXCERPT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: uuid.UUID
+    endpoint_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    event_id: int
+    message_id: str
+    payload: dict[str, Any]
+    attempts: int
+    url: str
+    secret: str
+    previous_secret: str | None
+    previous_secret_expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    ok: bool
+    status_code: int | None
+    latency_ms: int
+    excerpt: str | None
+    error: str | None
+
+
+def _heads() -> Any:
+    """The head of each active endpoint's queue: its oldest pending delivery.
+
+    One index probe per active endpoint (a LATERAL over the partial index on
+    pending deliveries), however long the queues are. A head waits while an
+    earlier event of the same tenant is still being fanned out (its outbox row
+    unprocessed): another worker may yet add a delivery ahead of it.
+    """
+    head = (
+        select(
+            WebhookDelivery.id,
+            WebhookDelivery.event_id,
+            WebhookDelivery.enterprise_id,
+            WebhookDelivery.next_attempt_at,
+        )
+        .where(
+            WebhookDelivery.endpoint_id == WebhookEndpoint.id,
+            WebhookDelivery.status == "pending",
+        )
+        .order_by(WebhookDelivery.event_id)
+        .limit(1)
+        .lateral("head")
+    )
+    unfanned = exists().where(
+        and_(
+            OutboxMessage.processed_at.is_(None),
+            OutboxMessage.enterprise_id == head.c.enterprise_id,
+            OutboxMessage.event_id < head.c.event_id,
+        )
+    )
+    return (
+        select(head.c.id, head.c.next_attempt_at)
+        .select_from(WebhookEndpoint)
+        .join(head, true())
+        .where(WebhookEndpoint.status == "active", ~unfanned)
+        .subquery("heads")
+    )
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, limit: int, lease: timedelta = LEASE
+) -> list[Claimed]:
+    """Lease up to `limit` due deliveries, each the head of its endpoint's queue."""
+    heads = _heads()
+    head = (
+        select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.id.in_(select(heads.c.id).where(heads.c.next_attempt_at <= now)),
+            WebhookDelivery.status == "pending",
+            WebhookDelivery.next_attempt_at <= now,
+        )
+        .order_by(WebhookDelivery.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    leased = (
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id.in_(head))
+        .values(attempts=WebhookDelivery.attempts + 1, next_attempt_at=now + lease)
+        .returning(
+            WebhookDelivery.id,
+            WebhookDelivery.endpoint_id,
+            WebhookDelivery.enterprise_id,
+            WebhookDelivery.event_id,
+            WebhookDelivery.message_id,
+            WebhookDelivery.payload,
+            WebhookDelivery.attempts,
+        )
+        .cte("leased")
+    )
+    rows = (
+        await session.execute(
+            select(
+                leased,
+                WebhookEndpoint.url,
+                WebhookEndpoint.secret,
+                WebhookEndpoint.previous_secret,
+                WebhookEndpoint.previous_secret_expires_at,
+            ).join(WebhookEndpoint, WebhookEndpoint.id == leased.c.endpoint_id)
+        )
+    ).all()
+    await session.commit()
+    return [Claimed(**row._asdict()) for row in rows]
+
+
+def signature_header(claimed: Claimed, body: str, at: datetime) -> str:
+    """`v1,<sig>`; during a rotation's overlap, the previous secret signs too."""
+    signatures = [Webhook(claimed.secret).sign(claimed.message_id, at, body)]
+    if (
+        claimed.previous_secret
+        and claimed.previous_secret_expires_at is not None
+        and claimed.previous_secret_expires_at > at
+    ):
+        signatures.append(Webhook(claimed.previous_secret).sign(claimed.message_id, at, body))
+    return " ".join(signatures)
+
+
+async def post_once(
+    http: httpx.AsyncClient,
+    claimed: Claimed,
+    at: datetime,
+    settings: Settings,
+    request_timeout: httpx.Timeout = REQUEST_TIMEOUT,
+) -> Outcome:
+    body = json.dumps(claimed.payload, separators=(",", ":"), ensure_ascii=False)
+    headers = {
+        "content-type": "application/json",
+        "user-agent": "CarrierDesk-Webhooks/1",
+        "webhook-id": claimed.message_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": signature_header(claimed, body, at),
+    }
+    started = time.perf_counter()
+    try:
+        addresses = await check_url(claimed.url, allow_private=settings.webhook_allow_private)
+        url, extensions = claimed.url, {}
+        if addresses:  # connect to the address checked, not to a fresh resolution
+            url, headers["host"] = pinned_url(claimed.url, addresses[0])
+            if claimed.url.startswith("https:"):
+                extensions = {"sni_hostname": urlsplit(claimed.url).hostname or ""}
+        response = await http.post(
+            url,
+            content=body.encode(),
+            headers=headers,
+            timeout=request_timeout,
+            extensions=extensions,
+        )
+    except AddressRefused as exc:
+        return Outcome(False, None, _ms(started), None, f"refused: {exc}")
+    except httpx.TimeoutException:
+        return Outcome(False, None, _ms(started), None, "timed out")
+    except httpx.HTTPError as exc:
+        return Outcome(False, None, _ms(started), None, f"{type(exc).__name__}: {exc}"[:EXCERPT])
+    except Exception as exc:  # logged and retried like any failure, never a silent loop
+        logger.exception("webhook %s: unexpected error", claimed.message_id)
+        return Outcome(False, None, _ms(started), None, f"{type(exc).__name__}: {exc}"[:EXCERPT])
+    excerpt = response.text[:EXCERPT] if response.content else None
+    ok = 200 <= response.status_code < 300
+    error = None if ok else f"answered {response.status_code}"
+    return Outcome(ok, response.status_code, _ms(started), excerpt, error)
+
+
+def _ms(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
+
+
+async def record_outcome(
+    session: AsyncSession, claimed: Claimed, outcome: Outcome, at: datetime, now: datetime
+) -> None:
+    """The attempt's log line, the delivery's next step, and the endpoint's health."""
+    from app.services.delivery.notifications import endpoint_disabled_mails
+
+    await session.execute(
+        insert(WebhookAttempt).values(
+            id=uuid.uuid4(),
+            delivery_id=claimed.id,
+            endpoint_id=claimed.endpoint_id,
+            enterprise_id=claimed.enterprise_id,
+            event_id=claimed.event_id,
+            attempted_at=at,
+            status_code=outcome.status_code,
+            latency_ms=outcome.latency_ms,
+            response_excerpt=outcome.excerpt,
+            error=outcome.error,
+        )
+    )
+    delivery = update(WebhookDelivery).where(
+        WebhookDelivery.id == claimed.id,
+        WebhookDelivery.status == "pending",
+        WebhookDelivery.attempts == claimed.attempts,  # a newer lease owns it otherwise
+    )
+    endpoint = update(WebhookEndpoint).where(WebhookEndpoint.id == claimed.endpoint_id)
+    if outcome.ok:
+        await session.execute(delivery.values(status="succeeded", completed_at=now))
+        await session.execute(endpoint.values(failing_since=None))
+        await session.commit()
+        return
+    retry_at = next_retry(claimed.attempts, now, WEBHOOK_RETRY_DELAYS)
+    if retry_at is None:
+        values: dict[str, Any] = {"status": "failed", "completed_at": now}
+    else:
+        values = {"next_attempt_at": retry_at}
+    await session.execute(delivery.values(last_error=outcome.error, **values))
+    failing_since = (
+        await session.execute(
+            endpoint.values(
+                failing_since=func.coalesce(WebhookEndpoint.failing_since, now)
+            ).returning(WebhookEndpoint.failing_since, WebhookEndpoint.status)
+        )
+    ).one()
+    if failing_since.status == "active" and should_disable(failing_since.failing_since, now):
+        reason = f"every delivery failed since {failing_since.failing_since.isoformat()}"
+        await session.execute(
+            endpoint.values(
+                status="disabled",
+                disabled_reason=reason,
+                version=WebhookEndpoint.version + 1,
+                updated_at=now,
+            )
+        )
+        await endpoint_disabled_mails(session, claimed.endpoint_id, reason, now)
+    await session.commit()
+
+
+class WebhookDispatcher:
+    """Keeps up to `max_in_flight` POSTs going; a slow receiver holds one slot, no more."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        settings: Settings,
+        http: httpx.AsyncClient,
+        *,
+        max_in_flight: int = 32,
+        timeout: httpx.Timeout = REQUEST_TIMEOUT,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+        self.settings = settings
+        self.http = http
+        self.max_in_flight = max_in_flight
+        self.timeout = timeout
+        self.in_flight: set[asyncio.Task[None]] = set()
+        # Recording is short; serialising it lets tests share one connection.
+        self._db = asyncio.Lock()
+        self.on_recorded: Callable[[], None] | None = None
+
+    async def claim_and_start(self) -> int:
+        free = self.max_in_flight - len(self.in_flight)
+        if free <= 0:
+            return 0
+        async with self._db, self.sessionmaker() as session:
+            claimed = await claim_due(
+                session,
+                self.clock.now(),
+                free,
+                timedelta(seconds=self.settings.webhook_lease_seconds),
+            )
+        for item in claimed:
+            task = asyncio.create_task(self._send(item))
+            self.in_flight.add(task)
+            task.add_done_callback(self.in_flight.discard)
+        return len(claimed)
+
+    async def _send(self, claimed: Claimed) -> None:
+        at = self.clock.now()
+        outcome = await post_once(self.http, claimed, at, self.settings, self.timeout)
+        try:
+            async with self._db, self.sessionmaker() as session:
+                await record_outcome(session, claimed, outcome, at, self.clock.now())
+        except Exception:
+            # The lease runs out and the delivery is tried again: nothing lost.
+            logger.exception("could not record webhook attempt %s", claimed.message_id)
+        if self.on_recorded is not None:
+            self.on_recorded()
+
+    async def run_until_idle(self) -> int:
+        """Claim and send until nothing is due and nothing is in flight; return how many sent."""
+        sent = 0
+        while True:
+            started = await self.claim_and_start()
+            sent += started
+            if not self.in_flight:
+                if started == 0:
+                    return sent
+                continue
+            await asyncio.wait(set(self.in_flight), return_when=asyncio.FIRST_COMPLETED)
+
+    async def next_due(self) -> datetime | None:
+        heads = _heads()
+        async with self._db, self.sessionmaker() as session:
+            return (
+                await session.execute(select(func.min(heads.c.next_attempt_at)))
+            ).scalar_one_or_none()

@@ -1,0 +1,214 @@
+"""Use cases of webhook endpoints: register, read, change, delete, rotate, log, replay."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import Select, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.clock import Clock
+from app.core.errors import NotFound, field_error
+from app.core.etag import check_if_match
+from app.core.idempotency import IdempotencyClaim, commit_creation
+from app.core.pagination import Page, PageParams, keyset, page_of
+from app.core.settings import Settings
+from app.core.tenancy import Caller, visible_to
+from app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.services.delivery.addresses import AddressRefused, check_url
+from app.services.delivery.rules import new_webhook_secret
+from app.services.delivery.schemas import (
+    DeliveryAttemptRead,
+    DeliveryRead,
+    SecretRotated,
+    SecretRotation,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookRead,
+    WebhookUpdate,
+)
+
+STANDARD = "standard"
+
+
+async def _checked_url(url: str, settings: Settings) -> str:
+    try:
+        await check_url(url, allow_private=settings.webhook_allow_private)
+    except AddressRefused as exc:
+        raise field_error("url", str(exc)) from exc
+    return url
+
+
+async def create_webhook(
+    session: AsyncSession,
+    caller: Caller,
+    clock: Clock,
+    settings: Settings,
+    claim: IdempotencyClaim | None,
+    payload: WebhookCreate,
+) -> WebhookCreated:
+    enterprise_id = caller.acting_enterprise(payload.enterprise_id)
+    url = await _checked_url(payload.url, settings)
+    now = clock.now()
+    endpoint = WebhookEndpoint(
+        id=uuid.uuid4(),
+        enterprise_id=enterprise_id,
+        kind=STANDARD,
+        url=url,
+        events=list(payload.events),
+        description=payload.description,
+        owner_email=payload.owner_email,
+        secret=new_webhook_secret(),
+        status="active",
+        created_by=caller.actor,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    session.add(endpoint)
+    await session.flush()
+    answer = WebhookCreated(
+        **WebhookRead.model_validate(endpoint).model_dump(), secret=endpoint.secret
+    )
+    await commit_creation(session, claim, answer)
+    return answer
+
+
+def _visible(caller: Caller) -> Select[tuple[WebhookEndpoint]]:
+    return visible_to(select(WebhookEndpoint), caller, WebhookEndpoint.enterprise_id).where(
+        WebhookEndpoint.kind == STANDARD, WebhookEndpoint.status != "deleted"
+    )
+
+
+async def get_webhook(
+    session: AsyncSession, caller: Caller, webhook_id: uuid.UUID, *, lock: bool = False
+) -> WebhookEndpoint:
+    stmt = _visible(caller).where(WebhookEndpoint.id == webhook_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    endpoint: WebhookEndpoint | None = (await session.execute(stmt)).scalar_one_or_none()
+    if endpoint is None:
+        raise NotFound(f"webhook {webhook_id} not found")
+    return endpoint
+
+
+async def list_webhooks(
+    session: AsyncSession, caller: Caller, params: PageParams
+) -> Page[WebhookRead]:
+    stmt = keyset(_visible(caller), params, WebhookEndpoint.updated_at, WebhookEndpoint.id)
+    rows = (await session.execute(stmt)).scalars().all()
+    items, cursor = page_of(rows, params, lambda e: (e.updated_at, e.id))
+    return Page(items=[WebhookRead.model_validate(e) for e in items], next_cursor=cursor)
+
+
+async def update_webhook(
+    session: AsyncSession,
+    caller: Caller,
+    clock: Clock,
+    settings: Settings,
+    webhook_id: uuid.UUID,
+    payload: WebhookUpdate,
+    if_match: str | None,
+) -> WebhookEndpoint:
+    endpoint = await get_webhook(session, caller, webhook_id, lock=True)
+    check_if_match(if_match, endpoint.version)
+    changes = payload.model_dump(exclude_unset=True, exclude_none=True)
+    if "url" in changes:
+        endpoint.url = await _checked_url(changes["url"], settings)
+    if "events" in changes:
+        endpoint.events = list(changes["events"])
+    if "description" in changes:
+        endpoint.description = changes["description"]
+    if "owner_email" in changes:
+        endpoint.owner_email = changes["owner_email"]
+    if "status" in changes:
+        status = str(changes["status"])
+        if status == "active" and endpoint.status != "active":
+            endpoint.failing_since = None
+            endpoint.disabled_reason = None
+        elif status == "disabled" and endpoint.status != "disabled":
+            endpoint.disabled_reason = f"disabled by {caller.actor}"
+        endpoint.status = status
+    if changes:
+        endpoint.version += 1
+        endpoint.updated_at = clock.now()
+    await session.commit()
+    return endpoint
+
+
+async def delete_webhook(
+    session: AsyncSession, caller: Caller, clock: Clock, webhook_id: uuid.UUID
+) -> None:
+    # Kept (its delivery log refers to it) but gone: no longer listed, read or called.
+    endpoint = await get_webhook(session, caller, webhook_id, lock=True)
+    endpoint.status = "deleted"
+    endpoint.version += 1
+    endpoint.updated_at = clock.now()
+    await session.commit()
+
+
+async def rotate_secret(
+    session: AsyncSession,
+    caller: Caller,
+    clock: Clock,
+    webhook_id: uuid.UUID,
+    payload: SecretRotation,
+) -> SecretRotated:
+    endpoint = await get_webhook(session, caller, webhook_id, lock=True)
+    now = clock.now()
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = now + timedelta(seconds=payload.overlap_seconds)
+    endpoint.secret = new_webhook_secret()
+    endpoint.version += 1
+    endpoint.updated_at = now
+    answer = SecretRotated(
+        secret=endpoint.secret, previous_secret_expires_at=endpoint.previous_secret_expires_at
+    )
+    await session.commit()
+    return answer
+
+
+async def list_attempts(
+    session: AsyncSession, caller: Caller, webhook_id: uuid.UUID, params: PageParams
+) -> Page[DeliveryAttemptRead]:
+    await get_webhook(session, caller, webhook_id)
+    stmt = keyset(
+        visible_to(select(WebhookAttempt), caller, WebhookAttempt.enterprise_id).where(
+            WebhookAttempt.endpoint_id == webhook_id
+        ),
+        params,
+        WebhookAttempt.attempted_at,
+        WebhookAttempt.id,
+    )
+    rows = (await session.execute(stmt)).scalars().all()
+    items, cursor = page_of(rows, params, lambda a: (a.attempted_at, a.id))
+    return Page(items=[DeliveryAttemptRead.model_validate(a) for a in items], next_cursor=cursor)
+
+
+async def replay_delivery(
+    session: AsyncSession,
+    caller: Caller,
+    clock: Clock,
+    webhook_id: uuid.UUID,
+    delivery_id: uuid.UUID,
+) -> DeliveryRead:
+    """Send a delivery again, with its `webhook-id`; `delivery_id` may name one of its attempts."""
+    await get_webhook(session, caller, webhook_id)
+    attempt_of = select(WebhookAttempt.delivery_id).where(WebhookAttempt.id == delivery_id)
+    now = clock.now()
+    stmt = (
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.endpoint_id == webhook_id,
+            or_(WebhookDelivery.id == delivery_id, WebhookDelivery.id.in_(attempt_of)),
+        )
+        .values(status="pending", attempts=0, next_attempt_at=now, completed_at=None)
+        .returning(WebhookDelivery)
+    )
+    delivery = (await session.execute(stmt)).scalar_one_or_none()
+    if delivery is None:
+        raise NotFound(f"delivery {delivery_id} not found")
+    answer = DeliveryRead.model_validate(delivery)
+    await session.commit()
+    return answer

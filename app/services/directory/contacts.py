@@ -1,0 +1,184 @@
+"""Notification contacts per enterprise: who gets mailed for which events."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.clock import Clock
+from app.core.countries import default_language
+from app.core.errors import NotFound, field_error
+from app.core.etag import check_if_match
+from app.core.event_types import pattern_matches
+from app.core.idempotency import IdempotencyClaim, commit_creation
+from app.core.pagination import Page, PageParams, keyset, page_of
+from app.core.tenancy import Caller, visible_to
+from app.models import Enterprise, NotificationContact
+from app.services.directory.rules import PhoneNumber, to_e164
+from app.services.directory.schemas import ContactCreate, ContactRead, ContactUpdate, Language
+from app.services.enterprises.service import get_enterprise
+
+
+def contact_read(contact: NotificationContact) -> ContactRead:
+    return ContactRead(
+        id=contact.id,
+        enterprise_id=contact.enterprise_id,
+        name=contact.name,
+        email=contact.email,
+        phone=PhoneNumber(display=contact.phone, e164=contact.phone_e164)
+        if contact.phone
+        else None,
+        language=Language(contact.language),
+        events=list(contact.events),
+        version=contact.version,
+        created_at=contact.created_at,
+        updated_at=contact.updated_at,
+    )
+
+
+def _e164(text: str, country: str) -> str:
+    e164 = to_e164(text, country)
+    if e164 is None:
+        raise field_error("phone", f"{text!r} is not a valid phone number for {country}")
+    return e164
+
+
+async def contacts_for(
+    session: AsyncSession, enterprise_id: uuid.UUID, event_type: str
+) -> list[ContactRead]:
+    """The enterprise's contacts whose `events` patterns match `event_type` (for delivery)."""
+    rows = await session.execute(
+        select(NotificationContact)
+        .where(NotificationContact.enterprise_id == enterprise_id)
+        .order_by(NotificationContact.created_at, NotificationContact.id)
+    )
+    return [
+        contact_read(c)
+        for c in rows.scalars()
+        if any(pattern_matches(p, event_type) for p in c.events)
+    ]
+
+
+async def create_contact(
+    session: AsyncSession,
+    caller: Caller,
+    clock: Clock,
+    claim: IdempotencyClaim | None,
+    enterprise_id: uuid.UUID,
+    payload: ContactCreate,
+) -> ContactRead:
+    enterprise = await get_enterprise(session, caller, enterprise_id)
+    now = clock.now()
+    contact = NotificationContact(
+        id=uuid.uuid4(),
+        enterprise_id=enterprise.id,
+        name=payload.name,
+        email=str(payload.email),
+        phone=payload.phone,
+        phone_e164=_e164(payload.phone, enterprise.country) if payload.phone else None,
+        language=(payload.language or Language(default_language(enterprise.country))).value,
+        events=list(dict.fromkeys(payload.events)),
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(contact)
+    await session.flush()
+    answer = contact_read(contact)
+    await commit_creation(session, claim, answer)
+    return answer
+
+
+async def list_contacts(
+    session: AsyncSession, caller: Caller, enterprise_id: uuid.UUID, params: PageParams
+) -> Page[ContactRead]:
+    await get_enterprise(session, caller, enterprise_id)
+    stmt = keyset(
+        visible_to(select(NotificationContact), caller, NotificationContact.enterprise_id).where(
+            NotificationContact.enterprise_id == enterprise_id
+        ),
+        params,
+        NotificationContact.updated_at,
+        NotificationContact.id,
+    )
+    rows = (await session.execute(stmt)).scalars().all()
+    items, cursor = page_of(rows, params, lambda c: (c.updated_at, c.id))
+    return Page(items=[contact_read(c) for c in items], next_cursor=cursor)
+
+
+async def _contact(
+    session: AsyncSession,
+    caller: Caller,
+    enterprise_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    *,
+    lock: bool = False,
+) -> NotificationContact:
+    stmt = visible_to(select(NotificationContact), caller, NotificationContact.enterprise_id).where(
+        NotificationContact.id == contact_id, NotificationContact.enterprise_id == enterprise_id
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    contact = (await session.execute(stmt)).scalar_one_or_none()
+    if contact is None:
+        raise NotFound(f"contact {contact_id} not found")
+    return contact
+
+
+async def get_contact(
+    session: AsyncSession, caller: Caller, enterprise_id: uuid.UUID, contact_id: uuid.UUID
+) -> ContactRead:
+    return contact_read(await _contact(session, caller, enterprise_id, contact_id))
+
+
+async def update_contact(
+    session: AsyncSession,
+    caller: Caller,
+    clock: Clock,
+    enterprise_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    payload: ContactUpdate,
+    if_match: str | None,
+) -> ContactRead:
+    contact = await _contact(session, caller, enterprise_id, contact_id, lock=True)
+    check_if_match(if_match, contact.version)
+    changes = payload.model_dump(exclude_unset=True)
+    for field in ("name", "email", "language", "events"):
+        if field in changes and changes[field] is None:
+            raise field_error(field, "may not be null")
+    if "phone" in changes:
+        if payload.phone is None:
+            contact.phone, contact.phone_e164 = None, None
+        else:
+            country = (
+                await session.execute(
+                    select(Enterprise.country).where(Enterprise.id == contact.enterprise_id)
+                )
+            ).scalar_one()
+            contact.phone_e164 = _e164(payload.phone, country)
+            contact.phone = payload.phone
+    if payload.name is not None:
+        contact.name = payload.name
+    if payload.email is not None:
+        contact.email = str(payload.email)
+    if payload.language is not None:
+        contact.language = payload.language.value
+    if payload.events is not None:
+        contact.events = list(dict.fromkeys(payload.events))
+    if changes:
+        contact.version += 1
+        contact.updated_at = clock.now()
+    await session.flush()
+    answer = contact_read(contact)
+    await session.commit()
+    return answer
+
+
+async def delete_contact(
+    session: AsyncSession, caller: Caller, enterprise_id: uuid.UUID, contact_id: uuid.UUID
+) -> None:
+    contact = await _contact(session, caller, enterprise_id, contact_id)
+    await session.execute(delete(NotificationContact).where(NotificationContact.id == contact.id))
+    await session.commit()

@@ -1,0 +1,193 @@
+"""Escalation matrices per country; with none, escalation falls back to the TSC lines."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.clock import Clock
+from app.core.errors import field_error
+from app.core.etag import check_if_match
+from app.core.handbook import handbook
+from app.models import EscalationLevel, EscalationMatrix
+from app.services.calendars.service import require_country
+from app.services.directory.rules import PhoneNumber, phone, to_e164
+from app.services.directory.schemas import (
+    EscalationLevelRead,
+    EscalationMatrixRead,
+    EscalationMatrixWrite,
+    EscalationTarget,
+)
+from app.services.directory.service import support_lines
+
+FALLBACK_ROLE = "Technical Service Center"
+
+
+async def _matrix(
+    session: AsyncSession, country: str
+) -> tuple[EscalationMatrix | None, list[EscalationLevel]]:
+    matrix = (
+        await session.execute(select(EscalationMatrix).where(EscalationMatrix.country == country))
+    ).scalar_one_or_none()
+    if matrix is None:
+        return None, []
+    levels = (
+        await session.execute(
+            select(EscalationLevel)
+            .where(EscalationLevel.country == country)
+            .order_by(EscalationLevel.level)
+        )
+    ).scalars()
+    return matrix, list(levels)
+
+
+async def _tsc_phones(session: AsyncSession, country: str) -> list[PhoneNumber]:
+    phones: list[PhoneNumber] = []
+    for line in await support_lines(session, country):
+        if line.toll_free is not None:
+            phones.append(line.toll_free)
+        phones.extend(line.local)
+    return list({p.display: p for p in phones}.values())
+
+
+async def get_matrix(session: AsyncSession, country: str) -> EscalationMatrixRead:
+    code = require_country(country, "country")
+    matrix, levels = await _matrix(session, code)
+    if not levels:
+        return EscalationMatrixRead(
+            country=code,
+            levels=[],
+            after_hours=phone(matrix.after_hours, code) if matrix and matrix.after_hours else None,
+            fallback=True,
+            fallback_lines=await support_lines(session, code),
+            version=matrix.version if matrix else None,
+        )
+    assert matrix is not None
+    return EscalationMatrixRead(
+        country=code,
+        levels=[
+            EscalationLevelRead(
+                level=lv.level, role=lv.role, phones=[phone(p, code) for p in lv.phones]
+            )
+            for lv in levels
+        ],
+        after_hours=phone(matrix.after_hours, code) if matrix.after_hours else None,
+        fallback=False,
+        version=matrix.version,
+    )
+
+
+async def escalation_target(session: AsyncSession, country: str, level: int) -> EscalationTarget:
+    """Whom to call at `level` (1-based). Past the last level: the last level.
+
+    With no matrix for the country, the TSC lines, marked `fallback`.
+    """
+    code = require_country(country)
+    matrix, levels = await _matrix(session, code)
+    after_hours = phone(matrix.after_hours, code) if matrix and matrix.after_hours else None
+    if not levels:
+        return EscalationTarget(
+            level=level,
+            role=FALLBACK_ROLE,
+            phones=await _tsc_phones(session, code),
+            after_hours=after_hours,
+            fallback=True,
+        )
+    chosen = next((lv for lv in levels if lv.level >= level), levels[-1])
+    return EscalationTarget(
+        level=chosen.level,
+        role=chosen.role,
+        phones=[phone(p, code) for p in chosen.phones],
+        after_hours=after_hours,
+        fallback=False,
+    )
+
+
+def _check_phone(text: str, country: str, field: str) -> None:
+    if to_e164(text, country) is None:
+        raise field_error(field, f"{text!r} is not a valid phone number for {country}")
+
+
+async def replace_matrix(
+    session: AsyncSession,
+    clock: Clock,
+    country: str,
+    payload: EscalationMatrixWrite,
+    if_match: str | None,
+) -> EscalationMatrixRead:
+    """Provider admins replace a country's matrix; no levels: fall back to the TSC lines."""
+    code = require_country(country)
+    numbers = [lv.level for lv in payload.levels]
+    if len(set(numbers)) != len(numbers):
+        raise field_error("levels", "a level is listed twice")
+    if sorted(numbers) != list(range(1, len(numbers) + 1)):
+        raise field_error("levels", "levels must be numbered 1, 2, 3… without gaps")
+    for i, lv in enumerate(payload.levels):
+        for j, number in enumerate(lv.phones):
+            _check_phone(number, code, f"levels.{i}.phones.{j}")
+    if payload.after_hours is not None:
+        _check_phone(payload.after_hours, code, "after_hours")
+    matrix = (
+        await session.execute(
+            select(EscalationMatrix).where(EscalationMatrix.country == code).with_for_update()
+        )
+    ).scalar_one_or_none()
+    now = clock.now()
+    if matrix is None:
+        matrix = EscalationMatrix(country=code, version=0, updated_at=now)
+        session.add(matrix)
+    else:
+        check_if_match(if_match, matrix.version)
+    matrix.after_hours = payload.after_hours
+    matrix.version += 1
+    matrix.updated_at = now
+    await session.flush()
+    await session.execute(delete(EscalationLevel).where(EscalationLevel.country == code))
+    if payload.levels:
+        await session.execute(
+            insert(EscalationLevel).values(
+                [
+                    {"country": code, "level": lv.level, "role": lv.role, "phones": lv.phones}
+                    for lv in sorted(payload.levels, key=lambda lv: lv.level)
+                ]
+            )
+        )
+    await session.commit()
+    return await get_matrix(session, code)
+
+
+async def seed_escalation(session: AsyncSession, clock: Clock) -> None:
+    """The handbook's matrices (roles and desk lines only), for countries that have none yet."""
+    data = handbook()
+    by_country: dict[str, list[dict[str, object]]] = {}
+    for entry in data.get("escalation", []):
+        by_country.setdefault(entry["country"], []).append(entry)
+    after_hours: dict[str, str] = data.get("escalation_after_hours", {})
+    for country, entries in by_country.items():
+        created = await session.execute(
+            insert(EscalationMatrix)
+            .values(
+                country=country,
+                after_hours=after_hours.get(country),
+                version=1,
+                updated_at=clock.now(),
+            )
+            .on_conflict_do_nothing()
+            .returning(EscalationMatrix.country)
+        )
+        if created.scalar_one_or_none() is None:
+            continue  # already seeded, perhaps edited since: leave it
+        await session.execute(
+            insert(EscalationLevel).values(
+                [
+                    {
+                        "country": country,
+                        "level": e["level"],
+                        "role": e["role"],
+                        "phones": e["desk"],
+                    }
+                    for e in entries
+                ]
+            )
+        )

@@ -1,0 +1,1 @@
+"""Enterprises (tenants), their billing accounts and their services."""

@@ -1,0 +1,240 @@
+"""Use cases of enterprises, their accounts and their services."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.clock import Clock
+from app.core.errors import Conflict, NotFound, field_error
+from app.core.etag import check_if_match
+from app.core.idempotency import IdempotencyClaim, commit_creation
+from app.core.pagination import Page, PageParams, keyset, page_of
+from app.core.tenancy import Caller, visible_to
+from app.models import Account, Enterprise, Service
+from app.services.enterprises.schemas import (
+    AccountCreate,
+    AccountRead,
+    EnterpriseCreate,
+    EnterpriseRead,
+    EnterpriseUpdate,
+    ServiceCreate,
+    ServiceRead,
+    SiteRead,
+)
+
+
+async def get_enterprise(
+    session: AsyncSession, caller: Caller, enterprise_id: uuid.UUID
+) -> Enterprise:
+    stmt = visible_to(select(Enterprise), caller, Enterprise.id).where(
+        Enterprise.id == enterprise_id
+    )
+    enterprise = (await session.execute(stmt)).scalar_one_or_none()
+    if enterprise is None:
+        raise NotFound(f"enterprise {enterprise_id} not found")
+    return enterprise
+
+
+async def create_enterprise(
+    session: AsyncSession, clock: Clock, claim: IdempotencyClaim | None, payload: EnterpriseCreate
+) -> EnterpriseRead:
+    now = clock.now()
+    enterprise = Enterprise(
+        id=uuid.uuid4(),
+        name=payload.name,
+        country=payload.country,
+        segment=payload.segment.value,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    session.add(enterprise)
+    await session.flush()
+    answer = EnterpriseRead.model_validate(enterprise)
+    await commit_creation(session, claim, answer)
+    return answer
+
+
+async def list_enterprises(
+    session: AsyncSession, caller: Caller, params: PageParams
+) -> Page[EnterpriseRead]:
+    stmt = keyset(
+        visible_to(select(Enterprise), caller, Enterprise.id),
+        params,
+        Enterprise.updated_at,
+        Enterprise.id,
+    )
+    rows = (await session.execute(stmt)).scalars().all()
+    items, cursor = page_of(rows, params, lambda e: (e.updated_at, e.id))
+    return Page(items=[EnterpriseRead.model_validate(e) for e in items], next_cursor=cursor)
+
+
+async def update_enterprise(
+    session: AsyncSession,
+    caller: Caller,
+    clock: Clock,
+    enterprise_id: uuid.UUID,
+    payload: EnterpriseUpdate,
+    if_match: str | None,
+) -> Enterprise:
+    stmt = (
+        visible_to(select(Enterprise), caller, Enterprise.id)
+        .where(Enterprise.id == enterprise_id)
+        .with_for_update()
+    )
+    enterprise = (await session.execute(stmt)).scalar_one_or_none()
+    if enterprise is None:
+        raise NotFound(f"enterprise {enterprise_id} not found")
+    check_if_match(if_match, enterprise.version)
+    changes = payload.model_dump(exclude_unset=True, exclude_none=True)
+    for field, value in changes.items():
+        setattr(enterprise, field, value.value if hasattr(value, "value") else value)
+    if changes:
+        enterprise.version += 1
+        enterprise.updated_at = clock.now()
+    await session.commit()
+    return enterprise
+
+
+async def create_account(
+    session: AsyncSession,
+    caller: Caller,
+    clock: Clock,
+    claim: IdempotencyClaim | None,
+    enterprise_id: uuid.UUID,
+    payload: AccountCreate,
+) -> AccountRead:
+    await get_enterprise(session, caller, enterprise_id)
+    now = clock.now()
+    account = Account(
+        id=uuid.uuid4(),
+        enterprise_id=enterprise_id,
+        number=payload.number,
+        name=payload.name,
+        currency=payload.currency,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(account)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            f"account number {payload.number} already exists in this enterprise"
+        ) from exc
+    answer = AccountRead.model_validate(account)
+    await commit_creation(session, claim, answer)
+    return answer
+
+
+async def list_accounts(
+    session: AsyncSession, caller: Caller, enterprise_id: uuid.UUID, params: PageParams
+) -> Page[AccountRead]:
+    await get_enterprise(session, caller, enterprise_id)
+    stmt = keyset(
+        visible_to(select(Account), caller, Account.enterprise_id).where(
+            Account.enterprise_id == enterprise_id
+        ),
+        params,
+        Account.updated_at,
+        Account.id,
+    )
+    rows = (await session.execute(stmt)).scalars().all()
+    items, cursor = page_of(rows, params, lambda a: (a.updated_at, a.id))
+    return Page(items=[AccountRead.model_validate(a) for a in items], next_cursor=cursor)
+
+
+def service_read(service: Service) -> ServiceRead:
+    return ServiceRead(
+        id=service.id,
+        enterprise_id=service.enterprise_id,
+        account_id=service.account_id,
+        code=service.code,
+        product_line=service.product_line,
+        description=service.description,
+        status=service.status,
+        site=SiteRead(
+            address=service.site_address, city=service.site_city, country=service.site_country
+        ),
+        version=service.version,
+        created_at=service.created_at,
+        updated_at=service.updated_at,
+    )
+
+
+async def create_service(
+    session: AsyncSession,
+    caller: Caller,
+    clock: Clock,
+    claim: IdempotencyClaim | None,
+    enterprise_id: uuid.UUID,
+    payload: ServiceCreate,
+) -> ServiceRead:
+    await get_enterprise(session, caller, enterprise_id)
+    if payload.account_id is not None:
+        account = (
+            await session.execute(
+                select(Account.id).where(
+                    Account.id == payload.account_id, Account.enterprise_id == enterprise_id
+                )
+            )
+        ).scalar_one_or_none()
+        if account is None:
+            raise field_error("account_id", "no such account in this enterprise")
+    existing = (
+        await session.execute(select(Service.id).where(Service.code == payload.code))
+    ).scalar_one_or_none()
+    if existing is not None:
+        raise Conflict(f"service code {payload.code} is already in use")
+    now = clock.now()
+    service = Service(
+        id=uuid.uuid4(),
+        enterprise_id=enterprise_id,
+        account_id=payload.account_id,
+        code=payload.code,
+        product_line=payload.product_line.value,
+        description=payload.description,
+        status="active",
+        site_address=payload.site.address,
+        site_city=payload.site.city,
+        site_country=payload.site.country,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    session.add(service)
+    await session.flush()
+    answer = service_read(service)
+    await commit_creation(session, claim, answer)
+    return answer
+
+
+async def list_services(
+    session: AsyncSession, caller: Caller, enterprise_id: uuid.UUID, params: PageParams
+) -> Page[ServiceRead]:
+    await get_enterprise(session, caller, enterprise_id)
+    stmt = keyset(
+        visible_to(select(Service), caller, Service.enterprise_id).where(
+            Service.enterprise_id == enterprise_id
+        ),
+        params,
+        Service.updated_at,
+        Service.id,
+    )
+    rows = (await session.execute(stmt)).scalars().all()
+    items, cursor = page_of(rows, params, lambda s: (s.updated_at, s.id))
+    return Page(items=[service_read(s) for s in items], next_cursor=cursor)
+
+
+async def get_service(session: AsyncSession, caller: Caller, service_id: uuid.UUID) -> Service:
+    stmt = visible_to(select(Service), caller, Service.enterprise_id).where(
+        Service.id == service_id
+    )
+    service = (await session.execute(stmt)).scalar_one_or_none()
+    if service is None:
+        raise NotFound(f"service {service_id} not found")
+    return service

@@ -1,0 +1,366 @@
+"""API clients and users: who may act for which enterprises."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.core.clock import Clock
+from app.core.errors import Conflict, Forbidden, NotFound, field_error
+from app.core.etag import check_if_match
+from app.core.idempotency import IdempotencyClaim, commit_creation
+from app.core.pagination import Page, PageParams, keyset, page_of
+from app.core.roles import Role, is_provider, may_grant
+from app.core.security import API_CLIENT_PREFIX, hash_password, hash_token, new_token, token_hint
+from app.core.tenancy import Caller
+from app.models import ApiClient, ApiClientEnterprise, Enterprise, User, UserEnterprise, UserSession
+from app.services.identity.schemas import (
+    ApiClientCreate,
+    ApiClientCreated,
+    ApiClientRead,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
+
+
+async def _check_grant(
+    session: AsyncSession, caller: Caller, role: Role, enterprise_ids: Iterable[uuid.UUID]
+) -> list[uuid.UUID]:
+    """The enterprises a new identity may hold, as the caller is allowed to grant them."""
+    wanted = list(dict.fromkeys(enterprise_ids))
+    if not may_grant(caller.role, role):
+        raise Forbidden(f"a {caller.role.value} may not grant the role {role.value}")
+    for enterprise_id in wanted:
+        caller.require_enterprise(enterprise_id)
+    if wanted:
+        found = set(
+            (
+                await session.execute(select(Enterprise.id).where(Enterprise.id.in_(wanted)))
+            ).scalars()
+        )
+        missing = [e for e in wanted if e not in found]
+        if missing:
+            raise NotFound(f"enterprise {missing[0]} not found")
+    if not is_provider(role) and not wanted:
+        raise field_error("enterprise_ids", f"a {role.value} must act for at least one enterprise")
+    if is_provider(role) and wanted:
+        raise field_error(
+            "enterprise_ids", "provider staff act for every enterprise; leave it empty"
+        )
+    return wanted
+
+
+# API clients and users hold enterprises through link tables of the same
+# shape; one filter and one loader serve both.
+def _holds_only_callers_enterprises(
+    owner: InstrumentedAttribute[uuid.UUID],
+    enterprise: InstrumentedAttribute[uuid.UUID],
+    owner_id: InstrumentedAttribute[uuid.UUID],
+    caller: Caller,
+) -> ColumnElement[bool]:
+    """Staff see everyone; a customer admin, those whose enterprises are all its own."""
+    foreign = select(owner).where(
+        owner == owner_id,
+        enterprise.not_in(caller.enterprise_ids or [uuid.UUID(int=0)]),
+    )
+    own = select(owner).where(owner == owner_id)
+    return own.exists() & ~foreign.exists()
+
+
+async def _enterprises_held(
+    session: AsyncSession,
+    owner: InstrumentedAttribute[uuid.UUID],
+    enterprise: InstrumentedAttribute[uuid.UUID],
+    owner_ids: list[uuid.UUID],
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    rows = await session.execute(select(owner, enterprise).where(owner.in_(owner_ids)))
+    out: dict[uuid.UUID, list[uuid.UUID]] = {o: [] for o in owner_ids}
+    for owner_id, enterprise_id in rows:
+        out[owner_id].append(enterprise_id)
+    return out
+
+
+def _clients_visible_to(caller: Caller) -> ColumnElement[bool]:
+    return _holds_only_callers_enterprises(
+        ApiClientEnterprise.api_client_id, ApiClientEnterprise.enterprise_id, ApiClient.id, caller
+    )
+
+
+def _users_visible_to(caller: Caller) -> ColumnElement[bool]:
+    return _holds_only_callers_enterprises(
+        UserEnterprise.user_id, UserEnterprise.enterprise_id, User.id, caller
+    )
+
+
+async def _enterprise_ids_of_clients(
+    session: AsyncSession, client_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    return await _enterprises_held(
+        session, ApiClientEnterprise.api_client_id, ApiClientEnterprise.enterprise_id, client_ids
+    )
+
+
+async def _user_enterprises(
+    session: AsyncSession, user_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    return await _enterprises_held(
+        session, UserEnterprise.user_id, UserEnterprise.enterprise_id, user_ids
+    )
+
+
+def _client_read(client: ApiClient, enterprise_ids: list[uuid.UUID]) -> ApiClientRead:
+    return ApiClientRead(
+        id=client.id,
+        name=client.name,
+        role=Role(client.role),
+        enterprise_ids=enterprise_ids,
+        token_hint=client.token_hint,
+        created_at=client.created_at,
+        last_used_at=client.last_used_at,
+        revoked_at=client.revoked_at,
+    )
+
+
+async def create_api_client(
+    session: AsyncSession,
+    caller: Caller,
+    clock: Clock,
+    claim: IdempotencyClaim | None,
+    payload: ApiClientCreate,
+) -> ApiClientCreated:
+    enterprise_ids = await _check_grant(session, caller, payload.role, payload.enterprise_ids)
+    client, token = await insert_api_client(
+        session,
+        clock,
+        name=payload.name,
+        role=payload.role,
+        enterprise_ids=enterprise_ids,
+        created_by=caller.actor,
+    )
+    answer = ApiClientCreated(**_client_read(client, enterprise_ids).model_dump(), token=token)
+    await commit_creation(session, claim, answer)
+    return answer
+
+
+async def insert_api_client(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    name: str,
+    role: Role,
+    enterprise_ids: list[uuid.UUID],
+    created_by: str | None,
+    token: str | None = None,
+) -> tuple[ApiClient, str]:
+    token = token or new_token(API_CLIENT_PREFIX)
+    client = ApiClient(
+        id=uuid.uuid4(),
+        name=name,
+        role=role.value,
+        token_hash=hash_token(token),
+        token_hint=token_hint(token),
+        created_by=created_by,
+        created_at=clock.now(),
+    )
+    session.add(client)
+    await session.flush()
+    if enterprise_ids:
+        await session.execute(
+            insert(ApiClientEnterprise),
+            [{"api_client_id": client.id, "enterprise_id": e} for e in enterprise_ids],
+        )
+    return client, token
+
+
+async def list_api_clients(
+    session: AsyncSession, caller: Caller, params: PageParams
+) -> Page[ApiClientRead]:
+    stmt = select(ApiClient)
+    if not caller.is_provider:
+        stmt = stmt.where(_clients_visible_to(caller))
+    stmt = keyset(stmt, params, ApiClient.created_at, ApiClient.id)
+    rows = (await session.execute(stmt)).scalars().all()
+    items, cursor = page_of(rows, params, lambda c: (c.created_at, c.id))
+    enterprises = await _enterprise_ids_of_clients(session, [c.id for c in items])
+    return Page(items=[_client_read(c, enterprises[c.id]) for c in items], next_cursor=cursor)
+
+
+async def revoke_api_client(
+    session: AsyncSession, caller: Caller, clock: Clock, client_id: uuid.UUID
+) -> None:
+    stmt = select(ApiClient).where(ApiClient.id == client_id)
+    if not caller.is_provider:
+        stmt = stmt.where(_clients_visible_to(caller))
+    client = (await session.execute(stmt.with_for_update())).scalar_one_or_none()
+    if client is None:
+        raise NotFound(f"API client {client_id} not found")
+    if not may_grant(caller.role, Role(client.role)):
+        raise NotFound(f"API client {client_id} not found")
+    if client.revoked_at is None:
+        client.revoked_at = clock.now()
+    await session.commit()
+
+
+def user_read(user: User, enterprise_ids: list[uuid.UUID]) -> UserRead:
+    return UserRead(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        role=Role(user.role),
+        language=user.language,
+        enterprise_ids=enterprise_ids,
+        default_enterprise_id=user.default_enterprise_id,
+        locked_until=user.locked_until,
+        last_login_at=user.last_login_at,
+        revoked_at=user.revoked_at,
+        version=user.version,
+        created_at=user.created_at,
+        updated_at=user.updated_at,
+    )
+
+
+def _check_default(default: uuid.UUID | None, enterprise_ids: list[uuid.UUID]) -> uuid.UUID | None:
+    if default is None:
+        return enterprise_ids[0] if enterprise_ids else None
+    if default not in enterprise_ids:
+        raise field_error("default_enterprise_id", "must be one of enterprise_ids")
+    return default
+
+
+async def create_user(
+    session: AsyncSession,
+    caller: Caller,
+    clock: Clock,
+    claim: IdempotencyClaim | None,
+    payload: UserCreate,
+) -> UserRead:
+    enterprise_ids = await _check_grant(session, caller, payload.role, payload.enterprise_ids)
+    email = payload.email.lower()
+    taken = (await session.execute(select(User.id).where(User.email == email))).scalar_one_or_none()
+    if taken is not None:
+        raise Conflict(f"a user with e-mail {email} already exists")
+    now = clock.now()
+    user = User(
+        id=uuid.uuid4(),
+        email=email,
+        name=payload.name,
+        role=payload.role.value,
+        language=payload.language,
+        password_hash=hash_password(payload.password) if payload.password else None,
+        default_enterprise_id=_check_default(payload.default_enterprise_id, enterprise_ids),
+        failed_logins=0,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    session.add(user)
+    await session.flush()
+    if enterprise_ids:
+        await session.execute(
+            insert(UserEnterprise),
+            [{"user_id": user.id, "enterprise_id": e} for e in enterprise_ids],
+        )
+    answer = user_read(user, enterprise_ids)
+    try:
+        await commit_creation(session, claim, answer)
+    except IntegrityError as exc:
+        raise Conflict(f"a user with e-mail {email} already exists") from exc
+    return answer
+
+
+async def _load_user_for(
+    session: AsyncSession, caller: Caller, user_id: uuid.UUID, *, for_update: bool = False
+) -> User:
+    stmt = select(User).where(User.id == user_id)
+    if not caller.is_provider:
+        stmt = stmt.where(_users_visible_to(caller))
+    if for_update:
+        stmt = stmt.with_for_update()
+    user = (await session.execute(stmt)).scalar_one_or_none()
+    if user is None or (caller.id != user_id and not may_grant(caller.role, Role(user.role))):
+        raise NotFound(f"user {user_id} not found")
+    return user
+
+
+async def get_user(session: AsyncSession, caller: Caller, user_id: uuid.UUID) -> UserRead:
+    user = await _load_user_for(session, caller, user_id)
+    return user_read(user, (await _user_enterprises(session, [user.id]))[user.id])
+
+
+async def list_users(session: AsyncSession, caller: Caller, params: PageParams) -> Page[UserRead]:
+    stmt = select(User)
+    if not caller.is_provider:
+        stmt = stmt.where(_users_visible_to(caller))
+    stmt = keyset(stmt, params, User.updated_at, User.id)
+    rows = (await session.execute(stmt)).scalars().all()
+    items, cursor = page_of(rows, params, lambda u: (u.updated_at, u.id))
+    enterprises = await _user_enterprises(session, [u.id for u in items])
+    return Page(items=[user_read(u, enterprises[u.id]) for u in items], next_cursor=cursor)
+
+
+async def update_user(
+    session: AsyncSession,
+    caller: Caller,
+    clock: Clock,
+    user_id: uuid.UUID,
+    payload: UserUpdate,
+    if_match: str | None,
+) -> UserRead:
+    user = await _load_user_for(session, caller, user_id, for_update=True)
+    check_if_match(if_match, user.version)
+    current = (await _user_enterprises(session, [user.id]))[user.id]
+    role = payload.role or Role(user.role)
+    enterprise_ids = current
+    if payload.role is not None or payload.enterprise_ids is not None:
+        enterprise_ids = await _check_grant(
+            session,
+            caller,
+            role,
+            payload.enterprise_ids if payload.enterprise_ids is not None else current,
+        )
+    if payload.name is not None:
+        user.name = payload.name
+    if payload.language is not None:
+        user.language = payload.language
+    user.role = role.value
+    if enterprise_ids != current:
+        await session.execute(delete(UserEnterprise).where(UserEnterprise.user_id == user.id))
+        if enterprise_ids:
+            await session.execute(
+                insert(UserEnterprise),
+                [{"user_id": user.id, "enterprise_id": e} for e in enterprise_ids],
+            )
+    default = payload.default_enterprise_id
+    if default is not None or user.default_enterprise_id not in enterprise_ids:
+        user.default_enterprise_id = _check_default(default, enterprise_ids)
+    user.version += 1
+    user.updated_at = clock.now()
+    await session.commit()
+    return user_read(user, enterprise_ids)
+
+
+async def revoke_user(
+    session: AsyncSession, caller: Caller, clock: Clock, user_id: uuid.UUID
+) -> None:
+    user = await _load_user_for(session, caller, user_id, for_update=True)
+    now = clock.now()
+    if user.revoked_at is None:
+        user.revoked_at = now
+        user.version += 1
+        user.updated_at = now
+    await session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    await session.commit()
+
+
+async def count_api_clients(session: AsyncSession) -> int:
+    return int((await session.execute(select(func.count()).select_from(ApiClient))).scalar_one())

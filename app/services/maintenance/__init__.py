@@ -1,0 +1,1 @@
+"""Planned maintenance (GCR): windows, notice periods, notices, the iCalendar feed."""

@@ -1,0 +1,1 @@
+"""Orders: created by the customer care manager, followed through the six touchpoints."""

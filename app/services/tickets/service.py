@@ -1,0 +1,39 @@
+"""Trouble tickets: the use cases other features call (the REST routes, TMF621, benchmarks).
+
+Each public function is one transaction and commits it itself.
+
+- `open_ticket(session, caller, clock, claim, payload) -> TicketRead`
+- `get_ticket(session, caller, ticket_id) -> TicketRead`
+- `list_tickets(session, caller, filters, paging) -> Page[TicketRead]`
+- `update_ticket(session, caller, clock, ticket_id, payload, if_match) -> TicketRead`
+- `move_ticket(session, caller, clock, ticket_id, payload, if_match=None) -> TicketRead`
+- `hold_ticket` / `resume_ticket` / `add_note` / `escalate_ticket` -> TicketRead
+- `ticket_events(session, caller, ticket_id) -> list[EventRead]`
+- `sla_report(session, caller, enterprise_id, start, end) -> SlaReport`
+"""
+
+from app.services.tickets.intake import open_ticket
+from app.services.tickets.reads import get_ticket, list_tickets, ticket_events
+from app.services.tickets.report import sla_report
+from app.services.tickets.workflow import (
+    add_note,
+    escalate_ticket,
+    hold_ticket,
+    move_ticket,
+    resume_ticket,
+    update_ticket,
+)
+
+__all__ = [
+    "add_note",
+    "escalate_ticket",
+    "get_ticket",
+    "hold_ticket",
+    "list_tickets",
+    "move_ticket",
+    "open_ticket",
+    "resume_ticket",
+    "sla_report",
+    "ticket_events",
+    "update_ticket",
+]

@@ -1,0 +1,242 @@
+"""TMF621 writes: create and merge-patch tickets, register hubs. Reads: `tmf_reads`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.clock import Clock
+from app.core.errors import Forbidden, NotFound, Unprocessable, field_error
+from app.core.events import record_event
+from app.core.settings import Settings
+from app.core.tenancy import Caller, visible_to
+from app.models import TmfTicketAttributes, WebhookEndpoint
+from app.services.delivery.addresses import AddressRefused, check_url
+from app.services.delivery.rules import new_webhook_secret
+from app.services.tickets import intake, workflow
+from app.services.tickets.schemas import NoteIn as TicketNoteIn
+from app.services.tickets.schemas import TicketCreate, TicketUpdate
+from app.services.tmf621.reads import get_ticket
+from app.services.tmf621.rules import KNOWN_SEVERITIES, carrier_desk_severity, hub_event_types
+from app.services.tmf621.schemas import (
+    EventSubscription,
+    EventSubscriptionInput,
+    TroubleTicketCreate,
+    TroubleTicketUpdate,
+)
+
+
+def _severity(value: str) -> str:
+    mapped = carrier_desk_severity(value)
+    if mapped is None:
+        raise field_error(
+            "severity", f"{value!r} is not in the mapping table ({', '.join(KNOWN_SEVERITIES)})"
+        )
+    return mapped
+
+
+def _ticket_create(caller: Caller, payload: TroubleTicketCreate) -> TicketCreate:
+    severity = _severity(payload.severity)
+    enterprise_id: uuid.UUID | None = None
+    contact_name = caller.name
+    for party in payload.relatedParty:
+        kind = (party.referred_type or "").lower()
+        role = (party.role or "").lower()
+        if kind == "organization" and party.id:
+            try:
+                enterprise_id = uuid.UUID(party.id)
+            except ValueError:
+                raise field_error(
+                    "relatedParty.id", "an Organization is an enterprise id"
+                ) from None
+        elif (kind == "individual" or role in ("reporter", "contact", "originator")) and party.name:
+            contact_name = party.name
+    service: dict[str, Any] = {}
+    for entity in payload.relatedEntity:
+        if (entity.referred_type or "").lower() == "service" or (entity.role or "").lower() in (
+            "affectedservice",
+            "service",
+        ):
+            ref = entity.id or entity.name
+            if ref:
+                try:
+                    service = {"service_id": uuid.UUID(ref)}
+                except ValueError:
+                    service = {"service_code": ref}
+                break
+    if not service:
+        raise field_error("relatedEntity", "name the affected service (@referredType Service)")
+    try:
+        return TicketCreate(
+            enterprise_id=enterprise_id,
+            severity=severity,
+            summary=payload.name or payload.description[:200],
+            description=payload.description,
+            contact={"name": contact_name[:200]},
+            external_id=payload.externalId,
+            **service,
+        )
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        ]
+        raise Unprocessable("the ticket is not valid: " + str(errors), errors=errors) from None
+
+
+async def _save_attributes(
+    session: AsyncSession,
+    ticket_id: uuid.UUID,
+    enterprise_id: uuid.UUID,
+    now: datetime,
+    values: dict[str, Any],
+) -> None:
+    stmt = pg_insert(TmfTicketAttributes).values(
+        ticket_id=ticket_id,
+        enterprise_id=enterprise_id,
+        ticket_type=values.get("ticket_type", "incident"),
+        severity=values.get("severity", ""),
+        priority=values.get("priority"),
+        updated_at=now,
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[TmfTicketAttributes.ticket_id],
+            set_={**values, "updated_at": now},
+        )
+    )
+
+
+async def create_ticket(
+    session: AsyncSession, caller: Caller, clock: Clock, payload: TroubleTicketCreate
+) -> dict[str, Any]:
+    """Open the ticket through Carrier Desk's own intake and keep TMF's free-text values,
+    in one transaction: a hub never sees the ticket without its `ticketType`."""
+    created = await intake.open_ticket(
+        session, caller, clock, None, _ticket_create(caller, payload), commit=False
+    )
+    await _save_attributes(
+        session,
+        created.id,
+        created.enterprise_id,
+        clock.now(),
+        {
+            "ticket_type": payload.ticketType,
+            "severity": payload.severity,
+            "priority": payload.priority,
+        },
+    )
+    await session.commit()
+    for note in payload.note:
+        await workflow.add_note(session, caller, clock, created.id, TicketNoteIn(body=note.text))
+    return await get_ticket(session, caller, str(created.id))
+
+
+async def patch_ticket(
+    session: AsyncSession,
+    caller: Caller,
+    clock: Clock,
+    ticket_id: str,
+    payload: TroubleTicketUpdate,
+) -> dict[str, Any]:
+    current = await get_ticket(session, caller, ticket_id)
+    key = uuid.UUID(current["id"])
+    if payload.status is not None and payload.status != current["status"]:
+        raise Forbidden("status is moved by the provider's Technical Service Center")
+    changes = payload.model_dump(exclude_unset=True, exclude_none=True)
+    own: dict[str, Any] = {}
+    if "severity" in changes:
+        own["severity"] = _severity(payload.severity or "")
+    if "description" in changes:
+        own["description"] = payload.description
+    if own:
+        await workflow.update_ticket(session, caller, clock, key, TicketUpdate(**own), None)
+    tmf: dict[str, Any] = {}
+    columns = {"ticketType": "ticket_type", "severity": "severity", "priority": "priority"}
+    for attribute, column in columns.items():
+        if attribute in changes:
+            tmf[column] = changes[attribute]
+    if tmf:
+        now = clock.now()
+        enterprise_id = uuid.UUID(current["relatedParty"][0]["id"])
+        base = {"ticket_type": current["ticketType"], "severity": current["severity"]}
+        await _save_attributes(session, key, enterprise_id, now, {**base, **tmf})
+        if set(tmf) - {"severity"}:  # a severity change was recorded by the ticket itself
+            await record_event(
+                session,
+                subject_type="ticket",
+                subject_id=key,
+                type="ticket.updated",
+                at=now,
+                actor=caller.actor,
+                enterprise_id=enterprise_id,
+                data={
+                    "changes": {k: v for k, v in changes.items() if k != "note"},
+                    "via": "tmf621",
+                },
+            )
+        await session.commit()
+    for note in payload.note or []:
+        await workflow.add_note(session, caller, clock, key, TicketNoteIn(body=note.text))
+    return await get_ticket(session, caller, ticket_id)
+
+
+async def register_hub(
+    session: AsyncSession,
+    caller: Caller,
+    clock: Clock,
+    settings: Settings,
+    payload: EventSubscriptionInput,
+) -> EventSubscription:
+    enterprise_id = caller.acting_enterprise(None)
+    try:
+        await check_url(payload.callback, allow_private=settings.webhook_allow_private)
+    except AddressRefused as exc:
+        raise field_error("callback", str(exc)) from None
+    now = clock.now()
+    hub = WebhookEndpoint(
+        id=uuid.uuid4(),
+        enterprise_id=enterprise_id,
+        kind="tmf621",
+        url=payload.callback,
+        events=hub_event_types(payload.query),
+        description=payload.query,
+        secret=new_webhook_secret(),
+        status="active",
+        created_by=caller.actor,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    session.add(hub)
+    await session.commit()
+    return EventSubscription(id=str(hub.id), callback=hub.url, query=payload.query)
+
+
+async def unregister_hub(session: AsyncSession, caller: Caller, clock: Clock, hub_id: str) -> None:
+    try:
+        key = uuid.UUID(hub_id)
+    except ValueError:
+        raise NotFound(f"hub {hub_id} not found") from None
+    hub = (
+        await session.execute(
+            visible_to(select(WebhookEndpoint), caller, WebhookEndpoint.enterprise_id)
+            .where(
+                WebhookEndpoint.id == key,
+                WebhookEndpoint.kind == "tmf621",
+                WebhookEndpoint.status != "deleted",
+            )
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if hub is None:
+        raise NotFound(f"hub {hub_id} not found")
+    hub.status = "deleted"
+    hub.updated_at = clock.now()
+    hub.version += 1
+    await session.commit()
