@@ -10,6 +10,9 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, insert, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import field_error
+from app.core.event_registry import EventPayload, customer_view
+from app.core.pagination import Page, PageParams, decode_cursor, page_of
 from app.core.schemas import Instant, ResponseBody
 from app.core.tenancy import Caller, visible_to
 from app.models.platform import Event, OutboxMessage
@@ -53,17 +56,22 @@ _NOTIFY_OUTBOX = text(f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')")
 
 async def record_event(
     session: AsyncSession,
+    payload: EventPayload | None = None,
     *,
-    subject_type: str,
     subject_id: uuid.UUID,
-    type: str,
     at: datetime,
     actor: str,
     enterprise_id: uuid.UUID | None,
-    data: dict[str, Any] | None = None,
     notify: bool = True,
+    # Legacy untyped form, kept only while features move to typed payloads.
+    subject_type: str | None = None,
+    type: str | None = None,
+    data: dict[str, Any] | None = None,
 ) -> int:
     """Write the event and its outbox row in one round trip; return the event id."""
+    if payload is not None:
+        subject_type, type = payload.subject_type, payload.event_type
+        data = payload.model_dump(mode="json")
     params = {
         "enterprise_id": enterprise_id,
         "subject_type": subject_type,
@@ -78,6 +86,54 @@ async def record_event(
     if notify:
         await connection.execute(_NOTIFY_OUTBOX)
     return event_id
+
+
+async def events_page(
+    session: AsyncSession,
+    caller: Caller,
+    subject_type: str,
+    subject_id: uuid.UUID,
+    params: PageParams,
+) -> Page[EventRead]:
+    """A resource's history, oldest first, a page at a time; a customer sees only its
+    enterprises' events, each in the customer's view (staff-only events and fields left out)."""
+    stmt = visible_to(select(Event), caller, Event.enterprise_id).where(  # type: ignore[arg-type]
+        Event.subject_type == subject_type, Event.subject_id == subject_id
+    )
+    if params.updated_since is not None:
+        stmt = stmt.where(Event.at >= params.updated_since)
+    if params.cursor:
+        stmt = stmt.where(Event.id > _event_id_of(params.cursor))
+    rows = (await session.execute(stmt.order_by(Event.id).limit(params.limit + 1))).scalars()
+    items, cursor = page_of(list(rows), params, lambda e: (e.at, e.id))
+    reads = [read for e in items if (read := event_read(caller, e)) is not None]
+    return Page(items=reads, next_cursor=cursor)
+
+
+def _event_id_of(cursor: str) -> int:
+    _, last_id = decode_cursor(cursor)
+    try:
+        return int(last_id)
+    except ValueError as exc:
+        raise field_error("cursor", "not a cursor this API gave out") from exc
+
+
+def event_read(caller: Caller, event: Event) -> EventRead | None:
+    """One event as the caller may see it: staff see it whole, customers their view of it
+    (None when the whole event is for staff only)."""
+    data: dict[str, Any] | None = event.data or {}
+    if not caller.is_provider:
+        data = customer_view(event.type, event.data or {})
+        if data is None:
+            return None
+    return EventRead(
+        id=event.id,
+        type=event.type,
+        at=event.at,
+        actor=event.actor,
+        enterprise_id=event.enterprise_id,
+        data=data,
+    )
 
 
 async def events_of(
