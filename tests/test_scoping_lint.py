@@ -1,9 +1,9 @@
 """Every query over a tenant's rows goes through `visible_to`, or says why not.
 
-A lint over `app/services/`: each `select(...)` naming a model that has an
-`enterprise_id` column (or `Enterprise` itself) must sit inside the first
-argument of a `visible_to(...)` call, or its function must be in `ALLOWED`
-with the reason it may cross tenants.
+A lint over `app/services/`, `app/core/` and `app/workers/`: each `select(...)`
+naming a model that has an `enterprise_id` column (or `Enterprise` itself) must
+sit inside the first argument of a `visible_to(...)` call, or its function must
+be in `ALLOWED` with the reason it may cross tenants.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from app.models.base import Base
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ROOT / "app" / "services"
+# The platform and the workers query too: the same rule holds there.
+SCANNED = [*sorted(SERVICES.rglob("*.py")), *sorted((ROOT / "app" / "core").rglob("*.py"))]
+SCANNED += sorted((ROOT / "app" / "workers").rglob("*.py"))
 
 # "module:function" -> why that function's unscoped select is right.
 ALLOWED: dict[str, str] = {
@@ -126,8 +129,9 @@ def _is_call_to(node: ast.AST, name: str) -> bool:
 def unscoped_selects() -> list[str]:
     models = tenant_models()
     problems = []
-    for path in sorted(SERVICES.rglob("*.py")):
-        module = path.relative_to(SERVICES).with_suffix("").as_posix()
+    for path in SCANNED:
+        base = SERVICES if path.is_relative_to(SERVICES) else ROOT / "app"
+        module = path.relative_to(base).with_suffix("").as_posix()
         tree = ast.parse(path.read_text())
         scoped: set[int] = set()
         for node in ast.walk(tree):
@@ -146,7 +150,7 @@ def unscoped_selects() -> list[str]:
                 over = _selected_models(node, models)
                 if over and id(node) not in scoped:
                     problems.append(
-                        f"app/services/{module}.py:{node.lineno} {key} selects "
+                        f"{path.relative_to(ROOT)}:{node.lineno} {key} selects "
                         f"{', '.join(sorted(over))} without visible_to"
                     )
     return sorted(set(problems))
