@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
-from app.core.event_types import pattern_matches
+from app.core.event_registry import pattern_matches
 from app.models import Event, MailMessage, OutboxMessage, WebhookDelivery, WebhookEndpoint
 from app.services.delivery.rules import message_id
 
