@@ -26,6 +26,8 @@ import httpx
 
 from app.core.database import as_asyncpg_url, create_engine, create_sessionmaker
 from app.core.events import record_event
+from app.services.tickets.events import TicketNoteAdded
+from app.services.tickets.schemas import NoteVisibility
 from bench.common import (
     admin_token,
     drop_database,
@@ -85,7 +87,7 @@ async def burst(url: str, enterprise_id: str, n: int) -> None:
                     INSERT INTO events
                         (enterprise_id, subject_type, subject_id, type, at, actor, data)
                     SELECT $1::uuid, 'ticket', gen_random_uuid(), 'ticket.note_added', now(),
-                           'bench', jsonb_build_object('n', g)
+                           'bench', $3::jsonb || jsonb_build_object('number', 'BENCH-' || g)
                     FROM generate_series(1, $2::int) g
                     RETURNING id, enterprise_id, at
                 )
@@ -94,6 +96,10 @@ async def burst(url: str, enterprise_id: str, n: int) -> None:
                 """,
                 enterprise_id,
                 n,
+                # Every row the same public note but for its number: the payload model's body.
+                TicketNoteAdded(
+                    number="BENCH", visibility=NoteVisibility.public, body="burst"
+                ).model_dump_json(),
             )
             await conn.execute("SELECT pg_notify('carrierdesk_outbox', '')")
     finally:
@@ -106,15 +112,16 @@ async def paced(url: str, enterprise_id: str, n: int) -> None:
     try:
         for i in range(n):
             async with maker() as session:
+                note = TicketNoteAdded(
+                    number=f"BENCH-{i}", visibility=NoteVisibility.public, body=f"paced {i}"
+                )
                 await record_event(
                     session,
-                    subject_type="ticket",
+                    note,
                     subject_id=uuid.uuid4(),
-                    type="ticket.note_added",
                     at=datetime.now(UTC),
                     actor="bench",
                     enterprise_id=uuid.UUID(enterprise_id),
-                    data={"paced": i},
                 )
                 await session.commit()
             await asyncio.sleep(0.02)

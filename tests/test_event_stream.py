@@ -14,6 +14,7 @@ from app.core.events import record_event
 from app.core.roles import Role
 from app.core.settings import Settings
 from app.main import create_app
+from tests.support.events import ticket_event
 from tests.support.servers import serve
 from tests.support.world import World
 
@@ -22,13 +23,11 @@ async def happen(world: World, enterprise_id: str, type: str) -> int:
     async with world.sessionmaker() as session:
         event_id = await record_event(
             session,
-            subject_type="ticket",
+            ticket_event(type, number=type),
             subject_id=uuid.uuid4(),
-            type=type,
             at=world.clock.now(),
             actor="test",
             enterprise_id=uuid.UUID(enterprise_id),
-            data={"number": type},
         )
         await session.commit()
     return event_id

@@ -16,6 +16,7 @@ from app.core.settings import Settings
 from app.models import MailMessage
 from app.services.delivery.fanout import fan_out_all
 from app.services.delivery.mail_sender import NO_SMTP, send_due_mail
+from tests.support.events import ticket_event
 from tests.support.servers import Mailbox, smtp_server
 from tests.support.world import World
 
@@ -267,17 +268,24 @@ async def test_an_event_whose_ticket_is_gone_writes_no_mail_and_holds_nothing_up
     acme = await world.enterprise("Acme", "EC")
     await add_contact(world, acme["id"], "en@acme.example", "en", ["ticket.*", "billing.*"])
     async with world.sessionmaker() as session:
-        for type in ("ticket.closed", "billing.acknowledged"):
-            await record_event(
-                session,
-                subject_type=type.split(".")[0],
-                subject_id=uuid.uuid4(),
-                type=type,
-                at=world.clock.now(),
-                actor="test",
-                enterprise_id=uuid.UUID(acme["id"]),
-                data={"number": "BR-1"},
-            )
+        await record_event(
+            session,
+            ticket_event("ticket.closed", "BR-1"),
+            subject_id=uuid.uuid4(),
+            at=world.clock.now(),
+            actor="test",
+            enterprise_id=uuid.UUID(acme["id"]),
+        )
+        await record_event(
+            session,
+            subject_type="billing",
+            subject_id=uuid.uuid4(),
+            type="billing.acknowledged",
+            at=world.clock.now(),
+            actor="test",
+            enterprise_id=uuid.UUID(acme["id"]),
+            data={"number": "BR-1"},
+        )
         await session.commit()
     await deliver_mail(world, settings)
     assert [m.subject for m in mailbox.to("en@acme.example")] == [

@@ -55,6 +55,7 @@ ALLOWED: dict[str, str] = {
     "delivery/mail_sender:claim_mail": "worker: claims due mail of every tenant",
     "delivery/notifications:endpoint_disabled_mails": "worker: mails owners of disabled endpoints",
     "delivery/notifications:_context": "worker: builds a mail for an event of a known enterprise",
+    "delivery/notifications:_ticket_context": "worker: the ticket of an event being mailed",
     "delivery/notifications:_admin_recipients": "worker: owners of an endpoint being disabled",
     "delivery/notifications:_recipients": "worker: recipients of an event, by its enterprise",
     # --- requests (issue 6)

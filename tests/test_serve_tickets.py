@@ -179,7 +179,8 @@ async def test_the_lifecycle_and_a_breach_against_a_running_serve(
     assert read["breached"] is True
     lag = _at(reception["breached_at"]) - _at(reception["due_at"])
     assert timedelta(0) <= lag < timedelta(seconds=1), lag
-    events = await _json(await client.get(f"/v1/tickets/{left['id']}/events", headers=customer))
+    history = await _json(await client.get(f"/v1/tickets/{left['id']}/events", headers=customer))
+    events = history["items"]
     types = [e["type"] for e in events]
     assert types.count("sla.breached") == 1
     level1 = next(e for e in events if e["type"] == "ticket.escalated")

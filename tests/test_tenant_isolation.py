@@ -31,6 +31,7 @@ from app.core.settings import Settings
 from app.main import create_app
 from app.models import WebhookDelivery
 from app.services.delivery.fanout import fan_out_all
+from tests.support.events import ticket_event
 from tests.support.world import World
 
 # Path parameters that name something other than a tenant's row (a country
@@ -145,13 +146,11 @@ async def _delivery(o: Objects) -> str:
     async with o.world.sessionmaker() as session:
         await record_event(
             session,
-            subject_type="ticket",
+            ticket_event(number="TT-ISOLATION"),
             subject_id=uuid.uuid4(),
-            type="ticket.created",
             at=o.world.clock.now(),
             actor="test",
             enterprise_id=uuid.UUID(o.enterprise["id"]),
-            data={"number": "TT-ISOLATION"},
         )
         await session.commit()
         await fan_out_all(session, o.world.clock)

@@ -324,7 +324,9 @@ async def test_notes_internal_ones_stay_with_staff(world: World) -> None:
     )
     assert denied.status_code == 403
     seen = await world.client.get(f"/v1/tickets/{ticket['id']}/events", headers=desk.customer)
-    bodies = [e["data"].get("body") for e in seen.json() if e["type"] == "ticket.note_added"]
+    bodies = [
+        e["data"].get("body") for e in seen.json()["items"] if e["type"] == "ticket.note_added"
+    ]
     assert bodies == ["Router rebooted"]
     staff_bodies = [
         e["data"]["body"]

@@ -23,6 +23,7 @@ from app.services.delivery import addresses
 from app.services.delivery.fanout import fan_out_all
 from app.services.delivery.rules import LEASE
 from app.services.delivery.webhook_sender import WebhookDispatcher, claim_due
+from tests.support.events import ticket_event
 from tests.support.servers import Receiver, eventually, http_receiver
 from tests.support.world import World
 
@@ -58,18 +59,16 @@ async def happen(
     clock: FrozenClock,
     enterprise_id: str,
     type: str = "ticket.created",
-    **data: Any,
+    number: str = "TT-WEBHOOK",
 ) -> int:
     async with sessionmaker() as session:
         event_id = await record_event(
             session,
-            subject_type="ticket",
+            ticket_event(type, number),
             subject_id=uuid.uuid4(),
-            type=type,
             at=clock.now(),
             actor="test",
             enterprise_id=uuid.UUID(enterprise_id),
-            data=data,
         )
         await session.commit()
         await fan_out_all(session, clock)

@@ -13,11 +13,16 @@ their `events` modules are imported (`app.event_catalog` imports them all).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from app.core.event_types import UNTYPED_EVENT_TYPES
+
+logger = logging.getLogger("carrierdesk.events")
 
 
 class StaffOnly:
@@ -33,7 +38,9 @@ STAFF_ONLY = StaffOnly()
 class EventPayload(BaseModel):
     """The body of one event type. Subclasses set `event_type` and `subject_type`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A field may be named after a keyword (`from_` stored as `from`): Python code uses the
+    # name, the stored body and every view of it the alias.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True)
 
     event_type: ClassVar[str]
     subject_type: ClassVar[str]
@@ -46,9 +53,17 @@ class EventPayload(BaseModel):
             if any(isinstance(m, StaffOnly) for m in field.metadata)
         )
 
+    def stored(self) -> dict[str, Any]:
+        """The body as the event record keeps it (JSON types, every field)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+    def stored_json(self) -> str:
+        """`stored()` as JSON text, for a statement that writes the event itself."""
+        return self.model_dump_json(by_alias=True)
+
     def for_customer(self) -> dict[str, Any] | None:
         """What a customer sees of this event; None when the whole event is staff-only."""
-        return self.model_dump(mode="json", exclude=set(self.staff_only_fields()))
+        return self.model_dump(mode="json", by_alias=True, exclude=set(self.staff_only_fields()))
 
 
 P = TypeVar("P", bound=type[EventPayload])
@@ -72,23 +87,36 @@ def registered_types() -> frozenset[str]:
     return frozenset(_REGISTRY)
 
 
+def registered_classes() -> tuple[type[EventPayload], ...]:
+    return tuple(_REGISTRY.values())
+
+
 def payload_class(event_type: str) -> type[EventPayload]:
     return _REGISTRY[event_type]
 
 
 def parse_payload(event_type: str, data: dict[str, Any]) -> EventPayload | None:
-    """The stored body of an event as its model; None for a type no longer registered."""
+    """The stored body of an event as its model; None for a type no longer registered, or a
+    body its model refuses (logged: a row written before the model changed)."""
     cls = _REGISTRY.get(event_type)
     if cls is None:
         return None
-    return cls.model_validate(data)
+    try:
+        return cls.model_validate(data)
+    except ValidationError:
+        logger.warning("a stored %s event does not fit its payload model", event_type)
+        return None
 
 
 def customer_view(event_type: str, data: dict[str, Any]) -> dict[str, Any] | None:
     """The one audience rule: the body a customer may see, or None to hide the event.
 
-    An unknown type shows nothing rather than everything.
+    An unknown type, or a body that does not fit its model, shows nothing rather than
+    everything. Only the types still written untyped (`UNTYPED_EVENT_TYPES`, until their
+    features register payloads) pass as they are.
     """
+    if event_type not in _REGISTRY and event_type in UNTYPED_EVENT_TYPES:
+        return dict(data)
     payload = parse_payload(event_type, data)
     return None if payload is None else payload.for_customer()
 
@@ -101,4 +129,5 @@ def pattern_matches(pattern: str, event_type: str) -> bool:
 def names_an_event(pattern: str, types: Iterable[str] | None = None) -> bool:
     """A subscription pattern must name at least one registered event type: a typo would
     otherwise silently mail no one."""
-    return any(pattern_matches(pattern, t) for t in (types or _REGISTRY))
+    known = types if types is not None else set(_REGISTRY) | UNTYPED_EVENT_TYPES
+    return any(pattern_matches(pattern, t) for t in known)

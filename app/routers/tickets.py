@@ -11,13 +11,13 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Response
 
 from app.core.deps import AnyCaller, ClockDep, ProviderAdmin, SessionDep
 from app.core.etag import IfMatch, set_etag
+from app.core.events import EventRead
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, PageParams, page_params
 from app.services.tickets import service, sla_policies
 from app.services.tickets.rules import Severity, Stage, Status
 from app.services.tickets.schemas import (
     EscalationIn,
-    EventRead,
     HoldIn,
     NoteIn,
     ResumeIn,
@@ -169,11 +169,11 @@ async def escalate_ticket(
     return _answer(response, ticket)
 
 
-@router.get("/{ticket_id}/events", summary="The ticket's whole history, oldest first")
+@router.get("/{ticket_id}/events", summary="The ticket's history, oldest first, a page at a time")
 async def ticket_events(
-    ticket_id: uuid.UUID, caller: AnyCaller, session: SessionDep
-) -> list[EventRead]:
-    return await service.ticket_events(session, caller, ticket_id)
+    ticket_id: uuid.UUID, caller: AnyCaller, session: SessionDep, paging: Paging
+) -> Page[EventRead]:
+    return await service.ticket_events(session, caller, ticket_id, paging)
 
 
 sla_router = APIRouter(tags=["sla"])

@@ -42,13 +42,24 @@ class Desk:
         body: dict[str, Any] = response.json()
         return body
 
-    async def events(self, ticket_id: str) -> list[dict[str, Any]]:
-        response = await self.world.client.get(
-            f"/v1/tickets/{ticket_id}/events", headers=self.staff
-        )
-        assert response.status_code == 200, response.text
-        body: list[dict[str, Any]] = response.json()
-        return body
+    async def events(
+        self, ticket_id: str, headers: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The ticket's whole history as staff (or `headers`' caller) see it, every page."""
+        events: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            response = await self.world.client.get(
+                f"/v1/tickets/{ticket_id}/events",
+                params={"limit": 100} | ({"cursor": cursor} if cursor else {}),
+                headers=headers or self.staff,
+            )
+            assert response.status_code == 200, response.text
+            page = response.json()
+            events.extend(page["items"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return events
 
 
 async def make_desk(world: World, *, city: str = "Quito", country: str = "EC") -> Desk:

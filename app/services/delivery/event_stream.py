@@ -2,7 +2,8 @@
 
 The stream polls the `events` table after the last id it sent (a primary-key
 range scan), so a client resuming with `Last-Event-ID` gets exactly what it
-missed, and nothing of another tenant.
+missed, and nothing of another tenant. A customer gets the customer's view of
+each event; an event for staff only is passed over (the stream moves past it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.errors import field_error
+from app.core.events import visible_data
 from app.core.tenancy import Caller, visible_to
 from app.models import Event
 
@@ -96,6 +98,9 @@ async def stream_events(
             rows = await _batch(session, caller, cursor)
         for row in rows:
             cursor = row.id
+            data = visible_data(caller, row.type, row.data)
+            if data is None:
+                continue
             yield {
                 "id": str(row.id),
                 "event": row.type,
@@ -108,7 +113,7 @@ async def stream_events(
                         "enterprise_id": str(row.enterprise_id) if row.enterprise_id else None,
                         "subject_type": row.subject_type,
                         "subject_id": str(row.subject_id),
-                        "data": row.data,
+                        "data": data,
                     },
                     separators=(",", ":"),
                 ),

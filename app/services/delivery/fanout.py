@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
-from app.core.event_types import pattern_matches
+from app.core.event_registry import customer_view, pattern_matches
 from app.models import Event, MailMessage, OutboxMessage, WebhookDelivery, WebhookEndpoint
 from app.services.delivery.rules import message_id
 
@@ -37,26 +37,37 @@ class OutboxEvent:
     type: str
     at: datetime
     actor: str
-    data: dict[str, Any]
+    data: dict[str, Any]  # as recorded, staff-only fields included: never sent as it is
+    customer: dict[str, Any] | None  # the customer's view; None: the event is staff-only
+
+    @classmethod
+    def of(cls, row: Any) -> OutboxEvent:
+        data = row.data or {}
+        return cls(**row._asdict() | {"data": data}, customer=customer_view(row.type, data))
 
 
 def standard_payload(event: OutboxEvent) -> dict[str, Any]:
-    """Standard Webhooks body: `{type, timestamp, data}`."""
+    """Standard Webhooks body: `{type, timestamp, data}`. Webhooks are registered by
+    customers: the body is the customer's view of the event."""
+    assert event.customer is not None
     return {
         "type": event.type,
         "timestamp": event.at.isoformat().replace("+00:00", "Z"),
         "data": {
+            **event.customer,  # the envelope's own keys below always win
             "event_id": event.id,
             "subject_type": event.subject_type,
             "subject_id": str(event.subject_id),
             "enterprise_id": str(event.enterprise_id) if event.enterprise_id else None,
             "actor": event.actor,
-            **event.data,
         },
     }
 
 
 def subscribed(endpoint: Any, event: OutboxEvent) -> bool:
+    """The endpoint's enterprise's event, of a type it asked for, that a customer may see."""
+    if event.customer is None:
+        return False
     return endpoint.enterprise_id == event.enterprise_id and any(
         pattern_matches(p, event.type) for p in endpoint.events
     )
@@ -91,7 +102,7 @@ async def fan_out_batch(session: AsyncSession, clock: Clock, *, limit: int = 200
         await session.rollback()
         return 0
     now = clock.now()
-    events = [OutboxEvent(**row._asdict()) for row in claimed]
+    events = [OutboxEvent.of(row) for row in claimed]
     enterprise_ids = {e.enterprise_id for e in events if e.enterprise_id is not None}
     endpoints = (
         (

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.countries import default_language
 from app.core.errors import Problem
+from app.core.event_registry import EventPayload, parse_payload
 from app.core.handbook import handbook
 from app.models import (
     Enterprise,
@@ -34,11 +35,17 @@ from app.services.delivery.rules import (
     event_mails,
     language_or_default,
     local_time,
-    stage_of,
     word,
 )
 from app.services.directory.contacts import contacts_for
 from app.services.directory.service import support_lines
+from app.services.tickets.events import (
+    EscalationContacts,
+    TicketEscalated,
+    TicketHeld,
+    TicketMove,
+    TicketResumed,
+)
 
 logger = logging.getLogger("carrierdesk.notifications")
 
@@ -49,10 +56,15 @@ if TYPE_CHECKING:
 async def mails_for_events(
     session: AsyncSession, events: Sequence[OutboxEvent], now: datetime
 ) -> list[dict[str, Any]]:
-    """The mail rows the events write: one per recipient, in the recipient's language."""
+    """The mail rows the events write: one per recipient, in the recipient's language.
+
+    The recipients are the customer's: a mail tells only what the customer's view of the
+    event tells, and an event for staff only writes none."""
     rows: list[dict[str, Any]] = []
     for event in events:
-        if event.enterprise_id is None or not event_mails(event.type, event.data):
+        if event.enterprise_id is None or event.customer is None:
+            continue
+        if not event_mails(event.type, event.customer):
             continue
         recipients = await _recipients(session, event)
         if not recipients:
@@ -96,51 +108,12 @@ async def _recipients(session: AsyncSession, event: OutboxEvent) -> dict[str, st
 
 
 async def _context(session: AsyncSession, event: OutboxEvent) -> tuple[dict[str, Any], str] | None:
-    data = event.data
     if event.subject_type == "ticket":
-        ticket = (
-            await session.execute(
-                select(
-                    Ticket.number,
-                    Ticket.stage,
-                    Ticket.severity,
-                    Ticket.summary,
-                    Ticket.site,
-                    Ticket.country,
-                    Ticket.external_id,
-                    Service.code,
-                    Service.product_line,
-                )
-                .join(Service, Service.id == Ticket.service_id)
-                .where(Ticket.id == event.subject_id)
-            )
-        ).one_or_none()
-        if ticket is None:
-            return None
-        zone = (await calendar_for(session, ticket.country)).timezone
-        site = ticket.site or {}
-        context: dict[str, Any] = {
-            "number": ticket.number,
-            "stage": stage_of(data) or ticket.stage,
-            "severity": ticket.severity,
-            "summary": ticket.summary,
-            "external_id": ticket.external_id,
-            "service_code": ticket.code,
-            "site": ", ".join(str(site[k]) for k in ("address", "city", "country") if site.get(k)),
-            "due_local": local_time(_instant(data.get("due_at")), zone),
-            "note": data.get("note") or "",
-            "lines": await _tsc_lines(session, ticket.country, ticket.product_line),
-        }
-        if event.type == "ticket.escalated":
-            context |= {
-                "level": data.get("level", ""),
-                "reason": data.get("reason") or "",
-                "contacts": _escalation_lines(data.get("escalation")),
-            }
-            return context, "ticket_escalated"
-        if event.type == "ticket.closed":
-            context["stage"] = "closed"
-        return context, "ticket_stage"
+        payload = parse_payload(event.type, event.data)
+        return None if payload is None else await _ticket_context(session, event, payload)
+    # Orders, billing and maintenance are still written untyped (their payload models come
+    # with their features): their customer view is their body as recorded.
+    data = event.customer or {}
     country = (
         await session.execute(
             select(Enterprise.country).where(Enterprise.id == event.enterprise_id)
@@ -177,6 +150,68 @@ async def _context(session: AsyncSession, event: OutboxEvent) -> tuple[dict[str,
         "subject": data.get("subject") or "",
         "route_to": data.get("route_to") or "",
     }, "billing_acknowledged"
+
+
+async def _ticket_context(
+    session: AsyncSession, event: OutboxEvent, payload: EventPayload
+) -> tuple[dict[str, Any], str] | None:
+    """A ticket mail's words: the event's typed fields, and the ticket as it stands."""
+    ticket = (
+        await session.execute(
+            select(
+                Ticket.number,
+                Ticket.stage,
+                Ticket.severity,
+                Ticket.summary,
+                Ticket.site,
+                Ticket.country,
+                Ticket.external_id,
+                Service.code,
+                Service.product_line,
+            )
+            .join(Service, Service.id == Ticket.service_id)
+            .where(Ticket.id == event.subject_id)
+        )
+    ).one_or_none()
+    if ticket is None:
+        return None
+    zone = (await calendar_for(session, ticket.country)).timezone
+    site = ticket.site or {}
+    stage, due, note = _moment(payload)
+    context: dict[str, Any] = {
+        "number": ticket.number,
+        "stage": stage or ticket.stage,
+        "severity": ticket.severity,
+        "summary": ticket.summary,
+        "external_id": ticket.external_id,
+        "service_code": ticket.code,
+        "site": ", ".join(str(site[k]) for k in ("address", "city", "country") if site.get(k)),
+        "due_local": local_time(due, zone),
+        "note": note,
+        "lines": await _tsc_lines(session, ticket.country, ticket.product_line),
+    }
+    if isinstance(payload, TicketEscalated):
+        context |= {
+            "level": payload.level,
+            "reason": payload.reason,
+            "contacts": _escalation_lines(payload.escalation),
+        }
+        return context, "ticket_escalated"
+    if event.type == "ticket.closed":
+        context["stage"] = "closed"
+    return context, "ticket_stage"
+
+
+def _moment(payload: EventPayload) -> tuple[str | None, datetime | None, str]:
+    """The stage a ticket event speaks of, the due time it names, and its note."""
+    match payload:
+        case TicketMove():
+            return payload.to, payload.due_at, payload.note or ""
+        case TicketResumed():
+            return payload.stage, payload.due_at, payload.note or ""
+        case TicketEscalated() | TicketHeld():
+            return payload.stage, None, ""
+    return None, None, ""
 
 
 def _localised(context: dict[str, Any], language: str) -> dict[str, Any]:
@@ -241,18 +276,11 @@ async def _tsc_lines(session: AsyncSession, country: str, product_line: str | No
     return out
 
 
-def _escalation_lines(escalation: Any) -> list[str]:
-    if not isinstance(escalation, dict):
-        return []
-    role = str(escalation.get("role") or "").replace("_", " ")
-    lines = [
-        f"{role}: {p.get('display')}" if role else str(p.get("display"))
-        for p in escalation.get("phones") or []
-        if isinstance(p, dict)
-    ]
-    after = escalation.get("after_hours")
-    if isinstance(after, dict) and after.get("display"):
-        lines.append(f"after hours: {after['display']}")
+def _escalation_lines(escalation: EscalationContacts) -> list[str]:
+    role = escalation.role.replace("_", " ")
+    lines = [f"{role}: {p.display}" if role else p.display for p in escalation.phones]
+    if escalation.after_hours is not None and escalation.after_hours.display:
+        lines.append(f"after hours: {escalation.after_hours.display}")
     return lines
 
 

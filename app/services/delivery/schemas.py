@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints
 
-from app.core.event_types import names_an_event
+from app.core.event_registry import names_an_event
 from app.core.schemas import RequestBody, ResponseBody
 
 

@@ -11,7 +11,7 @@ from app.core.clock import Clock
 from app.core.countries import default_language
 from app.core.errors import NotFound, field_error
 from app.core.etag import check_if_match
-from app.core.event_types import pattern_matches
+from app.core.event_registry import pattern_matches
 from app.core.idempotency import IdempotencyClaim, commit_creation
 from app.core.pagination import Page, PageParams, keyset, page_of
 from app.core.tenancy import Caller, visible_to

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import EmailStr, Field, StringConstraints, field_validator
 
-from app.core.event_types import names_an_event
+from app.core.event_registry import names_an_event
 from app.core.schemas import NonEmpty, RequestBody, ResponseBody
 from app.services.directory.rules import CityTierName, PhoneNumber
 

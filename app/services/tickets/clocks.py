@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.events import record_event
 from app.models import SlaClock, Ticket
+from app.services.tickets.events import SlaBreached, TicketEvent
 from app.services.tickets.rules import (
     ClockView,
     Policy,
@@ -31,6 +32,20 @@ async def wake_engine(session: AsyncSession, at: datetime | None) -> None:
         await session.execute(
             select(func.pg_notify(literal_column(f"'{SLA_CHANNEL}'"), at.isoformat()))
         )
+
+
+async def record_ticket_event(
+    session: AsyncSession,
+    event: TicketEvent,
+    ticket_id: uuid.UUID,
+    enterprise_id: uuid.UUID,
+    at: datetime,
+    actor: str,
+) -> None:
+    """A ticket's event and its outbox row, in the caller's transaction."""
+    await record_event(
+        session, event, subject_id=ticket_id, at=at, actor=actor, enterprise_id=enterprise_id
+    )
 
 
 def view_of(row: Any, *, paused: timedelta | None = None) -> ClockView:
@@ -116,20 +131,15 @@ async def end_clock(session: AsyncSession, row: Any, *, at: datetime, ticket: An
     }
     if outcome == "breached" and row.breached_at is None:
         values["breached_at"] = due
-        await record_event(
-            session,
-            subject_type="ticket",
-            subject_id=row.ticket_id,
-            type="sla.breached",
-            at=at,
-            actor=SYSTEM_ACTOR,
-            enterprise_id=row.enterprise_id,
-            data={
-                "number": ticket.number,
-                "stage": row.stage,
-                "due_at": due.isoformat() if due else None,
-                "recorded_at_stage_end": True,
-            },
+        breach = SlaBreached(
+            number=ticket.number,
+            stage=row.stage,
+            due_at=due,
+            clock_id=row.id,
+            recorded_at_stage_end=True,
+        )
+        await record_ticket_event(
+            session, breach, row.ticket_id, row.enterprise_id, at, SYSTEM_ACTOR
         )
         await session.execute(
             update(Ticket).where(Ticket.id == row.ticket_id).values(breached=True)

@@ -17,10 +17,16 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.events import record_event
 from app.models import SlaClock, Ticket
-from app.services.tickets.clocks import SYSTEM_ACTOR, view_of
+from app.services.tickets.clocks import SYSTEM_ACTOR, record_ticket_event, view_of
 from app.services.tickets.directory import escalation_contacts
+from app.services.tickets.events import (
+    EscalationContacts,
+    SlaBreached,
+    SlaWarning,
+    TicketEscalated,
+    TicketEvent,
+)
 from app.services.tickets.rules import step
 
 _C = SlaClock.__table__.c
@@ -72,36 +78,28 @@ async def next_due_instant(session: AsyncSession) -> datetime | None:
     return value
 
 
-Contacts = dict[tuple[str, int], dict[str, Any]]
+Contacts = dict[tuple[str, int], EscalationContacts]
 
 
 async def _fire(session: AsyncSession, row: Any, now: datetime, contacts: Contacts) -> bool:
     result = step(view_of(row), now)
     values: dict[str, Any] = {"next_due_at": result.next_due_at}
     base = {"number": row.number, "stage": row.stage, "clock_id": row.id}
-    due_iso = row.due_at.isoformat() if row.due_at else None
 
-    async def event(type: str, data: dict[str, Any]) -> None:
-        await record_event(
-            session,
-            subject_type="ticket",
-            subject_id=row.ticket_id,
-            type=type,
-            at=now,
-            actor=SYSTEM_ACTOR,
-            enterprise_id=row.enterprise_id,
-            data={**base, **data},
+    async def event(payload: TicketEvent) -> None:
+        await record_ticket_event(
+            session, payload, row.ticket_id, row.enterprise_id, now, SYSTEM_ACTOR
         )
 
     if result.warn:
         values["warned_at"] = now
-        await event("sla.warning", {"due_at": due_iso, "warning_ratio": row.warning_ratio})
+        await event(SlaWarning(**base, due_at=row.due_at, warning_ratio=row.warning_ratio))
     ticket_values: dict[str, Any] = {}
     if result.breach:
         values["breached_at"] = now
         ticket_values["breached"] = True
         lag = (now - row.due_at).total_seconds() if row.due_at else None
-        await event("sla.breached", {"due_at": due_iso, "lag_seconds": lag})
+        await event(SlaBreached(**base, due_at=row.due_at, lag_seconds=lag))
     if result.escalate_to:
         values["escalation_level"] = max(result.escalate_to)
         for level in result.escalate_to:  # each level passed is its own escalation, in order
@@ -111,15 +109,17 @@ async def _fire(session: AsyncSession, row: Any, now: datetime, contacts: Contac
             key = (row.country, level)
             if key not in contacts:  # one look-up per country and level in a batch
                 contacts[key] = await escalation_contacts(session, row.country, level, now)
+            reason = (
+                f"the {row.stage} clock passed {row.escalation_ratios[level - 1]:g}x its target"
+            )
             await event(
-                "ticket.escalated",
-                {
-                    "level": level,
-                    "reason": f"the {row.stage} clock passed "
-                    f"{row.escalation_ratios[level - 1]:g}x its target",
-                    "requested_by": "sla",
-                    "escalation": contacts[key],
-                },
+                TicketEscalated(
+                    **base,
+                    level=level,
+                    reason=reason,
+                    requested_by="sla",
+                    escalation=contacts[key],
+                )
             )
     await session.execute(update(SlaClock).where(SlaClock.id == row.id).values(**values))
     if ticket_values:

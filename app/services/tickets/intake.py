@@ -30,6 +30,7 @@ from app.core.tenancy import Caller, visible_enterprise_ids
 from app.services.directory.rules import city_key
 from app.services.tickets.clocks import SLA_CHANNEL
 from app.services.tickets.directory import city_tier
+from app.services.tickets.events import TicketCreated
 from app.services.tickets.reads import clock_read
 from app.services.tickets.rules import (
     CityTier,
@@ -76,7 +77,8 @@ c AS (
 ),
 e AS (
   INSERT INTO events (enterprise_id, subject_type, subject_id, type, at, actor, data)
-  SELECT t.enterprise_id, 'ticket', t.id, 'ticket.created', $14, $20, $21::jsonb FROM t
+  SELECT t.enterprise_id, '{TicketCreated.subject_type}', t.id, '{TicketCreated.event_type}',
+      $14, $20, $21::jsonb FROM t
   RETURNING id, enterprise_id, at
 ),
 o AS (
@@ -199,21 +201,22 @@ async def open_ticket(
         due,
     )
     body = answer.model_dump(mode="json")
-    event_data = {
-        "number": number,
-        "severity": payload.severity.value,
-        "stage": Stage.reception.value,
-        "city_tier": tier.value,
-        "external_id": payload.external_id,
-        "due_at": due.isoformat() if due else None,
-    }
+    # The event's body is its payload model's, serialised here: the statement writes it.
+    created = TicketCreated(
+        number=number,
+        severity=payload.severity,
+        stage=Stage.reception,
+        city_tier=tier,
+        external_id=payload.external_id,
+        due_at=due,
+    )
     params = (
         answer.id, number, enterprise_id, service_id, payload.severity.value, payload.summary,
         payload.description, json.dumps(body["contact"]), json.dumps(site), site["country"],
         tier.value, payload.external_id, started_at, now,
         None if target is None else target.total_seconds(), due, policy.warning_ratio,
         json.dumps(list(policy.escalation_ratios)), next_at, caller.actor,
-        json.dumps(event_data),
+        created.stored_json(),
         claim.principal if claim else None, claim.key if claim else None,
         claim.request_hash if claim else None, json.dumps(body),
         next_at.isoformat() if next_at else "",

@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import driver_connection
 from app.core.errors import NotFound
+from app.core.events import EventRead, events_page
 from app.core.pagination import Page, PageParams, keyset, page_of
 from app.core.tenancy import Caller, visible_enterprise_ids, visible_to
-from app.models import Event, SlaClock, Ticket
+from app.models import SlaClock, Ticket
 from app.services.tickets.rules import format_duration
-from app.services.tickets.schemas import ClockRead, EventRead, SiteRead, TicketFilters, TicketRead
+from app.services.tickets.schemas import ClockRead, SiteRead, TicketFilters, TicketRead
 
 _T = Ticket.__table__.c
 _C = SlaClock.__table__.c
@@ -175,18 +176,9 @@ async def list_tickets(
 
 
 async def ticket_events(
-    session: AsyncSession, caller: Caller, ticket_id: uuid.UUID
-) -> list[EventRead]:
-    """The ticket's whole history, oldest first; internal notes only for provider staff."""
+    session: AsyncSession, caller: Caller, ticket_id: uuid.UUID, paging: PageParams
+) -> Page[EventRead]:
+    """The ticket's history, oldest first, a page at a time, as the caller may see it: staff
+    see every event whole, customers their view (internal notes and staff-only fields left out)."""
     await fetch_ticket(session, caller, ticket_id)
-    stmt = (
-        select(Event.id, Event.type, Event.at, Event.actor, Event.data)
-        .where(Event.subject_type == "ticket", Event.subject_id == ticket_id)
-        .order_by(Event.id)
-    )
-    if not caller.is_provider:
-        stmt = stmt.where(Event.data["visibility"].astext.is_distinct_from("internal"))
-    rows = (await session.execute(stmt)).all()
-    return [
-        EventRead(id=r.id, type=r.type, at=r.at, actor=r.actor, data=r.data or {}) for r in rows
-    ]
+    return await events_page(session, caller, "ticket", ticket_id, paging)

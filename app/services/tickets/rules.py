@@ -97,16 +97,6 @@ def status_after_move(current: Stage) -> Status:
             return Status.open
 
 
-def event_type_of_move(current: Stage) -> str:
-    match current:
-        case Stage.closed:
-            return "ticket.closed"
-        case Stage.cancelled:
-            return "ticket.cancelled"
-        case _:
-            return "ticket.stage_changed"
-
-
 # Not in the handbook: the product's own defaults (issue 4). Level 1 at the
 # breach, level 2 at 150 % of the target, level 3 at 200 %.
 DEFAULT_WARNING_RATIO = 0.75

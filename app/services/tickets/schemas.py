@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.core.schemas import Instant, LongText, NonEmpty, RequestBody, ResponseBody
+from app.core.schemas import Instant, LongText, NonEmpty, RequestBody
 from app.services.enterprises.schemas import Country
 from app.services.tickets.rules import (
     CityTier,
@@ -184,14 +184,6 @@ class TicketFilters(BaseModel):
     severity: Severity | None = None
     enterprise_id: uuid.UUID | None = None
     breached: bool | None = None
-
-
-class EventRead(ResponseBody):
-    id: int
-    type: str
-    at: datetime
-    actor: str
-    data: dict[str, Any]
 
 
 class PolicyTargets(RequestBody):

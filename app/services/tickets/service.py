@@ -8,7 +8,7 @@ Each public function is one transaction and commits it itself.
 - `update_ticket(session, caller, clock, ticket_id, payload, if_match) -> TicketRead`
 - `move_ticket(session, caller, clock, ticket_id, payload, if_match=None) -> TicketRead`
 - `hold_ticket` / `resume_ticket` / `add_note` / `escalate_ticket` -> TicketRead
-- `ticket_events(session, caller, ticket_id) -> list[EventRead]`
+- `ticket_events(session, caller, ticket_id, paging) -> Page[EventRead]` (in the caller's view)
 - `sla_report(session, caller, enterprise_id, start, end) -> SlaReport`
 """
 

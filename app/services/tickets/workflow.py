@@ -12,11 +12,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import Clock
 from app.core.errors import Conflict, Forbidden, NotFound, field_error
 from app.core.etag import check_if_match
-from app.core.events import record_event
 from app.core.tenancy import Caller, visible_to
 from app.models import SlaClock, Ticket
-from app.services.tickets.clocks import end_clock, open_clock, start_clock, view_of, wake_engine
+from app.services.tickets.clocks import (
+    end_clock,
+    open_clock,
+    record_ticket_event,
+    start_clock,
+    view_of,
+    wake_engine,
+)
 from app.services.tickets.directory import escalation_contacts
+from app.services.tickets.events import (
+    TicketCancelled,
+    TicketClosed,
+    TicketEscalated,
+    TicketEvent,
+    TicketHeld,
+    TicketMove,
+    TicketNoteAdded,
+    TicketResumed,
+    TicketStageChanged,
+    TicketUpdated,
+)
 from app.services.tickets.reads import fetch_ticket
 from app.services.tickets.rules import (
     FINAL_STAGES,
@@ -26,7 +44,6 @@ from app.services.tickets.rules import (
     Stage,
     Status,
     due_at,
-    event_type_of_move,
     format_duration,
     is_allowed,
     next_due,
@@ -70,19 +87,12 @@ def _still_open(ticket: Any) -> None:
         raise Conflict(f"ticket {ticket.number} is {ticket.status}")
 
 
-async def _event(
-    session: AsyncSession, ticket: Any, type: str, at: Any, actor: str, data: dict[str, Any]
-) -> None:
-    await record_event(
-        session,
-        subject_type="ticket",
-        subject_id=ticket.id,
-        type=type,
-        at=at,
-        actor=actor,
-        enterprise_id=ticket.enterprise_id,
-        data={"number": ticket.number, **data},
-    )
+async def _answer_with(
+    session: AsyncSession, caller: Caller, ticket: Any, event: TicketEvent, at: Any
+) -> TicketRead:
+    """Record the change's event, then answer with the ticket as it now stands."""
+    await record_ticket_event(session, event, ticket.id, ticket.enterprise_id, at, caller.actor)
+    return await _finish(session, caller, ticket.id)
 
 
 async def _touch(session: AsyncSession, ticket: Any, at: Any, **values: Any) -> None:
@@ -116,7 +126,8 @@ async def update_ticket(
     if changes:
         now = clock.now()
         await _touch(session, ticket, now, **changes)
-        await _event(session, ticket, "ticket.updated", now, caller.actor, {"changes": changes})
+        updated = TicketUpdated(number=ticket.number, changes=changes)
+        return await _answer_with(session, caller, ticket, updated, now)
     return await _finish(session, caller, ticket_id)
 
 
@@ -179,21 +190,31 @@ async def move_ticket(
     if to is Stage.stability and ticket.restored_at is None:
         values["restored_at"] = now
     await _touch(session, ticket, now, **values)
-    data: dict[str, Any] = {
-        "from": current.value,
-        "to": to.value,
+    due = now + target if target is not None else None
+    moved = _move(ticket, payload, current, outcome, due, now)
+    return await _answer_with(session, caller, ticket, moved, now)
+
+
+def _move(
+    ticket: Any, payload: TransitionIn, current: Stage, outcome: str | None, due: Any, now: Any
+) -> TicketMove:
+    """The move's event: closed (with the time of impact), cancelled, or a stage change."""
+    move = {
+        "number": ticket.number,
+        "from": current,
+        "to": payload.to,
         "note": payload.note,
         "previous_clock": outcome,
-        "due_at": (now + target).isoformat() if target is not None else None,
+        "due_at": due,
     }
-    if payload.eta is not None:
-        data["eta"] = payload.eta.isoformat()
-    if to is Stage.closed:  # the handbook closes a case with its time of impact
+    if payload.to is Stage.closed:  # the handbook closes a case with its time of impact
         restored = ticket.restored_at or now
         impact = (restored - ticket.reported_at).total_seconds() - ticket.waiting_seconds
-        data["time_of_impact"] = format_duration(timedelta(seconds=max(round(impact), 1)))
-    await _event(session, ticket, event_type_of_move(to), now, caller.actor, data)
-    return await _finish(session, caller, ticket_id)
+        impact_text = format_duration(timedelta(seconds=max(round(impact), 1)))
+        return TicketClosed.model_validate({**move, "time_of_impact": impact_text})
+    if payload.to is Stage.cancelled:
+        return TicketCancelled.model_validate(move)
+    return TicketStageChanged.model_validate({**move, "eta": payload.eta})
 
 
 async def hold_ticket(
@@ -213,6 +234,7 @@ async def hold_ticket(
             .where(SlaClock.id == running.id)
             .values(state="paused", paused_at=now, next_due_at=None)
         )
+    held = TicketHeld(number=ticket.number, reason=payload.reason, stage=ticket.stage)
     await _touch(
         session,
         ticket,
@@ -221,11 +243,7 @@ async def hold_ticket(
         held_at=now,
         hold_reason=payload.reason,
     )
-    await _event(
-        session, ticket, "ticket.held", now, caller.actor,
-        {"reason": payload.reason, "stage": ticket.stage},
-    )  # fmt: skip
-    return await _finish(session, caller, ticket_id)
+    return await _answer_with(session, caller, ticket, held, now)
 
 
 async def resume_ticket(
@@ -271,16 +289,14 @@ async def resume_ticket(
         hold_reason=None,
         waiting_seconds=Ticket.waiting_seconds + held.total_seconds(),
     )
-    await _event(
-        session, ticket, "ticket.resumed", now, caller.actor,
-        {
-            "stage": ticket.stage,
-            "paused_seconds": held.total_seconds(),
-            "due_at": due.isoformat() if due else None,
-            "note": payload.note if payload else None,
-        },
-    )  # fmt: skip
-    return await _finish(session, caller, ticket_id)
+    resumed = TicketResumed(
+        number=ticket.number,
+        stage=ticket.stage,
+        paused_seconds=held.total_seconds(),
+        due_at=due,
+        note=payload.note if payload else None,
+    )
+    return await _answer_with(session, caller, ticket, resumed, now)
 
 
 async def add_note(
@@ -292,11 +308,8 @@ async def add_note(
         raise Forbidden("only provider staff may write internal notes")
     now = clock.now()
     await _touch(session, ticket, now)
-    await _event(
-        session, ticket, "ticket.note_added", now, caller.actor,
-        {"visibility": payload.visibility.value, "body": payload.body},
-    )  # fmt: skip
-    return await _finish(session, caller, ticket_id)
+    note = TicketNoteAdded(number=ticket.number, visibility=payload.visibility, body=payload.body)
+    return await _answer_with(session, caller, ticket, note, now)
 
 
 async def escalate_ticket(
@@ -315,14 +328,12 @@ async def escalate_ticket(
     level = ticket.escalation_level + 1
     contacts = await escalation_contacts(session, ticket.country, level, now)
     await _touch(session, ticket, now, escalation_level=level)
-    await _event(
-        session, ticket, "ticket.escalated", now, caller.actor,
-        {
-            "level": level,
-            "reason": payload.reason,
-            "requested_by": "customer" if not caller.is_provider else "provider",
-            "stage": ticket.stage,
-            "escalation": contacts,
-        },
-    )  # fmt: skip
-    return await _finish(session, caller, ticket_id)
+    escalated = TicketEscalated(
+        number=ticket.number,
+        level=level,
+        reason=payload.reason,
+        requested_by="customer" if not caller.is_provider else "provider",
+        stage=ticket.stage,
+        escalation=contacts,
+    )
+    return await _answer_with(session, caller, ticket, escalated, now)

@@ -27,9 +27,9 @@ async def tmf_deliveries(
         return []
     wanted: list[tuple[OutboxEvent, str, list[Any]]] = []
     for event in events:
-        if event.subject_type != "ticket":
-            continue
-        tmf_type = tmf_event_type(event.type, event.data)
+        if event.subject_type != "ticket" or event.customer is None:
+            continue  # hubs are the customer's: an event for staff only is none of theirs
+        tmf_type = tmf_event_type(event.type, event.customer)
         if tmf_type is None:
             continue
         listeners = [

@@ -11,8 +11,17 @@ from sqlalchemy import ColumnElement, and_, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound, field_error
+from app.core.event_registry import EventPayload, parse_payload
 from app.core.tenancy import Caller, visible_to
 from app.models import Enterprise, Event, Service, Ticket, TmfTicketAttributes
+from app.services.tickets.events import (
+    TicketCreated,
+    TicketEventType,
+    TicketHeld,
+    TicketMove,
+    TicketNoteAdded,
+    TicketResumed,
+)
 from app.services.tmf621.rules import TMF_STATUSES, select_fields, stages_of_status, tmf_status
 
 BASE = "/tmf-api/troubleTicket/v4"
@@ -20,13 +29,13 @@ BASE = "/tmf-api/troubleTicket/v4"
 FILTERABLE = ("id", "externalId", "severity", "status", "ticketType", "priority", "name")
 
 _HISTORY = (
-    "ticket.created",
-    "ticket.stage_changed",
-    "ticket.held",
-    "ticket.resumed",
-    "ticket.closed",
-    "ticket.cancelled",
-    "ticket.note_added",
+    TicketEventType.created,
+    TicketEventType.stage_changed,
+    TicketEventType.held,
+    TicketEventType.resumed,
+    TicketEventType.closed,
+    TicketEventType.cancelled,
+    TicketEventType.note_added,
 )
 
 
@@ -98,29 +107,34 @@ async def _history(
 
 
 def represent(row: Any, history: Sequence[Any]) -> dict[str, Any]:
-    """The TroubleTicket resource of one ticket row and its history."""
+    """The TroubleTicket resource of one ticket row and its history.
+
+    TMF621 is the customer's face (and its hubs' events are built from it): it shows the
+    customer's view, so an internal note, an event for staff only, is never among its notes."""
     changes: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []
     for event in history:
-        if event.type == "ticket.note_added":
-            if event.data.get("visibility") != "internal":
-                notes.append(
-                    {
-                        "id": str(event.id),
-                        "author": event.actor,
-                        "date": _iso(event.at),
-                        "text": event.data.get("body", ""),
-                        "@type": "Note",
-                    }
-                )
+        payload = parse_payload(event.type, event.data)
+        if payload is None or payload.for_customer() is None:
             continue
-        status = _status_after(event)
+        if isinstance(payload, TicketNoteAdded):
+            notes.append(
+                {
+                    "id": str(event.id),
+                    "author": event.actor,
+                    "date": _iso(event.at),
+                    "text": payload.body,
+                    "@type": "Note",
+                }
+            )
+            continue
+        status, reason = _status_after(payload)
         if status is not None and (not changes or changes[-1]["status"] != status):
             changes.append(
                 {
                     "status": status,
                     "changeDate": _iso(event.at),
-                    "changeReason": event.data.get("note") or event.data.get("reason") or None,
+                    "changeReason": reason or None,
                     "@type": "StatusChange",
                 }
             )
@@ -172,19 +186,19 @@ def represent(row: Any, history: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-def _status_after(event: Any) -> str | None:
-    data = event.data
-    match event.type:
-        case "ticket.created":
-            return tmf_status(str(data.get("stage", "reception")), "open")
-        case "ticket.stage_changed" | "ticket.closed" | "ticket.cancelled":
-            to = str(data.get("to"))
-            return tmf_status(to, to if to in ("closed", "cancelled") else "open")
-        case "ticket.held":
-            return "pending"
-        case "ticket.resumed":
-            return tmf_status(str(data.get("stage")), "open")
-    return None
+def _status_after(payload: EventPayload) -> tuple[str | None, str | None]:
+    """The TMF status a ticket event leaves the ticket in, and the reason it gives."""
+    match payload:
+        case TicketCreated():
+            return tmf_status(payload.stage, "open"), None
+        case TicketMove():
+            to = payload.to
+            return tmf_status(to, to if to in ("closed", "cancelled") else "open"), payload.note
+        case TicketHeld():
+            return "pending", payload.reason
+        case TicketResumed():
+            return tmf_status(payload.stage, "open"), payload.note
+    return None, None
 
 
 async def represent_tickets(

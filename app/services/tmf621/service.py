@@ -20,6 +20,7 @@ from app.models import TmfTicketAttributes, WebhookEndpoint
 from app.services.delivery.addresses import AddressRefused, check_url
 from app.services.delivery.rules import new_webhook_secret
 from app.services.tickets import intake, workflow
+from app.services.tickets.events import TicketUpdated
 from app.services.tickets.schemas import NoteIn as TicketNoteIn
 from app.services.tickets.schemas import TicketCreate, TicketUpdate
 from app.services.tmf621.reads import get_ticket
@@ -167,23 +168,30 @@ async def patch_ticket(
         base = {"ticket_type": current["ticketType"], "severity": current["severity"]}
         await _save_attributes(session, key, enterprise_id, now, {**base, **tmf})
         if set(tmf) - {"severity"}:  # a severity change was recorded by the ticket itself
+            updated = TicketUpdated(
+                number=_number_of(current),
+                changes={k: v for k, v in changes.items() if k != "note"},
+                via="tmf621",
+            )
             await record_event(
                 session,
-                subject_type="ticket",
+                updated,
                 subject_id=key,
-                type="ticket.updated",
                 at=now,
                 actor=caller.actor,
                 enterprise_id=enterprise_id,
-                data={
-                    "changes": {k: v for k, v in changes.items() if k != "note"},
-                    "via": "tmf621",
-                },
             )
         await session.commit()
     for note in payload.note or []:
         await workflow.add_note(session, caller, clock, key, TicketNoteIn(body=note.text))
     return await get_ticket(session, caller, ticket_id)
+
+
+def _number_of(ticket: dict[str, Any]) -> str:
+    """The Carrier Desk number a TroubleTicket carries as its `number` characteristic."""
+    return next(
+        str(c["value"]) for c in ticket["troubleTicketCharacteristic"] if c["name"] == "number"
+    )
 
 
 async def register_hub(
