@@ -10,7 +10,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app import __version__
+from app import (
+    __version__,
+    event_catalog,  # noqa: F401  (fills the event registry)
+)
 from app.core.clock import Clock, SystemClock
 from app.core.database import create_engine, create_sessionmaker
 from app.core.errors import PROBLEM_RESPONSES, document_problems, install_error_handlers

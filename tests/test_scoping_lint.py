@@ -58,7 +58,7 @@ ALLOWED: dict[str, str] = {
     # The account is looked up inside the enterprise just authorised by visible_to.
     "billing/service:create_billing_request": "account of an already authorised enterprise",
     # The country of a change request already loaded through find_visible.
-    "changes/service:schedule": "country of an already authorised change request",
+    "changes/scheduling:check_execution_time": "country of an already authorised change request",
     # The feed row of an enterprise authorised by _enterprise just before.
     "maintenance/feed:feed_of": "feed of an already authorised enterprise",
     # The secret in the feed URL is the credential: it names its enterprise.

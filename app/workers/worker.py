@@ -14,6 +14,7 @@ from datetime import UTC
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app import event_catalog  # noqa: F401  (fills the event registry)
 from app.core.clock import Clock
 from app.core.settings import Settings
 from app.workers import jobs
