@@ -66,7 +66,7 @@ ALLOWED: dict[str, str] = {
     # Either the feed's enterprise (by secret) or visible_to on the impacts.
     "maintenance/feed:calendar": "scoped by the feed's enterprise or visible_to",
     # Services of a maintenance loaded through the caller's scope (change managers).
-    "maintenance/service:cancel_maintenance": "services of an already authorised maintenance",
+    "maintenance/service:_codes": "services of an already authorised maintenance",
     # visible_to is applied whenever a customer is asking.
     "maintenance/service:_impacts": "applies visible_to for customers",
     # Provider staff naming impacted services of any enterprise (change managers only).

@@ -210,18 +210,29 @@ class Workflow(Generic[R, S, Out]):
         emits = await step.hook(session, row, current, now)
         row.version += 1
         row.updated_at = now
-        for payload, enterprise_id in emits:
-            await record_event(
-                session,
-                payload,
-                subject_id=row.id,
-                at=now,
-                actor=caller.actor,
-                enterprise_id=enterprise_id,
-            )
+        await record_all(session, caller, row.id, now, emits)
         answer = (await self.shape(session, caller, [row]))[0]
         await session.commit()
         return answer
+
+
+async def record_all(
+    session: AsyncSession,
+    caller: Caller,
+    subject_id: uuid.UUID,
+    at: datetime,
+    emits: Iterable[Emit],
+) -> None:
+    """Record a resource's events (a move's, or a creation's) in the caller's transaction."""
+    for payload, enterprise_id in emits:
+        await record_event(
+            session,
+            payload,
+            subject_id=subject_id,
+            at=at,
+            actor=caller.actor,
+            enterprise_id=enterprise_id,
+        )
 
 
 def received_when(requested: datetime | None, now: datetime) -> datetime:

@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import Clock
 from app.core.deps import refuse_unless
 from app.core.errors import NotFound, field_error
-from app.core.events import EventRead, record_event
+from app.core.events import EventRead
 from app.core.idempotency import IdempotencyClaim, commit_creation
 from app.core.pagination import Page, PageParams
 from app.core.tenancy import Caller, visible_to
-from app.core.workflow import Workflow, received_when
+from app.core.workflow import Emit, Workflow, received_when, record_all
 from app.models import ChangeRequest, Service
 from app.services.calendars.service import due_after
 from app.services.changes.events import ENTERED, ChangeSnapshot
@@ -190,15 +190,8 @@ async def create_change_request(
     entered = [ChangeStatus.received]
     if status is ChangeStatus.referred:
         entered.append(ChangeStatus.referred)
-    for event_of in entered:
-        await record_event(
-            session,
-            _entered(event_of, row),
-            subject_id=row.id,
-            at=now,
-            actor=caller.actor,
-            enterprise_id=row.enterprise_id,
-        )
+    emits = [Emit(_entered(s, row), row.enterprise_id) for s in entered]
+    await record_all(session, caller, row.id, now, emits)
     answer = change_read(row)
     await commit_creation(session, claim, answer)
     return answer
