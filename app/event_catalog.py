@@ -4,3 +4,8 @@ Like `app.models`, a composition module: the API (`app.main`) and the worker imp
 event type is known wherever an event is recorded, shown or delivered. Keep it a plain sorted
 list of imports, one per feature's `events` module.
 """
+
+import app.services.billing.events
+import app.services.changes.events
+import app.services.maintenance.events
+import app.services.orders.events

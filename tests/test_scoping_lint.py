@@ -56,7 +56,7 @@ ALLOWED: dict[str, str] = {
     "delivery/notifications:_recipients": "worker: recipients of an event, by its enterprise",
     # --- requests (issue 6)
     # The account is looked up inside the enterprise just authorised by visible_to.
-    "billing/service:create_billing_request": "account of an already authorised enterprise",
+    "billing/service:_check_account": "account of an already authorised enterprise",
     # The country of a change request already loaded through find_visible.
     "changes/scheduling:check_execution_time": "country of an already authorised change request",
     # The feed row of an enterprise authorised by _enterprise just before.

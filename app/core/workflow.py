@@ -22,9 +22,9 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
-from pydantic import GetCoreSchemaHandler
+from pydantic import BaseModel, GetCoreSchemaHandler
 from pydantic_core import core_schema
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +35,7 @@ from app.core.errors import IllegalMove, NotFound, field_error
 from app.core.etag import check_if_match
 from app.core.event_registry import EventPayload
 from app.core.events import EventRead, events_page, record_event
+from app.core.idempotency import IdempotencyClaim, commit_creation
 from app.core.pagination import Page, PageParams, keyset, page_of
 from app.core.roles import Role
 from app.core.tenancy import Caller, find_visible, visible_to
@@ -186,7 +187,26 @@ class Workflow(Generic[R, S, Out]):
         await self.load(session, caller, row_id)
         return await events_page(session, caller, self.subject_type, row_id, params)
 
-    # --- the write
+    # --- the writes
+
+    async def create(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        claim: IdempotencyClaim | None,
+        row: R,
+        at: datetime,
+        emits: Sequence[Emit],
+    ) -> Out:
+        """A new resource: inserted, its first events recorded, answered, and committed once
+        together with the answer kept for its `Idempotency-Key`."""
+        session.add(row)
+        await session.flush()
+        new: Any = row
+        await record_all(session, caller, new.id, at, emits)
+        answer = (await self.shape(session, caller, [row]))[0]
+        await commit_creation(session, claim, cast(BaseModel, answer))
+        return answer
 
     async def advance(
         self,
@@ -235,11 +255,15 @@ async def record_all(
         )
 
 
-def received_when(requested: datetime | None, now: datetime) -> datetime:
-    """When a request reached the carrier: now, or the earlier instant staff give for it (an
-    e-mail that came in before it was filed); a 422 on `received_at` when out of bounds."""
+def received_when(
+    caller: Caller, requested: datetime | None, now: datetime, may_backdate: Iterable[Role]
+) -> datetime:
+    """When a request reached the carrier: now, or the earlier instant staff (`may_backdate`)
+    give for it, an e-mail that came in before it was filed; a 422 on `received_at` when out
+    of bounds, a 403 for anyone else."""
     if requested is None:
         return now
+    refuse_unless(caller, may_backdate, "set received_at")
     problem = received_at_problem(requested, now)
     if problem is not None:
         raise field_error("received_at", problem)
@@ -249,6 +273,19 @@ def received_when(requested: datetime | None, now: datetime) -> datetime:
 def _tenant(row: Any) -> uuid.UUID | None:
     enterprise_id: uuid.UUID | None = getattr(row, "enterprise_id", None)
     return enterprise_id
+
+
+def entering(
+    entered: Mapping[S, type[EventPayload]], snapshot: Callable[[R], Mapping[str, Any]]
+) -> Callable[[R, S, Mapping[str, Any]], EventPayload]:
+    """The `event` of a workflow whose every status has an event type of its own: the event of
+    the status entered, carrying the row's snapshot and the move's fields (a note, a time)."""
+
+    def event(row: R, before: S, extra: Mapping[str, Any]) -> EventPayload:
+        status: Any = getattr(row, "status")  # noqa: B009 (R is any ORM row)
+        return entered[status](**snapshot(row), **extra)
+
+    return event
 
 
 class MovesTo:

@@ -68,14 +68,16 @@ async def list_billing_requests(
     status: BillingStatus | None = None,
     type: BillingType | None = None,
 ) -> Page[BillingRequestRead]:
-    return await service.list_billing_requests(session, caller, paging, enterprise_id, status, type)
+    return await service.BILLING.page(
+        session, caller, paging, enterprise_id=enterprise_id, status=status, type=type
+    )
 
 
 @router.get("/{request_id}", summary="One billing request")
 async def get_billing_request(
     request_id: uuid.UUID, caller: BillingReader, session: SessionDep, response: Response
 ) -> BillingRequestRead:
-    row = await service.get_billing_request(session, caller, request_id)
+    row = await service.BILLING.get(session, caller, request_id)
     set_etag(response, row.version)
     return row
 
@@ -123,4 +125,4 @@ async def resolve(
 async def billing_events(
     request_id: uuid.UUID, caller: BillingReader, session: SessionDep, paging: Paging
 ) -> Page[EventRead]:
-    return await service.billing_events(session, caller, request_id, paging)
+    return await service.BILLING.history(session, caller, request_id, paging)

@@ -73,14 +73,16 @@ async def list_change_requests(
     enterprise_id: uuid.UUID | None = None,
     status: ChangeStatus | None = None,
 ) -> Page[ChangeRequestRead]:
-    return await service.list_change_requests(session, caller, paging, enterprise_id, status)
+    return await service.CHANGES.page(
+        session, caller, paging, enterprise_id=enterprise_id, status=status
+    )
 
 
 @router.get("/v1/change-requests/{change_id}", summary="One change request")
 async def get_change_request(
     change_id: uuid.UUID, caller: ChangeReader, session: SessionDep, response: Response
 ) -> ChangeRequestRead:
-    row = await service.get_change_request(session, caller, change_id)
+    row = await service.CHANGES.get(session, caller, change_id)
     set_etag(response, row.version)
     return row
 
@@ -125,4 +127,4 @@ async def transition(
 async def change_events(
     change_id: uuid.UUID, caller: ChangeReader, session: SessionDep, paging: Paging
 ) -> Page[EventRead]:
-    return await service.change_events(session, caller, change_id, paging)
+    return await service.CHANGES.history(session, caller, change_id, paging)

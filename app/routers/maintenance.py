@@ -108,7 +108,7 @@ async def maintenance_calendar(
 async def get_maintenance(
     maintenance_id: uuid.UUID, caller: MaintenanceReader, session: SessionDep, response: Response
 ) -> MaintenanceRead:
-    row = await service.get_maintenance(session, caller, maintenance_id)
+    row = await service.MAINTENANCE.get(session, caller, maintenance_id)
     set_etag(response, row.version)
     return row
 
@@ -167,7 +167,7 @@ async def acknowledge(
 async def maintenance_events(
     maintenance_id: uuid.UUID, caller: MaintenanceReader, session: SessionDep, paging: Paging
 ) -> Page[EventRead]:
-    return await service.maintenance_events(session, caller, maintenance_id, paging)
+    return await service.MAINTENANCE.history(session, caller, maintenance_id, paging)
 
 
 @router.get(

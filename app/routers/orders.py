@@ -40,14 +40,16 @@ async def list_orders(
     enterprise_id: uuid.UUID | None = None,
     status: OrderStatus | None = None,
 ) -> Page[OrderRead]:
-    return await service.list_orders(session, caller, paging, enterprise_id, status)
+    return await service.ORDERS.page(
+        session, caller, paging, enterprise_id=enterprise_id, status=status
+    )
 
 
 @router.get("/{order_id}", summary="One order, with its six touchpoints in the handbook's order")
 async def get_order(
     order_id: uuid.UUID, caller: OrderReader, session: SessionDep, response: Response
 ) -> OrderRead:
-    order = await service.get_order(session, caller, order_id)
+    order = await service.ORDERS.get(session, caller, order_id)
     set_etag(response, order.version)
     return order
 
@@ -92,4 +94,4 @@ async def change_status(
 async def order_events(
     order_id: uuid.UUID, caller: OrderReader, session: SessionDep, paging: Paging
 ) -> Page[EventRead]:
-    return await service.order_events(session, caller, order_id, paging)
+    return await service.ORDERS.history(session, caller, order_id, paging)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -11,16 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
-from app.core.deps import refuse_unless
-from app.core.errors import NotFound, field_error
-from app.core.events import EventRead, record_event
+from app.core.errors import field_error
 from app.core.handbook import handbook
-from app.core.idempotency import IdempotencyClaim, commit_creation
-from app.core.pagination import Page, PageParams
-from app.core.tenancy import Caller, visible_to
-from app.core.time_bounds import received_at_problem
-from app.core.workflow import Emit, Workflow
-from app.models import Account, BillingRequest, Enterprise
+from app.core.idempotency import IdempotencyClaim
+from app.core.tenancy import Caller
+from app.core.workflow import Emit, Workflow, entering, received_when
+from app.models import Account, BillingRequest
 from app.services.billing.events import (
     ENTERED,
     BillingCreditIssued,
@@ -49,6 +44,7 @@ from app.services.billing.schemas import (
     MoneyRead,
 )
 from app.services.calendars.service import due_after, zone_of
+from app.services.enterprises.service import get_enterprise
 
 
 def billing_read(row: BillingRequest) -> BillingRequestRead:
@@ -78,10 +74,6 @@ def snapshot(row: BillingRequest) -> dict[str, Any]:
     }
 
 
-def _moved(row: BillingRequest, before: BillingStatus, extra: Mapping[str, Any]) -> BillingSnapshot:
-    return ENTERED[BillingStatus(row.status)](**snapshot(row), **extra)
-
-
 BILLING: Workflow[BillingRequest, BillingStatus, BillingRequestRead] = Workflow(
     model=BillingRequest,
     what="billing request",
@@ -90,8 +82,19 @@ BILLING: Workflow[BillingRequest, BillingStatus, BillingRequestRead] = Workflow(
     moves=BILLING_TRANSITIONS,
     roles=MOVE_ROLES,
     read=billing_read,
-    event=_moved,
+    event=entering(ENTERED, snapshot),
 )
+
+
+async def _check_account(
+    session: AsyncSession, enterprise_id: uuid.UUID, account_id: uuid.UUID
+) -> None:
+    """The account must be one of the enterprise the caller was just allowed to act for."""
+    stmt = select(Account.id).where(
+        Account.enterprise_id == enterprise_id, Account.id == account_id
+    )
+    if await session.scalar(stmt) is None:
+        raise field_error("account_id", "no such account in this enterprise")
 
 
 async def create_billing_request(
@@ -102,33 +105,12 @@ async def create_billing_request(
     payload: BillingRequestCreate,
 ) -> BillingRequestRead:
     now = clock.now()
-    received_at = now
-    if payload.received_at is not None:
-        refuse_unless(caller, ROLES["set_received_at"], "set received_at")
-        problem = received_at_problem(payload.received_at, now)
-        if problem is not None:
-            raise field_error("received_at", problem)
-        received_at = payload.received_at
+    backdaters = ROLES["set_received_at"]
+    received_at = received_when(caller, payload.received_at, now, backdaters)
     enterprise_id = caller.acting_enterprise(payload.enterprise_id)
-    enterprise = (
-        await session.execute(
-            visible_to(select(Enterprise), caller, Enterprise.id).where(
-                Enterprise.id == enterprise_id
-            )
-        )
-    ).scalar_one_or_none()
-    if enterprise is None:
-        raise NotFound(f"enterprise {enterprise_id} not found")
+    enterprise = await get_enterprise(session, caller, enterprise_id)
     if payload.account_id is not None:
-        account = (
-            await session.execute(
-                select(Account.id).where(
-                    Account.id == payload.account_id, Account.enterprise_id == enterprise_id
-                )
-            )
-        ).scalar_one_or_none()
-        if account is None:
-            raise field_error("account_id", "no such account in this enterprise")
+        await _check_account(session, enterprise_id, payload.account_id)
     zone = await zone_of(session, enterprise.country)
     invoice = None
     if payload.type in TYPES_WITH_EFFECTIVE_INVOICE:
@@ -154,38 +136,8 @@ async def create_billing_request(
         updated_at=now,
         version=1,
     )
-    session.add(row)
-    await session.flush()
-    await record_event(
-        session,
-        BillingReceived(**snapshot(row)),
-        subject_id=row.id,
-        at=now,
-        actor=caller.actor,
-        enterprise_id=row.enterprise_id,
-    )
-    answer = billing_read(row)
-    await commit_creation(session, claim, answer)
-    return answer
-
-
-async def get_billing_request(
-    session: AsyncSession, caller: Caller, request_id: uuid.UUID
-) -> BillingRequestRead:
-    return await BILLING.get(session, caller, request_id)
-
-
-async def list_billing_requests(
-    session: AsyncSession,
-    caller: Caller,
-    params: PageParams,
-    enterprise_id: uuid.UUID | None,
-    status: BillingStatus | None,
-    type: BillingType | None,
-) -> Page[BillingRequestRead]:
-    return await BILLING.page(
-        session, caller, params, enterprise_id=enterprise_id, status=status, type=type
-    )
+    received = Emit(BillingReceived(**snapshot(row)), enterprise_id)
+    return await BILLING.create(session, caller, claim, row, now, [received])
 
 
 async def transition(
@@ -251,9 +203,3 @@ async def resolve(
         note=payload.note,
     )
     return await BILLING.advance(session, caller, clock, request_id, step, if_match)
-
-
-async def billing_events(
-    session: AsyncSession, caller: Caller, request_id: uuid.UUID, params: PageParams
-) -> Page[EventRead]:
-    return await BILLING.history(session, caller, request_id, params)

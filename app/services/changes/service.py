@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -11,13 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
-from app.core.deps import refuse_unless
 from app.core.errors import NotFound, field_error
-from app.core.events import EventRead
-from app.core.idempotency import IdempotencyClaim, commit_creation
-from app.core.pagination import Page, PageParams
+from app.core.idempotency import IdempotencyClaim
+from app.core.pagination import Page
 from app.core.tenancy import Caller, visible_to
-from app.core.workflow import Emit, Workflow, received_when, record_all
+from app.core.workflow import Emit, Workflow, entering, received_when
 from app.models import ChangeRequest, Service
 from app.services.calendars.service import due_after
 from app.services.changes.events import ENTERED, ChangeSnapshot
@@ -91,14 +88,6 @@ def snapshot(row: ChangeRequest) -> dict[str, Any]:
     }
 
 
-def _entered(status: ChangeStatus, row: ChangeRequest, **extra: Any) -> ChangeSnapshot:
-    return ENTERED[status](**snapshot(row), **extra)
-
-
-def _moved(row: ChangeRequest, before: ChangeStatus, extra: Mapping[str, Any]) -> ChangeSnapshot:
-    return _entered(ChangeStatus(row.status), row, **extra)
-
-
 CHANGES: Workflow[ChangeRequest, ChangeStatus, ChangeRequestRead] = Workflow(
     model=ChangeRequest,
     what="change request",
@@ -107,7 +96,7 @@ CHANGES: Workflow[ChangeRequest, ChangeStatus, ChangeRequestRead] = Workflow(
     moves=CHANGE_TRANSITIONS,
     roles=MOVE_ROLES,
     read=change_read,
-    event=_moved,
+    event=entering(ENTERED, snapshot),
 )
 
 
@@ -138,9 +127,8 @@ async def create_change_request(
     payload: ChangeRequestCreate,
 ) -> ChangeRequestRead:
     now = clock.now()
-    if payload.received_at is not None:
-        refuse_unless(caller, ROLES["set_received_at"], "set received_at")
-    received_at = received_when(payload.received_at, now)
+    backdaters = ROLES["set_received_at"]
+    received_at = received_when(caller, payload.received_at, now, backdaters)
     enterprise_id = caller.acting_enterprise(payload.enterprise_id)
     enterprise = await get_enterprise(session, caller, enterprise_id)
     if payload.window is not None:
@@ -185,32 +173,11 @@ async def create_change_request(
         updated_at=now,
         version=1,
     )
-    session.add(row)
-    await session.flush()
     entered = [ChangeStatus.received]
     if status is ChangeStatus.referred:
         entered.append(ChangeStatus.referred)
-    emits = [Emit(_entered(s, row), row.enterprise_id) for s in entered]
-    await record_all(session, caller, row.id, now, emits)
-    answer = change_read(row)
-    await commit_creation(session, claim, answer)
-    return answer
-
-
-async def get_change_request(
-    session: AsyncSession, caller: Caller, change_id: uuid.UUID
-) -> ChangeRequestRead:
-    return await CHANGES.get(session, caller, change_id)
-
-
-async def list_change_requests(
-    session: AsyncSession,
-    caller: Caller,
-    params: PageParams,
-    enterprise_id: uuid.UUID | None,
-    status: ChangeStatus | None,
-) -> Page[ChangeRequestRead]:
-    return await CHANGES.page(session, caller, params, enterprise_id=enterprise_id, status=status)
+    emits = [Emit(ENTERED[s](**snapshot(row)), enterprise_id) for s in entered]
+    return await CHANGES.create(session, caller, claim, row, now, emits)
 
 
 async def schedule(
@@ -245,9 +212,3 @@ async def transition(
         payload.to, doing=f"move a change request to {payload.to.value}", note=payload.note
     )
     return await CHANGES.advance(session, caller, clock, change_id, step, if_match)
-
-
-async def change_events(
-    session: AsyncSession, caller: Caller, change_id: uuid.UUID, params: PageParams
-) -> Page[EventRead]:
-    return await CHANGES.history(session, caller, change_id, params)

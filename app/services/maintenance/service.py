@@ -13,8 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
 from app.core.errors import Conflict, field_error
-from app.core.events import EventRead
-from app.core.idempotency import IdempotencyClaim, commit_creation
+from app.core.idempotency import IdempotencyClaim
 from app.core.pagination import Page, PageParams
 from app.core.tenancy import Caller, visible_to
 from app.core.workflow import Emit, Step, Workflow, record_all
@@ -205,18 +204,8 @@ async def create_maintenance(
     session.add_all(impacts)
     await session.flush()
     codes = {s.id: s.code for s in services}
-    await record_all(
-        session, caller, row.id, now, _notices(MaintenanceAnnounced, row, grouped, codes)
-    )
-    answer = maintenance_read(row, impacts)
-    await commit_creation(session, claim, answer)
-    return answer
-
-
-async def get_maintenance(
-    session: AsyncSession, caller: Caller, maintenance_id: uuid.UUID
-) -> MaintenanceRead:
-    return await MAINTENANCE.get(session, caller, maintenance_id)
+    notices = _notices(MaintenanceAnnounced, row, grouped, codes)
+    return await MAINTENANCE.create(session, caller, claim, row, now, notices)
 
 
 async def list_maintenances(
@@ -334,9 +323,3 @@ async def acknowledge(
     answer = maintenance_read(row, impacts)
     await session.commit()
     return answer
-
-
-async def maintenance_events(
-    session: AsyncSession, caller: Caller, maintenance_id: uuid.UUID, params: PageParams
-) -> Page[EventRead]:
-    return await MAINTENANCE.history(session, caller, maintenance_id, params)

@@ -12,10 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
 from app.core.errors import field_error
-from app.core.events import EventRead, record_event
 from app.core.handbook import handbook
-from app.core.idempotency import IdempotencyClaim, commit_creation
-from app.core.pagination import Page, PageParams
+from app.core.idempotency import IdempotencyClaim
 from app.core.tenancy import Caller, visible_to
 from app.core.workflow import Emit, Step, Workflow
 from app.models import Enterprise, Order
@@ -132,36 +130,11 @@ async def create_order(
         updated_at=now,
         version=1,
     )
-    session.add(order)
-    await session.flush()
     created = OrderCreated(
         number=order.number, product_line=order.product_line, status=order.status
     )
-    await record_event(
-        session,
-        created,
-        subject_id=order.id,
-        at=now,
-        actor=caller.actor,
-        enterprise_id=order.enterprise_id,
-    )
-    answer = order_read(order)
-    await commit_creation(session, claim, answer)
-    return answer
-
-
-async def get_order(session: AsyncSession, caller: Caller, order_id: uuid.UUID) -> OrderRead:
-    return await ORDERS.get(session, caller, order_id)
-
-
-async def list_orders(
-    session: AsyncSession,
-    caller: Caller,
-    params: PageParams,
-    enterprise_id: uuid.UUID | None,
-    status: OrderStatus | None,
-) -> Page[OrderRead]:
-    return await ORDERS.page(session, caller, params, enterprise_id=enterprise_id, status=status)
+    emits = [Emit(created, order.enterprise_id)]
+    return await ORDERS.create(session, caller, claim, order, now, emits)
 
 
 def _check_touchpoint(payload: TouchpointRecord) -> None:
@@ -227,9 +200,3 @@ async def change_status(
 ) -> OrderRead:
     step = ORDERS.move(payload.to, doing=f"make an order {payload.to.value}", note=payload.note)
     return await ORDERS.advance(session, caller, clock, order_id, step, if_match)
-
-
-async def order_events(
-    session: AsyncSession, caller: Caller, order_id: uuid.UUID, params: PageParams
-) -> Page[EventRead]:
-    return await ORDERS.history(session, caller, order_id, params)
