@@ -1,7 +1,12 @@
-"""Every feature's event types: importing this fills the event registry.
+"""Every feature's event types, imported here so the registry is full in every process.
 
-A composition module, like `app.main`: the API and the worker import it, so every
-payload model is registered before an event is recorded, read or delivered.
+Like `app.models`, a composition module: the API (`app.main`) and the worker import it, so an
+event type is known wherever an event is recorded, shown or delivered. Keep it a plain sorted
+list of imports, one per feature's `events` module.
 """
 
-import app.services.tickets.events  # noqa: F401
+import app.services.billing.events
+import app.services.changes.events
+import app.services.maintenance.events
+import app.services.orders.events
+import app.services.tickets.events

@@ -180,7 +180,7 @@ async def test_lifecycle_and_resolution_with_a_decimal_credit(world: World) -> N
     again = await world.client.post(f"{path}/resolve", json={"outcome": "accepted"}, headers=agent)
     assert again.status_code == 409
 
-    events = (await world.client.get(f"{path}/events", headers=customer)).json()
+    events = (await world.client.get(f"{path}/events", headers=customer)).json()["items"]
     assert [e["type"] for e in events] == [
         "billing.received",
         "billing.acknowledged",

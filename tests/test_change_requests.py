@@ -22,7 +22,7 @@ async def _services(world: World, enterprise_id: str, n: int, **kw: Any) -> list
 
 async def test_catalogue_lists_the_standard_changes(world: World) -> None:
     customer = await world.api_client(Role.customer_user, (await world.enterprise())["id"])
-    items = (await world.client.get("/v1/change-catalog", headers=customer)).json()
+    items = (await world.client.get("/v1/change-catalog", headers=customer)).json()["items"]
     keys = {i["key"] for i in items}
     assert {"bandwidth", "ip_addressing", "routing", "qos_profile", "vlan"} <= keys
     assert any("satellite" in i["products"] for i in items)
@@ -54,7 +54,7 @@ async def test_standard_change_on_11_services_is_refused_and_on_10_accepted(
     assert due == datetime(2026, 11, 26, 10, 0, tzinfo=QUITO)
     events = (
         await world.client.get(f"/v1/change-requests/{change['id']}/events", headers=customer)
-    ).json()
+    ).json()["items"]
     assert [e["type"] for e in events] == ["change.received"]
 
 
@@ -129,7 +129,7 @@ async def test_change_outside_the_catalogue_is_referred_to_the_account_team(
     }
     events = (
         await world.client.get(f"/v1/change-requests/{body['id']}/events", headers=customer)
-    ).json()
+    ).json()["items"]
     assert [e["type"] for e in events] == ["change.received", "change.referred"]
 
 

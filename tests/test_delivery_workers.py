@@ -21,6 +21,7 @@ from app.services.delivery.schemas import WebhookCreate
 from app.services.delivery.webhooks import create_webhook
 from app.services.enterprises.schemas import EnterpriseCreate
 from app.services.enterprises.service import create_enterprise
+from tests.support.events import maintenance_notice
 from tests.support.servers import http_receiver, smtp_server
 from tests.support.workers import poll, running_workers
 
@@ -91,13 +92,11 @@ async def test_two_workers_deliver_every_event_once_in_order_and_mail_it(
                         ids.append(
                             await record_event(
                                 session,
-                                subject_type="maintenance",
+                                maintenance_notice(f"GCR-{n:04d}", CLOCK.now()),
                                 subject_id=uuid.uuid4(),
-                                type="maintenance.announced",
                                 at=CLOCK.now(),
                                 actor="test",
                                 enterprise_id=enterprise.id,
-                                data={"gcr_number": f"GCR-{n:04d}", "kind": "emergency"},
                             )
                         )
                         await session.commit()

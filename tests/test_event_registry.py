@@ -31,10 +31,26 @@ def _all_subclasses(cls: type) -> set[type]:
 
 
 def _produced_names() -> set[str]:
-    """Names called in app/: `Payload(...)`, `mod.Payload(...)`, `Payload.model_validate(...)`."""
+    """Payload classes written somewhere in app/: called (`Payload(...)`, `mod.Payload(...)`,
+    `Payload.model_validate(...)`), handed to a call that builds it (`_notices(Payload, ...)`),
+    or listed in a module-level table (`ENTERED = {status: Payload}`) that another module uses."""
     names: set[str] = set()
+    tables: dict[str, set[str]] = {}
+    used_elsewhere: set[str] = set()
     for path in APP.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in tree.body:
+            value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
+            target = (
+                node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+            )
+            if isinstance(value, ast.Dict) and isinstance(target, ast.Name):
+                tables.setdefault(target.id, set()).update(
+                    v.id for v in value.values if isinstance(v, ast.Name)
+                )
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                used_elsewhere.update(alias.name for alias in node.names)
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
@@ -44,6 +60,10 @@ def _produced_names() -> set[str]:
                 names.add(func.attr)
                 if func.attr == "model_validate" and isinstance(func.value, ast.Name):
                     names.add(func.value.id)
+            names.update(arg.id for arg in node.args if isinstance(arg, ast.Name))
+    for table, members in tables.items():
+        if table in used_elsewhere:
+            names |= members
     return names
 
 

@@ -14,9 +14,11 @@ from app.core.events import record_event
 from app.core.roles import Role
 from app.core.settings import Settings
 from app.models import MailMessage
+from app.services.billing.rules import BillingStatus
 from app.services.delivery.fanout import fan_out_all
 from app.services.delivery.mail_sender import NO_SMTP, send_due_mail
-from tests.support.events import ticket_event
+from app.services.orders.events import OrderTouchpointRecorded
+from tests.support.events import billing_event, maintenance_notice, ticket_event
 from tests.support.servers import Mailbox, smtp_server
 from tests.support.world import World
 
@@ -124,20 +126,11 @@ async def test_a_maintenance_event_mails_only_the_enterprise_it_names(
     async with world.sessionmaker() as session:
         await record_event(
             session,
-            subject_type="maintenance",
+            maintenance_notice("GCR-2026-000042", start, kind="emergency", reason="Fibra cortada"),
             subject_id=gcr,
-            type="maintenance.announced",
             at=world.clock.now(),
             actor="test",
             enterprise_id=uuid.UUID(acme["id"]),
-            data={
-                "gcr_number": "GCR-2026-000042",
-                "kind": "emergency",
-                "start": start.isoformat(),
-                "end": (start + timedelta(hours=2)).isoformat(),
-                "expected_impact": "outage",
-                "reason": "Fibra cortada",
-            },
         )
         await session.commit()
     await deliver_mail(world, settings)
@@ -233,30 +226,32 @@ async def test_order_touchpoints_and_billing_acknowledgements_mail_in_each_langu
     acme = await world.enterprise("Acme", "EC")
     address = f"{language}@acme.example"
     await add_contact(world, acme["id"], address, language, ["order.*", "billing.*"])
+    # Billing requests have no number of their own: mails name the short form of the id.
+    billing_request = uuid.UUID("b2026000-0003-4000-8000-000000000003")
     async with world.sessionmaker() as session:
-        for type, data in (
+        for payload, subject_id in (
             (
-                "order.touchpoint_recorded",
-                {"number": "ORD-2026-000007", "key": "activation_planning", "note": "OK"},
+                OrderTouchpointRecorded(
+                    number="ORD-2026-000007", key="activation_planning", note="OK"
+                ),
+                uuid.uuid4(),
             ),
-            ("billing.acknowledged", {"number": "BR-2026-000003", "subject": "Factura"}),
-            ("billing.received", {"number": "BR-2026-000003"}),  # not a mailed event
+            (billing_event(BillingStatus.acknowledged), billing_request),
+            (billing_event(BillingStatus.received), billing_request),  # not a mailed event
         ):
             await record_event(
                 session,
-                subject_type=type.split(".")[0],
-                subject_id=uuid.uuid4(),
-                type=type,
+                payload,
+                subject_id=subject_id,
                 at=world.clock.now(),
                 actor="test",
                 enterprise_id=uuid.UUID(acme["id"]),
-                data=data,
             )
         await session.commit()
     await deliver_mail(world, settings)
     subjects = sorted(m.subject for m in mailbox.to(address))
     assert len(subjects) == 2
-    assert subjects[0].startswith("[BR-2026-000003]")
+    assert subjects[0].startswith("[BR-B2026000]")
     assert subjects[1].startswith("[ORD-2026-000007]")
     planning = {"es": "Planificación de la activación", "en": "Activation planning"}
     assert planning.get(language, "Planejamento da ativação") in subjects[1]
@@ -278,18 +273,16 @@ async def test_an_event_whose_ticket_is_gone_writes_no_mail_and_holds_nothing_up
         )
         await record_event(
             session,
-            subject_type="billing",
-            subject_id=uuid.uuid4(),
-            type="billing.acknowledged",
+            billing_event(BillingStatus.acknowledged),
+            subject_id=uuid.UUID("b1000000-0000-4000-8000-000000000001"),
             at=world.clock.now(),
             actor="test",
             enterprise_id=uuid.UUID(acme["id"]),
-            data={"number": "BR-1"},
         )
         await session.commit()
     await deliver_mail(world, settings)
     assert [m.subject for m in mailbox.to("en@acme.example")] == [
-        "[BR-1] We received your billing request"
+        "[BR-B1000000] We received your billing request"
     ]
 
 
@@ -335,13 +328,11 @@ async def test_smtp_credentials_in_the_url_sign_in_to_the_server(world: World) -
     async with world.sessionmaker() as session:
         await record_event(
             session,
-            subject_type="billing",
+            billing_event(BillingStatus.acknowledged, subject="Factura"),
             subject_id=uuid.uuid4(),
-            type="billing.acknowledged",
             at=world.clock.now(),
             actor="test",
             enterprise_id=uuid.UUID(acme["id"]),
-            data={"subject": "Factura"},
         )
         await session.commit()
     with smtp_server(credentials=("desk", "s3cret/!")) as guarded:

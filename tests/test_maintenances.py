@@ -148,7 +148,7 @@ async def test_one_event_per_impacted_enterprise_and_emergency_work_is_marked(
 
     history = (
         await world.client.get(f"/v1/maintenances/{body['id']}/events", headers=manager)
-    ).json()
+    ).json()["items"]
     assert sorted(e["enterprise_id"] for e in history) == sorted([a["id"], b["id"]])
     for event in history:
         assert event["type"] == "maintenance.announced"
@@ -163,7 +163,7 @@ async def test_one_event_per_impacted_enterprise_and_emergency_work_is_marked(
     assert seen_by_a["impacted_service_ids"] == [sa["id"]]
     a_history = (
         await world.client.get(f"/v1/maintenances/{body['id']}/events", headers=customer_a)
-    ).json()
+    ).json()["items"]
     assert [e["enterprise_id"] for e in a_history] == [a["id"]]
 
 
@@ -211,7 +211,10 @@ async def test_update_cancel_and_acknowledge_notify_again(world: World) -> None:
     twice = await world.client.post(f"{path}/cancel", json={}, headers=manager)
     assert twice.status_code == 409
 
-    types = [e["type"] for e in (await world.client.get(f"{path}/events", headers=customer)).json()]
+    types = [
+        e["type"]
+        for e in (await world.client.get(f"{path}/events", headers=customer)).json()["items"]
+    ]
     assert types == [
         "maintenance.announced",
         "maintenance.updated",
@@ -355,7 +358,7 @@ async def test_changing_the_services_announces_to_newcomers_and_releases_the_oth
     assert moved.status_code == 200, moved.text
     assert moved.json()["impacted_enterprise_ids"] == [b["id"]]
     assert (await world.client.get(path, headers=customer_b)).status_code == 200
-    history = (await world.client.get(f"{path}/events", headers=manager)).json()
+    history = (await world.client.get(f"{path}/events", headers=manager)).json()["items"]
     assert [(e["type"], e["enterprise_id"]) for e in history] == [
         ("maintenance.announced", a["id"]),
         ("maintenance.announced", b["id"]),

@@ -16,7 +16,7 @@ async def _order(world: World, desk: dict[str, str], enterprise_id: str) -> dict
         "/v1/orders",
         json={
             "enterprise_id": enterprise_id,
-            "product": "Dedicated Internet Access 200 Mbps",
+            "product_line": "Dedicated Internet Access 200 Mbps",
             "description": "New branch",
             "sites": [{"address": "Av. 9 de Octubre 100", "city": "Guayaquil", "country": "ec"}],
             "requested_delivery_date": "2026-12-15",
@@ -81,7 +81,9 @@ async def test_six_touchpoints_in_handbook_order_and_expected_date_once_recorded
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["status"] == "accepted"
 
-    events = (await world.client.get(f"/v1/orders/{order['id']}/events", headers=customer)).json()
+    events = (await world.client.get(f"/v1/orders/{order['id']}/events", headers=customer)).json()[
+        "items"
+    ]
     types = [e["type"] for e in events]
     assert types[0] == "order.created"
     assert types.count("order.touchpoint_recorded") == 3
@@ -118,7 +120,7 @@ async def test_only_the_order_desk_creates_and_tenants_are_isolated(world: World
         "/v1/orders",
         json={
             "enterprise_id": enterprise["id"],
-            "product": "x",
+            "product_line": "x",
             "sites": [{"address": "a", "city": "Quito", "country": "EC"}],
         },
         headers=customer,
@@ -126,7 +128,7 @@ async def test_only_the_order_desk_creates_and_tenants_are_isolated(world: World
     assert refused.status_code == 403
     bad = await world.client.post(
         "/v1/orders",
-        json={"enterprise_id": enterprise["id"], "product": "x", "sites": []},
+        json={"enterprise_id": enterprise["id"], "product_line": "x", "sites": []},
         headers=desk,
     )
     assert bad.status_code == 422

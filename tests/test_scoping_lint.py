@@ -60,9 +60,9 @@ ALLOWED: dict[str, str] = {
     "delivery/notifications:_recipients": "worker: recipients of an event, by its enterprise",
     # --- requests (issue 6)
     # The account is looked up inside the enterprise just authorised by visible_to.
-    "billing/service:create_billing_request": "account of an already authorised enterprise",
+    "billing/service:_check_account": "account of an already authorised enterprise",
     # The country of a change request already loaded through find_visible.
-    "changes/service:schedule": "country of an already authorised change request",
+    "changes/scheduling:check_execution_time": "country of an already authorised change request",
     # The feed row of an enterprise authorised by _enterprise just before.
     "maintenance/feed:feed_of": "feed of an already authorised enterprise",
     # The secret in the feed URL is the credential: it names its enterprise.
@@ -70,7 +70,7 @@ ALLOWED: dict[str, str] = {
     # Either the feed's enterprise (by secret) or visible_to on the impacts.
     "maintenance/feed:calendar": "scoped by the feed's enterprise or visible_to",
     # Services of a maintenance loaded through the caller's scope (change managers).
-    "maintenance/service:cancel_maintenance": "services of an already authorised maintenance",
+    "maintenance/service:_codes": "services of an already authorised maintenance",
     # visible_to is applied whenever a customer is asking.
     "maintenance/service:_impacts": "applies visible_to for customers",
     # Provider staff naming impacted services of any enterprise (change managers only).

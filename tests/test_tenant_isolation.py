@@ -178,7 +178,7 @@ async def _order(o: Objects) -> str:
     # An order of A, created by provider staff as the customer care manager would.
     body = {
         "enterprise_id": o.enterprise["id"],
-        "product": "Internet 100 Mbps",
+        "product_line": "Internet 100 Mbps",
         "sites": [{"address": "Av. Amazonas", "city": "Quito", "country": "EC"}],
     }
     return str((await o.post("/v1/orders", body))["id"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Annotated
 
@@ -70,15 +70,26 @@ async def get_caller(
 CurrentCaller = Annotated[Caller, Depends(get_caller)]
 
 
-def require_roles(*roles: Role) -> Callable[[Caller], Awaitable[Caller]]:
+def refuse_unless(caller: Caller, roles: Iterable[Role], doing: str = "do this") -> None:
+    """403 unless the caller holds one of `roles`: the one way a role decision is made."""
+    if caller.role not in roles:
+        raise Forbidden(f"the role {caller.role.value} may not {doing}")
+
+
+def require_roles(*roles: Role, doing: str = "do this") -> Callable[[Caller], Awaitable[Caller]]:
+    """A dependency for a feature's policy: `Filer = Annotated[Caller, Depends(require_roles(
+    *ROLES["file"], doing="file requests"))]`, so an endpoint's signature says who may call it."""
     allowed = frozenset(roles)
 
     async def check(caller: CurrentCaller) -> Caller:
-        if caller.role not in allowed:
-            raise Forbidden(f"the role {caller.role.value} may not do this")
+        refuse_unless(caller, allowed, doing)
         return caller
 
     return check
+
+
+# Every role: reads that tenancy, not the role, restricts.
+EVERYONE = frozenset(Role)
 
 
 ProviderAdmin = Annotated[Caller, Depends(require_roles(Role.provider_admin))]

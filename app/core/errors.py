@@ -75,6 +75,21 @@ class Conflict(Problem):
     status, slug, title = 409, "conflict", "Conflict"
 
 
+class IllegalMove(Conflict):
+    """The one answer to a move a resource's table does not allow from its current state:
+    it names the state and the moves that are allowed from it."""
+
+    slug, title = "illegal-move", "Not allowed in the current state"
+
+    def __init__(self, what: str, current: str, attempted: str, allowed: list[str]) -> None:
+        moves = ", ".join(allowed) if allowed else "none"
+        super().__init__(
+            f"the {what} is {current} and cannot {attempted}; allowed from {current}: {moves}",
+            current_status=current,
+            allowed_moves=allowed,
+        )
+
+
 class PreconditionFailed(Problem):
     status, slug, title = 412, "precondition-failed", "Stale write"
 

@@ -20,8 +20,6 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from app.core.event_types import UNTYPED_EVENT_TYPES
-
 logger = logging.getLogger("carrierdesk.events")
 
 
@@ -112,11 +110,8 @@ def customer_view(event_type: str, data: dict[str, Any]) -> dict[str, Any] | Non
     """The one audience rule: the body a customer may see, or None to hide the event.
 
     An unknown type, or a body that does not fit its model, shows nothing rather than
-    everything. Only the types still written untyped (`UNTYPED_EVENT_TYPES`, until their
-    features register payloads) pass as they are.
+    everything.
     """
-    if event_type not in _REGISTRY and event_type in UNTYPED_EVENT_TYPES:
-        return dict(data)
     payload = parse_payload(event_type, data)
     return None if payload is None else payload.for_customer()
 
@@ -129,5 +124,5 @@ def pattern_matches(pattern: str, event_type: str) -> bool:
 def names_an_event(pattern: str, types: Iterable[str] | None = None) -> bool:
     """A subscription pattern must name at least one registered event type: a typo would
     otherwise silently mail no one."""
-    known = types if types is not None else set(_REGISTRY) | UNTYPED_EVENT_TYPES
+    known = types if types is not None else _REGISTRY
     return any(pattern_matches(pattern, t) for t in known)

@@ -56,31 +56,23 @@ _NOTIFY_OUTBOX = text(f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')")
 
 async def record_event(
     session: AsyncSession,
-    payload: EventPayload | None = None,
+    payload: EventPayload,
     *,
     subject_id: uuid.UUID,
     at: datetime,
     actor: str,
     enterprise_id: uuid.UUID | None,
     notify: bool = True,
-    # Legacy untyped form, kept only while orders, billing, changes and maintenance move
-    # to typed payloads (their types are listed in `app.core.event_types`).
-    subject_type: str | None = None,
-    type: str | None = None,
-    data: dict[str, Any] | None = None,
 ) -> int:
     """Write the event and its outbox row in one round trip; return the event id."""
-    if payload is not None:
-        subject_type, type = payload.subject_type, payload.event_type
-        data = payload.stored()
     params = {
         "enterprise_id": enterprise_id,
-        "subject_type": subject_type,
+        "subject_type": payload.subject_type,
         "subject_id": subject_id,
-        "type": type,
+        "type": payload.event_type,
         "at": at,
         "actor": actor,
-        "data": data or {},
+        "data": payload.stored(),
     }
     connection = await session.connection()
     event_id: int = (await connection.execute(_RECORD, params)).scalar_one()
@@ -142,21 +134,6 @@ def event_read(caller: Caller, event: Event) -> EventRead | None:
         enterprise_id=event.enterprise_id,
         data=data,
     )
-
-
-async def events_of(
-    session: AsyncSession, caller: Caller, subject_type: str, subject_id: uuid.UUID
-) -> list[EventRead]:
-    """Oldest first; a customer sees only the events written for its enterprises.
-
-    Legacy, for the features whose types are still untyped: they move to `events_page`."""
-    stmt = (
-        visible_to(select(Event), caller, Event.enterprise_id)  # type: ignore[arg-type]
-        .where(Event.subject_type == subject_type, Event.subject_id == subject_id)
-        .order_by(Event.id)
-    )
-    rows = (await session.execute(stmt)).scalars().all()
-    return [EventRead.model_validate(e) for e in rows]
 
 
 # An instant given with any offset, kept and answered in UTC (RFC 3339 UTC everywhere).

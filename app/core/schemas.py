@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationInfo
 
 from app.core.clock import Instant as Instant  # input times: aware, representable in UTC
 from app.core.countries import COUNTRY_CODES
@@ -34,3 +35,11 @@ def check_country(code: str) -> str:
     if code.upper() not in COUNTRY_CODES:
         raise ValueError(f"{code} is not an ISO 3166-1 alpha-2 country code")
     return code.upper()
+
+
+def ends_after_start(end: datetime, info: ValidationInfo) -> datetime:
+    """A field validator for `end`, reused as `field_validator("end")(ends_after_start)`."""
+    start = info.data.get("start")
+    if start is not None and end <= start:
+        raise ValueError("end must be after start")
+    return end

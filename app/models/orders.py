@@ -19,7 +19,7 @@ class Order(Versioned, Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
     number: Mapped[str] = mapped_column(String(32), unique=True)
-    product: Mapped[str] = mapped_column(String(200))
+    product_line: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     sites: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     requested_delivery_date: Mapped[date | None]

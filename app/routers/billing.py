@@ -7,12 +7,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from app.core.deps import AnyCaller, ClockDep, SessionDep
+from app.core.deps import ClockDep, SessionDep
 from app.core.etag import IfMatch, set_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, PageParams, page_params
 from app.services.billing import service
+from app.services.billing.policy import (
+    BillingAgent,
+    BillingFiler,
+    BillingReader,
+    BillingResolver,
+)
 from app.services.billing.rules import BillingStatus, BillingType
 from app.services.billing.schemas import (
     BillingRequestCreate,
@@ -45,7 +51,7 @@ for them, and only staff may set `received_at` (an e-mail that came in earlier).
 )
 async def create_billing_request(
     payload: BillingRequestCreate,
-    caller: AnyCaller,
+    caller: BillingFiler,
     session: SessionDep,
     clock: ClockDep,
     claim: Idempotency,
@@ -55,21 +61,23 @@ async def create_billing_request(
 
 @router.get("", summary="Billing requests the caller may see")
 async def list_billing_requests(
-    caller: AnyCaller,
+    caller: BillingReader,
     session: SessionDep,
     paging: Paging,
     enterprise_id: uuid.UUID | None = None,
     status: BillingStatus | None = None,
     type: BillingType | None = None,
 ) -> Page[BillingRequestRead]:
-    return await service.list_billing_requests(session, caller, paging, enterprise_id, status, type)
+    return await service.BILLING.page(
+        session, caller, paging, enterprise_id=enterprise_id, status=status, type=type
+    )
 
 
 @router.get("/{request_id}", summary="One billing request")
 async def get_billing_request(
-    request_id: uuid.UUID, caller: AnyCaller, session: SessionDep, response: Response
+    request_id: uuid.UUID, caller: BillingReader, session: SessionDep, response: Response
 ) -> BillingRequestRead:
-    row = await service.get_billing_request(session, caller, request_id)
+    row = await service.BILLING.get(session, caller, request_id)
     set_etag(response, row.version)
     return row
 
@@ -81,7 +89,7 @@ async def get_billing_request(
 async def transition(
     request_id: uuid.UUID,
     payload: BillingTransition,
-    caller: AnyCaller,
+    caller: BillingAgent,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
@@ -96,12 +104,13 @@ async def transition(
     "/{request_id}/resolve",
     summary="Resolve or reject a request, with an optional credit (billing agents)",
     description="A credit is `{amount, currency}`: the amount a decimal string (never a JSON "
-    "number), the currency an ISO 4217 code.",
+    "number) no finer than the currency's minor unit, the currency an ISO 4217 code. Amounts "
+    'are answered in the minor units: "150.50" USD, "1000" JPY, "1.250" BHD.',
 )
 async def resolve(
     request_id: uuid.UUID,
     payload: BillingResolve,
-    caller: AnyCaller,
+    caller: BillingResolver,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
@@ -114,6 +123,6 @@ async def resolve(
 
 @router.get("/{request_id}/events", summary="The billing request's history, oldest first")
 async def billing_events(
-    request_id: uuid.UUID, caller: AnyCaller, session: SessionDep
-) -> list[EventRead]:
-    return await service.billing_events(session, caller, request_id)
+    request_id: uuid.UUID, caller: BillingReader, session: SessionDep, paging: Paging
+) -> Page[EventRead]:
+    return await service.BILLING.history(session, caller, request_id, paging)

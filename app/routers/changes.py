@@ -7,12 +7,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from app.core.deps import AnyCaller, ClockDep, SessionDep
+from app.core.deps import ClockDep, SessionDep
 from app.core.etag import IfMatch, set_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, PageParams, page_params
 from app.services.changes import service
+from app.services.changes.policy import (
+    ChangeMover,
+    ChangeReader,
+    ChangeRequester,
+    ChangeScheduler,
+)
 from app.services.changes.rules import ChangeStatus
 from app.services.changes.schemas import (
     CatalogItemRead,
@@ -35,8 +41,11 @@ else the account manager). Execution is later scheduled in business hours or ins
 """
 
 
-@router.get("/v1/change-catalog", summary="The standard changes and the products they apply to")
-async def change_catalog(caller: AnyCaller) -> list[CatalogItemRead]:
+@router.get(
+    "/v1/change-catalog",
+    summary="The standard changes and the products they apply to (one page: the whole list)",
+)
+async def change_catalog(caller: ChangeReader) -> Page[CatalogItemRead]:
     return service.catalog()
 
 
@@ -48,7 +57,7 @@ async def change_catalog(caller: AnyCaller) -> list[CatalogItemRead]:
 )
 async def create_change_request(
     payload: ChangeRequestCreate,
-    caller: AnyCaller,
+    caller: ChangeRequester,
     session: SessionDep,
     clock: ClockDep,
     claim: Idempotency,
@@ -58,20 +67,22 @@ async def create_change_request(
 
 @router.get("/v1/change-requests", summary="Change requests the caller may see")
 async def list_change_requests(
-    caller: AnyCaller,
+    caller: ChangeReader,
     session: SessionDep,
     paging: Paging,
     enterprise_id: uuid.UUID | None = None,
     status: ChangeStatus | None = None,
 ) -> Page[ChangeRequestRead]:
-    return await service.list_change_requests(session, caller, paging, enterprise_id, status)
+    return await service.CHANGES.page(
+        session, caller, paging, enterprise_id=enterprise_id, status=status
+    )
 
 
 @router.get("/v1/change-requests/{change_id}", summary="One change request")
 async def get_change_request(
-    change_id: uuid.UUID, caller: AnyCaller, session: SessionDep, response: Response
+    change_id: uuid.UUID, caller: ChangeReader, session: SessionDep, response: Response
 ) -> ChangeRequestRead:
-    row = await service.get_change_request(session, caller, change_id)
+    row = await service.CHANGES.get(session, caller, change_id)
     set_etag(response, row.version)
     return row
 
@@ -83,7 +94,7 @@ async def get_change_request(
 async def schedule(
     change_id: uuid.UUID,
     payload: ChangeSchedule,
-    caller: AnyCaller,
+    caller: ChangeScheduler,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
@@ -101,7 +112,7 @@ async def schedule(
 async def transition(
     change_id: uuid.UUID,
     payload: ChangeTransition,
-    caller: AnyCaller,
+    caller: ChangeMover,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
@@ -114,6 +125,6 @@ async def transition(
 
 @router.get("/v1/change-requests/{change_id}/events", summary="The change's history")
 async def change_events(
-    change_id: uuid.UUID, caller: AnyCaller, session: SessionDep
-) -> list[EventRead]:
-    return await service.change_events(session, caller, change_id)
+    change_id: uuid.UUID, caller: ChangeReader, session: SessionDep, paging: Paging
+) -> Page[EventRead]:
+    return await service.CHANGES.history(session, caller, change_id, paging)

@@ -9,23 +9,23 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AwareDatetime
 
-from app.core.deps import (
-    AnyCaller,
-    ClockDep,
-    CustomerAdminOrProvider,
-    SessionDep,
-    SettingsDep,
-    require_roles,
-)
+from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.core.etag import IfMatch, set_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, PageParams, page_params
-from app.core.roles import Role
-from app.core.tenancy import Caller
 from app.services.maintenance import country_policies as maintenance_policies
 from app.services.maintenance import feed as maintenance_feed
 from app.services.maintenance import service
+from app.services.maintenance.policy import (
+    CountryPolicyEditor,
+    FeedRotator,
+    MaintenanceAcknowledger,
+    MaintenanceAnnouncer,
+    MaintenanceCanceller,
+    MaintenanceEditor,
+    MaintenanceReader,
+)
 from app.services.maintenance.rules import MaintenanceStatus
 from app.services.maintenance.schemas import (
     MaintenanceCancel,
@@ -40,8 +40,6 @@ from app.services.maintenance.schemas import (
 router = APIRouter(tags=["maintenance"])
 
 Paging = Annotated[PageParams, Depends(page_params)]
-
-ChangeManager = Annotated[Caller, Depends(require_roles(Role.change_manager, Role.provider_admin))]
 
 _optional_bearer = HTTPBearer(auto_error=False)
 
@@ -65,7 +63,7 @@ own `maintenance.announced` event (and so its own notification).
 )
 async def create_maintenance(
     payload: MaintenanceCreate,
-    caller: ChangeManager,
+    caller: MaintenanceAnnouncer,
     session: SessionDep,
     clock: ClockDep,
     claim: Idempotency,
@@ -78,7 +76,7 @@ async def create_maintenance(
     summary="Maintenances; a customer sees only those touching its services",
 )
 async def list_maintenances(
-    caller: AnyCaller,
+    caller: MaintenanceReader,
     session: SessionDep,
     paging: Paging,
     status: MaintenanceStatus | None = None,
@@ -108,9 +106,9 @@ async def maintenance_calendar(
 
 @router.get("/v1/maintenances/{maintenance_id}", summary="One maintenance")
 async def get_maintenance(
-    maintenance_id: uuid.UUID, caller: AnyCaller, session: SessionDep, response: Response
+    maintenance_id: uuid.UUID, caller: MaintenanceReader, session: SessionDep, response: Response
 ) -> MaintenanceRead:
-    row = await service.get_maintenance(session, caller, maintenance_id)
+    row = await service.MAINTENANCE.get(session, caller, maintenance_id)
     set_etag(response, row.version)
     return row
 
@@ -122,7 +120,7 @@ async def get_maintenance(
 async def update_maintenance(
     maintenance_id: uuid.UUID,
     payload: MaintenanceUpdate,
-    caller: ChangeManager,
+    caller: MaintenanceEditor,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
@@ -142,7 +140,7 @@ async def update_maintenance(
 async def cancel_maintenance(
     maintenance_id: uuid.UUID,
     payload: MaintenanceCancel,
-    caller: ChangeManager,
+    caller: MaintenanceCanceller,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
@@ -160,16 +158,16 @@ async def cancel_maintenance(
     summary="Acknowledge a maintenance notice (impacted customers)",
 )
 async def acknowledge(
-    maintenance_id: uuid.UUID, caller: AnyCaller, session: SessionDep, clock: ClockDep
+    maintenance_id: uuid.UUID, caller: MaintenanceAcknowledger, session: SessionDep, clock: ClockDep
 ) -> MaintenanceRead:
     return await service.acknowledge(session, caller, clock, maintenance_id)
 
 
 @router.get("/v1/maintenances/{maintenance_id}/events", summary="The maintenance's history")
 async def maintenance_events(
-    maintenance_id: uuid.UUID, caller: AnyCaller, session: SessionDep
-) -> list[EventRead]:
-    return await service.maintenance_events(session, caller, maintenance_id)
+    maintenance_id: uuid.UUID, caller: MaintenanceReader, session: SessionDep, paging: Paging
+) -> Page[EventRead]:
+    return await service.MAINTENANCE.history(session, caller, maintenance_id, paging)
 
 
 @router.get(
@@ -178,7 +176,7 @@ async def maintenance_events(
 )
 async def maintenance_feed_url(
     enterprise_id: uuid.UUID,
-    caller: AnyCaller,
+    caller: MaintenanceReader,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -194,7 +192,7 @@ async def maintenance_feed_url(
 )
 async def rotate_maintenance_feed(
     enterprise_id: uuid.UUID,
-    caller: CustomerAdminOrProvider,
+    caller: FeedRotator,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -208,7 +206,9 @@ async def rotate_maintenance_feed(
     "/v1/maintenance-policies/{country}",
     summary="A country's maintenance window (local time) and notice period",
 )
-async def get_policy(country: str, caller: AnyCaller, session: SessionDep) -> MaintenancePolicyRead:
+async def get_policy(
+    country: str, caller: MaintenanceReader, session: SessionDep
+) -> MaintenancePolicyRead:
     return await maintenance_policies.get_policy(session, country)
 
 
@@ -219,7 +219,7 @@ async def get_policy(country: str, caller: AnyCaller, session: SessionDep) -> Ma
 async def put_policy(
     country: str,
     payload: MaintenancePolicyUpdate,
-    caller: ChangeManager,
+    caller: CountryPolicyEditor,
     session: SessionDep,
     clock: ClockDep,
 ) -> MaintenancePolicyRead:

@@ -7,22 +7,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from app.core.deps import AnyCaller, ClockDep, SessionDep, require_roles
+from app.core.deps import ClockDep, SessionDep
 from app.core.etag import IfMatch, set_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, PageParams, page_params
-from app.core.roles import Role
-from app.core.tenancy import Caller
 from app.services.orders import service
+from app.services.orders.policy import OrderDesk, OrderMover, OrderReader, OrderStaff
 from app.services.orders.rules import OrderStatus
 from app.services.orders.schemas import OrderCreate, OrderRead, OrderTransition, TouchpointRecord
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 Paging = Annotated[PageParams, Depends(page_params)]
-OrderDesk = Annotated[
-    Caller, Depends(require_roles(Role.customer_care_manager, Role.provider_admin))
-]
 
 
 @router.post("", status_code=201, summary="Create an order (customer care managers)")
@@ -38,20 +34,22 @@ async def create_order(
 
 @router.get("", summary="Orders the caller may see")
 async def list_orders(
-    caller: AnyCaller,
+    caller: OrderReader,
     session: SessionDep,
     paging: Paging,
     enterprise_id: uuid.UUID | None = None,
     status: OrderStatus | None = None,
 ) -> Page[OrderRead]:
-    return await service.list_orders(session, caller, paging, enterprise_id, status)
+    return await service.ORDERS.page(
+        session, caller, paging, enterprise_id=enterprise_id, status=status
+    )
 
 
 @router.get("/{order_id}", summary="One order, with its six touchpoints in the handbook's order")
 async def get_order(
-    order_id: uuid.UUID, caller: AnyCaller, session: SessionDep, response: Response
+    order_id: uuid.UUID, caller: OrderReader, session: SessionDep, response: Response
 ) -> OrderRead:
-    order = await service.get_order(session, caller, order_id)
+    order = await service.ORDERS.get(session, caller, order_id)
     set_etag(response, order.version)
     return order
 
@@ -63,7 +61,7 @@ async def get_order(
 async def record_touchpoint(
     order_id: uuid.UUID,
     payload: TouchpointRecord,
-    caller: AnyCaller,
+    caller: OrderStaff,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
@@ -81,7 +79,7 @@ async def record_touchpoint(
 async def change_status(
     order_id: uuid.UUID,
     payload: OrderTransition,
-    caller: AnyCaller,
+    caller: OrderMover,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
@@ -94,6 +92,6 @@ async def change_status(
 
 @router.get("/{order_id}/events", summary="The order's history, oldest first")
 async def order_events(
-    order_id: uuid.UUID, caller: AnyCaller, session: SessionDep
-) -> list[EventRead]:
-    return await service.order_events(session, caller, order_id)
+    order_id: uuid.UUID, caller: OrderReader, session: SessionDep, paging: Paging
+) -> Page[EventRead]:
+    return await service.ORDERS.history(session, caller, order_id, paging)

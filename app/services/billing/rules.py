@@ -32,14 +32,22 @@ OPEN_STATUSES = frozenset(
     {BillingStatus.received, BillingStatus.acknowledged, BillingStatus.in_review}
 )
 
-# received -> acknowledged -> in_review; resolve ends it from any open status.
+# A resolution ends a request, accepted (`resolved`) or not (`rejected`), from any open status.
+RESOLUTIONS = frozenset({BillingStatus.resolved, BillingStatus.rejected})
+
+# received -> acknowledged -> in_review; a resolution ends it from any open status.
 BILLING_TRANSITIONS: dict[BillingStatus, frozenset[BillingStatus]] = {
-    BillingStatus.received: frozenset({BillingStatus.acknowledged}),
-    BillingStatus.acknowledged: frozenset({BillingStatus.in_review}),
-    BillingStatus.in_review: frozenset(),
+    BillingStatus.received: frozenset({BillingStatus.acknowledged, *RESOLUTIONS}),
+    BillingStatus.acknowledged: frozenset({BillingStatus.in_review, *RESOLUTIONS}),
+    BillingStatus.in_review: RESOLUTIONS,
     BillingStatus.resolved: frozenset(),
     BillingStatus.rejected: frozenset(),
 }
+
+
+def resolution(outcome: str) -> BillingStatus:
+    """The status an outcome ends a request in."""
+    return BillingStatus.resolved if outcome == "accepted" else BillingStatus.rejected
 
 
 def mailbox_for(mailboxes: dict[str, list[str]], country: str) -> str | None:
@@ -85,6 +93,34 @@ MAX_DIGITS = 14
 AMOUNT = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?")
 
 MAX_PLACES = 4
+
+
+# ISO 4217 minor units: two decimal places unless listed here.
+MINOR_UNITS: dict[str, int] = {
+    **dict.fromkeys(
+        "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(), 0
+    ),
+    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
+    **dict.fromkeys("CLF UYW".split(), 4),
+}
+
+
+def minor_units(currency: str) -> int:
+    return MINOR_UNITS.get(currency, 2)
+
+
+def money_text(amount: Decimal, currency: str) -> str:
+    """An amount as the API writes it: a decimal string with exactly the currency's minor
+    units ("120.50" USD, "1000" JPY, "1.250" BHD), never a float, never an exponent."""
+    return f"{amount.quantize(Decimal(1).scaleb(-minor_units(currency))):f}"
+
+
+def amount_problem(amount: Decimal, currency: str) -> str | None:
+    """Why an amount cannot be written in its currency (finer than its minor unit), or None."""
+    places = minor_units(currency)
+    if amount != amount.quantize(Decimal(1).scaleb(-places)):
+        return f"{currency} has {places} decimal places"
+    return None
 
 
 def is_currency(code: str) -> bool:

@@ -11,7 +11,15 @@ from pydantic import AfterValidator, Field
 
 from app.core.events import UtcDateTime
 from app.core.schemas import LongText, NonEmpty, RequestBody, ResponseBody
-from app.services.billing.rules import BillingStatus, BillingType, is_currency, parse_amount
+from app.core.workflow import MovesTo
+from app.services.billing.rules import (
+    BILLING_TRANSITIONS,
+    RESOLUTIONS,
+    BillingStatus,
+    BillingType,
+    is_currency,
+    parse_amount,
+)
 
 
 class Channel(StrEnum):
@@ -37,7 +45,7 @@ class BillingRequestCreate(RequestBody):
 
 
 class BillingTransition(RequestBody):
-    to: Literal["acknowledged", "in_review"]
+    to: Annotated[BillingStatus, MovesTo(BILLING_TRANSITIONS, exclude=RESOLUTIONS)]
     note: LongText = ""
 
 
@@ -53,7 +61,8 @@ def _currency(code: str) -> str:
 
 class Money(RequestBody):
     amount: Annotated[str, Field(max_length=24), AfterValidator(_amount)] = Field(
-        description='A decimal string, e.g. "150.25"; never a JSON number (no floats for money)'
+        description='A decimal string, e.g. "150.25"; never a JSON number (no floats for money), '
+        "and no finer than the currency's minor unit"
     )
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$"), AfterValidator(_currency)] = Field(
         description="ISO 4217 code"
@@ -61,7 +70,10 @@ class Money(RequestBody):
 
 
 class MoneyRead(ResponseBody):
-    amount: str
+    amount: str = Field(
+        description='A decimal string in the currency\'s minor units: "120.50" USD, "1000" JPY, '
+        '"1.250" BHD'
+    )
     currency: str
 
 

@@ -25,21 +25,34 @@ class ChangeStatus(StrEnum):
     cancelled = "cancelled"
 
 
+# Analysis and scheduling may both come straight after receipt or referral; `scheduled` is
+# reached through the schedule endpoint (it needs a time), every other move through
+# transitions.
 CHANGE_TRANSITIONS: dict[ChangeStatus, frozenset[ChangeStatus]] = {
     ChangeStatus.received: frozenset(
-        {ChangeStatus.analysed, ChangeStatus.rejected, ChangeStatus.cancelled}
+        {
+            ChangeStatus.analysed,
+            ChangeStatus.scheduled,
+            ChangeStatus.rejected,
+            ChangeStatus.cancelled,
+        }
     ),
     ChangeStatus.referred: frozenset(
-        {ChangeStatus.analysed, ChangeStatus.rejected, ChangeStatus.cancelled}
+        {
+            ChangeStatus.analysed,
+            ChangeStatus.scheduled,
+            ChangeStatus.rejected,
+            ChangeStatus.cancelled,
+        }
     ),
-    ChangeStatus.analysed: frozenset({ChangeStatus.rejected, ChangeStatus.cancelled}),
+    ChangeStatus.analysed: frozenset(
+        {ChangeStatus.scheduled, ChangeStatus.rejected, ChangeStatus.cancelled}
+    ),
     ChangeStatus.scheduled: frozenset({ChangeStatus.completed, ChangeStatus.cancelled}),
     ChangeStatus.completed: frozenset(),
     ChangeStatus.rejected: frozenset(),
     ChangeStatus.cancelled: frozenset(),
 }
-
-SCHEDULABLE = frozenset({ChangeStatus.received, ChangeStatus.referred, ChangeStatus.analysed})
 
 DATA = ("data",)
 

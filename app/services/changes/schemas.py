@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, field_validator
 
 from app.core.events import UtcDateTime
-from app.core.schemas import LongText, RequestBody, ResponseBody
-from app.services.changes.rules import MAX_SERVICES_PER_CHANGE, ChangeStatus
+from app.core.schemas import LongText, RequestBody, ResponseBody, ends_after_start
+from app.core.workflow import MovesTo
+from app.services.changes.rules import CHANGE_TRANSITIONS, MAX_SERVICES_PER_CHANGE, ChangeStatus
 
 
 class CatalogItemRead(ResponseBody):
@@ -24,13 +25,7 @@ class Window(RequestBody):
     start: UtcDateTime
     end: UtcDateTime
 
-    @field_validator("end")
-    @classmethod
-    def _ordered(cls, end: datetime, info: ValidationInfo) -> datetime:
-        start = info.data.get("start")
-        if start is not None and end <= start:
-            raise ValueError("end must be after start")
-        return end
+    _ordered = field_validator("end")(ends_after_start)
 
 
 class ChangeRequestCreate(RequestBody):
@@ -55,21 +50,14 @@ class ChangeRequestCreate(RequestBody):
     )
 
 
-class ChangeSchedule(RequestBody):
-    start: UtcDateTime
-    end: UtcDateTime
-
-    @field_validator("end")
-    @classmethod
-    def _ordered(cls, end: datetime, info: ValidationInfo) -> datetime:
-        start = info.data.get("start")
-        if start is not None and end <= start:
-            raise ValueError("end must be after start")
-        return end
+class ChangeSchedule(Window):
+    """When the work is executed: in business hours, or inside the customer's window."""
 
 
 class ChangeTransition(RequestBody):
-    to: Literal["analysed", "completed", "rejected", "cancelled"]
+    to: Annotated[ChangeStatus, MovesTo(CHANGE_TRANSITIONS, exclude={ChangeStatus.scheduled})] = (
+        Field(description="`scheduled` is reached through the schedule endpoint")
+    )
     note: LongText = ""
 
 

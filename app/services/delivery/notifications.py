@@ -24,6 +24,7 @@ from app.models import (
     Ticket,
     WebhookEndpoint,
 )
+from app.services.billing.events import BillingSnapshot
 from app.services.calendars.service import calendar_for
 from app.services.delivery.mail_templates import render
 from app.services.delivery.rules import (
@@ -39,9 +40,12 @@ from app.services.delivery.rules import (
 )
 from app.services.directory.contacts import contacts_for
 from app.services.directory.service import support_lines
+from app.services.maintenance.events import MaintenanceNotice
+from app.services.orders.events import OrderTouchpointRecorded
 from app.services.tickets.events import (
     EscalationContacts,
     TicketEscalated,
+    TicketEvent,
     TicketHeld,
     TicketMove,
     TicketResumed,
@@ -108,48 +112,46 @@ async def _recipients(session: AsyncSession, event: OutboxEvent) -> dict[str, st
 
 
 async def _context(session: AsyncSession, event: OutboxEvent) -> tuple[dict[str, Any], str] | None:
-    if event.subject_type == "ticket":
-        payload = parse_payload(event.type, event.data)
-        return None if payload is None else await _ticket_context(session, event, payload)
-    # Orders, billing and maintenance are still written untyped (their payload models come
-    # with their features): their customer view is their body as recorded.
-    data = event.customer or {}
-    country = (
-        await session.execute(
-            select(Enterprise.country).where(Enterprise.id == event.enterprise_id)
-        )
-    ).scalar_one()
-    if event.type.startswith("maintenance."):
+    payload = parse_payload(event.type, event.data)
+    if payload is None or payload.for_customer() is None:
+        return None
+    if isinstance(payload, TicketEvent):
+        return await _ticket_context(session, event, payload)
+    # The fields read below are all in the customer's view of their events.
+    if isinstance(payload, MaintenanceNotice):
+        country = (
+            await session.execute(
+                select(Enterprise.country).where(Enterprise.id == event.enterprise_id)
+            )
+        ).scalar_one()
         zone = (await calendar_for(session, country)).timezone
-        services = data.get("impacted_service_codes") or data.get("service_codes") or []
         return {
-            "gcr_number": data.get("gcr_number", ""),
-            "emergency": data.get("kind") == "emergency",
+            "gcr_number": payload.gcr_number,
+            "emergency": payload.emergency,
             "event_type": event.type,
-            "start_local": local_time(_instant(data.get("start")), zone),
-            "end_local": local_time(_instant(data.get("end")), zone),
-            "impact_key": data.get("expected_impact"),
-            "reason": data.get("reason") or "",
-            "services": ", ".join(str(s) for s in services),
+            "start_local": local_time(payload.start, zone),
+            "end_local": local_time(payload.end, zone),
+            "impact_key": payload.expected_impact,
+            "reason": payload.reason,
+            "services": ", ".join(payload.service_codes),
             "lines": await _tsc_lines(session, country, None),
         }, "maintenance"
-    if event.type.startswith("order."):
-        key = str(data.get("key", ""))
+    if isinstance(payload, OrderTouchpointRecorded):
         return {
-            "order_number": data.get("order_number") or data.get("number") or "",
-            "touchpoint_key": key,
-            "touchpoint_titles": _touchpoint_titles(key),
-            "note": data.get("note") or "",
-            "expected_delivery_date": data.get("expected_delivery_date") or "",
+            "order_number": payload.number,
+            "touchpoint_key": payload.key,
+            "touchpoint_titles": _touchpoint_titles(payload.key),
+            "note": payload.note,
+            "expected_delivery_date": payload.expected_delivery_date or "",
         }, "order_touchpoint"
-    return {
-        # Billing requests have no number of their own: the short form of their id.
-        "request_number": data.get("request_number")
-        or data.get("number")
-        or f"BR-{event.subject_id.hex[:8].upper()}",
-        "subject": data.get("subject") or "",
-        "route_to": data.get("route_to") or "",
-    }, "billing_acknowledged"
+    if isinstance(payload, BillingSnapshot):
+        return {
+            # Billing requests have no number of their own: the short form of their id.
+            "request_number": f"BR-{event.subject_id.hex[:8].upper()}",
+            "subject": payload.subject,
+            "route_to": payload.route_to or "",
+        }, "billing_acknowledged"
+    return None
 
 
 async def _ticket_context(
@@ -242,18 +244,6 @@ def _touchpoint_titles(key: str) -> dict[str, str]:
             titles.setdefault("pt", TOUCHPOINT_PT.get(key, titles.get("en", "")))
             return titles
     return {}
-
-
-def _instant(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo is not None else None
-    return None
 
 
 async def _tsc_lines(session: AsyncSession, country: str, product_line: str | None) -> list[str]:

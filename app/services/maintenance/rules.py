@@ -30,6 +30,13 @@ class MaintenanceStatus(StrEnum):
     cancelled = "cancelled"
 
 
+# An announced GCR may be cancelled; edits keep it announced.
+MAINTENANCE_TRANSITIONS: dict[MaintenanceStatus, frozenset[MaintenanceStatus]] = {
+    MaintenanceStatus.announced: frozenset({MaintenanceStatus.cancelled}),
+    MaintenanceStatus.cancelled: frozenset(),
+}
+
+
 class ExpectedImpact(StrEnum):
     outage = "outage"
     degradation = "degradation"

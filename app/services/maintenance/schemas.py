@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, time
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from app.core.events import UtcDateTime
-from app.core.schemas import LongText, RequestBody, ResponseBody
+from app.core.schemas import LongText, RequestBody, ResponseBody, ends_after_start
 from app.services.maintenance.rules import ExpectedImpact, MaintenanceKind, MaintenanceStatus
 
 GCR_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$"
@@ -25,13 +25,7 @@ class MaintenanceCreate(RequestBody):
     reason: LongText = Field(min_length=1)
     expected_impact: ExpectedImpact
 
-    @field_validator("end")
-    @classmethod
-    def _ordered(cls, end: datetime, info: ValidationInfo) -> datetime:
-        start = info.data.get("start")
-        if start is not None and end <= start:
-            raise ValueError("end must be after start")
-        return end
+    _ordered = field_validator("end")(ends_after_start)
 
 
 class MaintenanceUpdate(RequestBody):

@@ -4,22 +4,32 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import ColumnElement, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
-from app.core.errors import Conflict, Forbidden, NotFound, field_error
-from app.core.etag import check_if_match
-from app.core.events import EventRead, events_of, record_event
-from app.core.idempotency import IdempotencyClaim, commit_creation
-from app.core.pagination import Page, PageParams, keyset, page_of
+from app.core.errors import Conflict, field_error
+from app.core.idempotency import IdempotencyClaim
+from app.core.pagination import Page, PageParams
 from app.core.tenancy import Caller, visible_to
+from app.core.workflow import Emit, Step, Workflow, record_all
 from app.models import Maintenance, MaintenanceImpact, Service
 from app.services.maintenance.country_policies import check_rules
+from app.services.maintenance.events import (
+    MaintenanceAcknowledged,
+    MaintenanceAnnounced,
+    MaintenanceCancelled,
+    MaintenanceNotice,
+    MaintenancePayload,
+    MaintenanceUpdated,
+)
+from app.services.maintenance.policy import MOVE_ROLES, ROLES
 from app.services.maintenance.rules import (
+    MAINTENANCE_TRANSITIONS,
     ExpectedImpact,
     MaintenanceKind,
     MaintenanceStatus,
@@ -31,8 +41,6 @@ from app.services.maintenance.schemas import (
     MaintenanceRead,
     MaintenanceUpdate,
 )
-
-SUBJECT = "maintenance"
 
 
 def maintenance_read(row: Maintenance, impacts: list[MaintenanceImpact]) -> MaintenanceRead:
@@ -70,24 +78,32 @@ async def _impacts(
     return grouped
 
 
-def _visible_ids(caller: Caller) -> Any:
-    return visible_to(
+def _visible(caller: Caller) -> ColumnElement[bool]:
+    """A GCR spans tenants: a caller sees those impacting one of its enterprises."""
+    impacted = visible_to(
         select(MaintenanceImpact.maintenance_id), caller, MaintenanceImpact.enterprise_id
     )
+    return Maintenance.id.in_(impacted)
 
 
-async def _load(
-    session: AsyncSession, caller: Caller, maintenance_id: uuid.UUID, *, lock: bool = False
-) -> Maintenance:
-    stmt = select(Maintenance).where(
-        Maintenance.id == maintenance_id, Maintenance.id.in_(_visible_ids(caller))
-    )
-    if lock:
-        stmt = stmt.with_for_update()
-    row = (await session.execute(stmt)).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"maintenance {maintenance_id} not found")
-    return row
+async def _reads(
+    session: AsyncSession, caller: Caller, rows: Sequence[Maintenance]
+) -> list[MaintenanceRead]:
+    impacts = await _impacts(session, caller, [r.id for r in rows])
+    return [maintenance_read(r, impacts[r.id]) for r in rows]
+
+
+MAINTENANCE: Workflow[Maintenance, MaintenanceStatus, MaintenanceRead] = Workflow(
+    model=Maintenance,
+    what="maintenance",
+    subject_type=MaintenancePayload.subject_type,
+    status=MaintenanceStatus,
+    moves=MAINTENANCE_TRANSITIONS,
+    roles=MOVE_ROLES,
+    read=lambda row: maintenance_read(row, []),
+    scope=_visible,
+    reads=_reads,
+)
 
 
 async def _services(session: AsyncSession, ids: list[uuid.UUID]) -> list[Service]:
@@ -101,47 +117,47 @@ async def _services(session: AsyncSession, ids: list[uuid.UUID]) -> list[Service
     return [found[i] for i in dict.fromkeys(ids)]
 
 
-def _by_enterprise(services: list[Service]) -> dict[uuid.UUID, list[Service]]:
-    grouped: dict[uuid.UUID, list[Service]] = defaultdict(list)
+async def _codes(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    rows = await session.execute(select(Service.id, Service.code).where(Service.id.in_(ids)))
+    return {service_id: code for service_id, code in rows.tuples()}
+
+
+def _by_enterprise(services: list[Service]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    grouped: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     for s in services:
-        grouped[s.enterprise_id].append(s)
+        grouped[s.enterprise_id].append(s.id)
     return grouped
 
 
-async def _announce(
-    session: AsyncSession,
-    caller: Caller,
+def _notices(
+    notice: type[MaintenanceNotice],
     row: Maintenance,
-    type: str,
-    now: datetime,
     per_enterprise: dict[uuid.UUID, list[uuid.UUID]],
     codes: dict[uuid.UUID, str],
-    extra: dict[str, Any] | None = None,
-) -> None:
-    """One event per impacted enterprise: delivery mails each enterprise's own contacts."""
-    for enterprise_id, service_ids in sorted(per_enterprise.items(), key=lambda kv: str(kv[0])):
-        await record_event(
-            session,
-            subject_type=SUBJECT,
-            subject_id=row.id,
-            type=type,
-            at=now,
-            actor=caller.actor,
-            enterprise_id=enterprise_id,
-            data={
-                "gcr_number": row.gcr_number,
-                "kind": row.kind,
-                "emergency": row.kind == MaintenanceKind.emergency.value,
-                "status": row.status,
-                "start": row.start.isoformat(),
-                "end": row.end.isoformat(),
-                "expected_impact": row.expected_impact,
-                "reason": row.reason,
-                "service_ids": [str(s) for s in service_ids],
-                "service_codes": [codes[s] for s in service_ids if s in codes],
-                **(extra or {}),
-            },
+    **extra: Any,
+) -> list[Emit]:
+    """One notice per impacted enterprise: delivery mails each enterprise's own contacts."""
+    fields: dict[str, Any] = {
+        "gcr_number": row.gcr_number,
+        "kind": row.kind,
+        "emergency": row.kind == MaintenanceKind.emergency.value,
+        "status": row.status,
+        "start": row.start,
+        "end": row.end,
+        "expected_impact": row.expected_impact,
+        "reason": row.reason,
+    }
+    return [
+        Emit(
+            notice(
+                **{**fields, **extra},
+                service_ids=service_ids,
+                service_codes=[codes[s] for s in service_ids if s in codes],
+            ),
+            enterprise_id,
         )
+        for enterprise_id, service_ids in sorted(per_enterprise.items(), key=lambda kv: str(kv[0]))
+    ]
 
 
 async def create_maintenance(
@@ -182,27 +198,14 @@ async def create_maintenance(
     await session.flush()
     grouped = _by_enterprise(services)
     impacts = [
-        MaintenanceImpact(
-            maintenance_id=row.id, enterprise_id=eid, service_ids=[s.id for s in svcs]
-        )
-        for eid, svcs in grouped.items()
+        MaintenanceImpact(maintenance_id=row.id, enterprise_id=eid, service_ids=ids)
+        for eid, ids in grouped.items()
     ]
     session.add_all(impacts)
     await session.flush()
     codes = {s.id: s.code for s in services}
-    per = {eid: [s.id for s in svcs] for eid, svcs in grouped.items()}
-    await _announce(session, caller, row, "maintenance.announced", now, per, codes)
-    answer = maintenance_read(row, impacts)
-    await commit_creation(session, claim, answer)
-    return answer
-
-
-async def get_maintenance(
-    session: AsyncSession, caller: Caller, maintenance_id: uuid.UUID
-) -> MaintenanceRead:
-    row = await _load(session, caller, maintenance_id)
-    impacts = await _impacts(session, caller, [row.id])
-    return maintenance_read(row, impacts[row.id])
+    notices = _notices(MaintenanceAnnounced, row, grouped, codes)
+    return await MAINTENANCE.create(session, caller, claim, row, now, notices)
 
 
 async def list_maintenances(
@@ -212,16 +215,8 @@ async def list_maintenances(
     status: MaintenanceStatus | None,
     starts_after: datetime | None,
 ) -> Page[MaintenanceRead]:
-    stmt = select(Maintenance).where(Maintenance.id.in_(_visible_ids(caller)))
-    if status is not None:
-        stmt = stmt.where(Maintenance.status == status.value)
-    if starts_after is not None:
-        stmt = stmt.where(Maintenance.start >= starts_after)
-    stmt = keyset(stmt, params, Maintenance.updated_at, Maintenance.id)
-    rows = (await session.execute(stmt)).scalars().all()
-    items, cursor = page_of(rows, params, lambda r: (r.updated_at, r.id))
-    impacts = await _impacts(session, caller, [r.id for r in items])
-    return Page(items=[maintenance_read(r, impacts[r.id]) for r in items], next_cursor=cursor)
+    where = [] if starts_after is None else [Maintenance.start >= starts_after]
+    return await MAINTENANCE.page(session, caller, params, *where, status=status)
 
 
 async def update_maintenance(
@@ -232,69 +227,61 @@ async def update_maintenance(
     payload: MaintenanceUpdate,
     if_match: str | None,
 ) -> MaintenanceRead:
-    row = await _load(session, caller, maintenance_id, lock=True)
-    if row.status == MaintenanceStatus.cancelled.value:
-        raise Conflict(f"GCR {row.gcr_number} is cancelled")
-    check_if_match(if_match, row.version)
-    now = clock.now()
+    """An edit keeps the GCR announced: the enterprises it now touches are told (announced to
+    newcomers, updated to the others) and those it no longer touches are released."""
     changes = payload.model_dump(exclude_unset=True, exclude_none=True)
-    kind = MaintenanceKind(changes.get("kind", row.kind))
-    start, end = changes.get("start", row.start), changes.get("end", row.end)
-    if end <= start:
-        raise field_error("end", "must be after start")
-    service_ids = changes.get("impacted_service_ids", list(row.impacted_service_ids))
-    services = await _services(session, service_ids)
-    if {"kind", "start", "end", "impacted_service_ids"} & changes.keys():
-        await check_rules(session, kind, start, end, services, now)
-    old = await _impacts(session, None, [row.id])
-    old_by = {i.enterprise_id: i for i in old[row.id]}
-    row.kind, row.start, row.end = kind.value, start, end
-    row.reason = changes.get("reason", row.reason)
-    impact = changes.get("expected_impact")
-    row.expected_impact = impact.value if impact is not None else row.expected_impact
-    row.impacted_service_ids = [s.id for s in services]
-    row.version += 1
-    row.updated_at = now
-    grouped = _by_enterprise(services)
-    removed = {eid: old_by[eid].service_ids for eid in old_by if eid not in grouped}
-    if removed:
-        await session.execute(
-            delete(MaintenanceImpact).where(
-                MaintenanceImpact.maintenance_id == row.id,
-                MaintenanceImpact.enterprise_id.in_(list(removed)),
+
+    async def edit(
+        session: AsyncSession, row: Maintenance, before: MaintenanceStatus, now: datetime
+    ) -> list[Emit]:
+        kind = MaintenanceKind(changes.get("kind", row.kind))
+        start, end = changes.get("start", row.start), changes.get("end", row.end)
+        if end <= start:
+            raise field_error("end", "must be after start")
+        service_ids = changes.get("impacted_service_ids", list(row.impacted_service_ids))
+        services = await _services(session, service_ids)
+        if {"kind", "start", "end", "impacted_service_ids"} & changes.keys():
+            await check_rules(session, kind, start, end, services, now)
+        old_by = {i.enterprise_id: i for i in (await _impacts(session, None, [row.id]))[row.id]}
+        row.kind, row.start, row.end = kind.value, start, end
+        row.reason = changes.get("reason", row.reason)
+        impact = changes.get("expected_impact")
+        row.expected_impact = impact.value if impact is not None else row.expected_impact
+        row.impacted_service_ids = [s.id for s in services]
+        grouped = _by_enterprise(services)
+        removed = {eid: old_by[eid].service_ids for eid in old_by if eid not in grouped}
+        if removed:
+            await session.execute(
+                delete(MaintenanceImpact).where(
+                    MaintenanceImpact.maintenance_id == row.id,
+                    MaintenanceImpact.enterprise_id.in_(list(removed)),
+                )
             )
-        )
-    impacts = []
-    for eid, svcs in grouped.items():
-        existing = old_by.get(eid)
-        if existing is None:
-            existing = MaintenanceImpact(maintenance_id=row.id, enterprise_id=eid, service_ids=[])
-            session.add(existing)
-        existing.service_ids = [s.id for s in svcs]
-        impacts.append(existing)
-    await session.flush()
-    codes = {s.id: s.code for s in services}
-    per_new = {e: [s.id for s in v] for e, v in grouped.items() if e not in old_by}
-    per_kept = {e: [s.id for s in v] for e, v in grouped.items() if e in old_by}
-    fields = sorted(changes)
-    await _announce(session, caller, row, "maintenance.announced", now, per_new, codes)
-    await _announce(
-        session, caller, row, "maintenance.updated", now, per_kept, codes, {"changed": fields}
+        for eid, ids in grouped.items():
+            kept = old_by.get(eid)
+            if kept is None:
+                kept = MaintenanceImpact(maintenance_id=row.id, enterprise_id=eid, service_ids=[])
+                session.add(kept)
+            kept.service_ids = ids
+        await session.flush()
+        codes = {s.id: s.code for s in services}
+        newcomers = {e: ids for e, ids in grouped.items() if e not in old_by}
+        stayers = {e: ids for e, ids in grouped.items() if e in old_by}
+        released = "your services are no longer impacted by this GCR"
+        return [
+            *_notices(MaintenanceAnnounced, row, newcomers, codes),
+            *_notices(MaintenanceUpdated, row, stayers, codes, changed=sorted(changes)),
+            *_notices(MaintenanceCancelled, row, removed, codes, reason=released),
+        ]
+
+    step: Step[Maintenance] = Step(
+        attempt="be changed",
+        to=None,
+        roles=ROLES["update"],
+        doing="change maintenance",
+        hook=edit,
     )
-    await _announce(
-        session,
-        caller,
-        row,
-        "maintenance.cancelled",
-        now,
-        removed,
-        codes,
-        {"reason": "your services are no longer impacted by this GCR"},
-    )
-    visible = [i for i in impacts if caller.can_see(i.enterprise_id)]
-    answer = maintenance_read(row, visible)
-    await session.commit()
-    return answer
+    return await MAINTENANCE.advance(session, caller, clock, maintenance_id, step, if_match)
 
 
 async def cancel_maintenance(
@@ -305,65 +292,34 @@ async def cancel_maintenance(
     payload: MaintenanceCancel,
     if_match: str | None,
 ) -> MaintenanceRead:
-    row = await _load(session, caller, maintenance_id, lock=True)
-    if row.status == MaintenanceStatus.cancelled.value:
-        raise Conflict(f"GCR {row.gcr_number} is already cancelled")
-    check_if_match(if_match, row.version)
-    now = clock.now()
-    row.status = MaintenanceStatus.cancelled.value
-    row.cancel_reason = payload.reason
-    row.version += 1
-    row.updated_at = now
-    impacts = (await _impacts(session, None, [row.id]))[row.id]
-    codes = {
-        s.id: s.code
-        for s in (
-            await session.execute(
-                select(Service).where(Service.id.in_(list(row.impacted_service_ids)))
-            )
-        )
-        .scalars()
-        .all()
-    }
-    per = {i.enterprise_id: list(i.service_ids) for i in impacts}
-    await _announce(
-        session, caller, row, "maintenance.cancelled", now, per, codes, {"reason": payload.reason}
-    )
-    answer = maintenance_read(row, impacts)
-    await session.commit()
-    return answer
+    async def cancel(
+        session: AsyncSession, row: Maintenance, before: MaintenanceStatus, now: datetime
+    ) -> list[Emit]:
+        row.cancel_reason = payload.reason
+        impacts = (await _impacts(session, None, [row.id]))[row.id]
+        codes = await _codes(session, list(row.impacted_service_ids))
+        per = {i.enterprise_id: list(i.service_ids) for i in impacts}
+        return _notices(MaintenanceCancelled, row, per, codes, reason=payload.reason)
+
+    step = MAINTENANCE.step(MaintenanceStatus.cancelled, doing="cancel maintenance", hook=cancel)
+    return await MAINTENANCE.advance(session, caller, clock, maintenance_id, step, if_match)
 
 
 async def acknowledge(
     session: AsyncSession, caller: Caller, clock: Clock, maintenance_id: uuid.UUID
 ) -> MaintenanceRead:
     """A customer confirms it has seen the notice, for each of its impacted enterprises."""
-    if caller.is_provider:
-        raise Forbidden("the impacted customers acknowledge a maintenance notice")
-    row = await _load(session, caller, maintenance_id)
+    row = await MAINTENANCE.load(session, caller, maintenance_id)
     impacts = (await _impacts(session, caller, [row.id]))[row.id]
     now = clock.now()
+    emits = []
     for impact in impacts:
         if impact.acknowledged_at is None:
             impact.acknowledged_at = now
             impact.acknowledged_by = caller.actor
-            await record_event(
-                session,
-                subject_type=SUBJECT,
-                subject_id=row.id,
-                type="maintenance.acknowledged",
-                at=now,
-                actor=caller.actor,
-                enterprise_id=impact.enterprise_id,
-                data={"gcr_number": row.gcr_number},
-            )
+            seen = MaintenanceAcknowledged(gcr_number=row.gcr_number)
+            emits.append(Emit(seen, impact.enterprise_id))
+    await record_all(session, caller, row.id, now, emits)
     answer = maintenance_read(row, impacts)
     await session.commit()
     return answer
-
-
-async def maintenance_events(
-    session: AsyncSession, caller: Caller, maintenance_id: uuid.UUID
-) -> list[EventRead]:
-    await _load(session, caller, maintenance_id)
-    return await events_of(session, caller, SUBJECT, maintenance_id)

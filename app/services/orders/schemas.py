@@ -9,8 +9,9 @@ from typing import Annotated
 from pydantic import Field
 
 from app.core.schemas import LongText, NonEmpty, RequestBody, ResponseBody
+from app.core.workflow import MovesTo
 from app.services.enterprises.schemas import Country
-from app.services.orders.rules import OrderStatus
+from app.services.orders.rules import ORDER_TRANSITIONS, OrderStatus
 
 
 class OrderSiteIn(RequestBody):
@@ -21,7 +22,7 @@ class OrderSiteIn(RequestBody):
 
 class OrderCreate(RequestBody):
     enterprise_id: uuid.UUID
-    product: NonEmpty
+    product_line: NonEmpty
     description: LongText = ""
     sites: list[OrderSiteIn] = Field(min_length=1, max_length=100)
     requested_delivery_date: date | None = None
@@ -38,7 +39,7 @@ class TouchpointRecord(RequestBody):
 
 
 class OrderTransition(RequestBody):
-    to: OrderStatus = Field(
+    to: Annotated[OrderStatus, MovesTo(ORDER_TRANSITIONS)] = Field(
         description="in_progress, delivered, cancelled (staff); accepted (the customer, "
         "once delivered)"
     )
@@ -61,7 +62,7 @@ class OrderRead(ResponseBody):
     id: uuid.UUID
     number: str
     enterprise_id: uuid.UUID
-    product: str
+    product_line: str
     description: str
     sites: list[OrderSiteIn]
     requested_delivery_date: date | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -10,18 +11,23 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
-from app.core.errors import Conflict, Forbidden, field_error
-from app.core.etag import check_if_match
-from app.core.events import EventRead, events_of, record_event
+from app.core.errors import field_error
 from app.core.handbook import handbook
-from app.core.idempotency import IdempotencyClaim, commit_creation
-from app.core.pagination import Page, PageParams, keyset, page_of
-from app.core.tenancy import Caller, find_visible, visible_to
+from app.core.idempotency import IdempotencyClaim
+from app.core.tenancy import Caller, visible_to
+from app.core.workflow import Emit, Step, Workflow
 from app.models import Enterprise, Order
+from app.services.orders.events import (
+    OrderCreated,
+    OrderPayload,
+    OrderStatusChanged,
+    OrderTouchpointRecorded,
+)
+from app.services.orders.policy import MOVE_ROLES, ROLES
 from app.services.orders.rules import (
     EXPECTED_DELIVERY_TOUCHPOINT,
+    ORDER_TRANSITIONS,
     OrderStatus,
-    may_transition,
     status_after_touchpoint,
     touchpoint_keys,
 )
@@ -34,8 +40,6 @@ from app.services.orders.schemas import (
     TouchpointRead,
     TouchpointRecord,
 )
-
-SUBJECT = "order"
 
 
 def _touchpoint_table() -> list[dict[str, Any]]:
@@ -60,7 +64,7 @@ def order_read(order: Order) -> OrderRead:
         id=order.id,
         number=order.number,
         enterprise_id=order.enterprise_id,
-        product=order.product,
+        product_line=order.product_line,
         description=order.description,
         sites=[OrderSiteIn.model_validate(s) for s in order.sites],
         requested_delivery_date=order.requested_delivery_date,
@@ -72,6 +76,24 @@ def order_read(order: Order) -> OrderRead:
         created_at=order.created_at,
         updated_at=order.updated_at,
     )
+
+
+def _status_changed(order: Order, before: OrderStatus, extra: Mapping[str, Any]) -> OrderPayload:
+    return OrderStatusChanged.model_validate(
+        {"number": order.number, "from": before.value, "to": order.status, **extra}
+    )
+
+
+ORDERS: Workflow[Order, OrderStatus, OrderRead] = Workflow(
+    model=Order,
+    what="order",
+    subject_type=OrderPayload.subject_type,
+    status=OrderStatus,
+    moves=ORDER_TRANSITIONS,
+    roles=MOVE_ROLES,
+    read=order_read,
+    event=_status_changed,
+)
 
 
 async def create_order(
@@ -96,7 +118,7 @@ async def create_order(
         id=uuid.uuid4(),
         enterprise_id=payload.enterprise_id,
         number=f"ORD-{now.year:04d}-{seq:06d}",
-        product=payload.product,
+        product_line=payload.product_line,
         description=payload.description,
         sites=[s.model_dump(mode="json") for s in payload.sites],
         requested_delivery_date=payload.requested_delivery_date,
@@ -108,48 +130,21 @@ async def create_order(
         updated_at=now,
         version=1,
     )
-    session.add(order)
-    await session.flush()
-    await record_event(
-        session,
-        subject_type=SUBJECT,
-        subject_id=order.id,
-        type="order.created",
-        at=now,
-        actor=caller.actor,
-        enterprise_id=order.enterprise_id,
-        data={"number": order.number, "product": order.product, "status": order.status},
+    created = OrderCreated(
+        number=order.number, product_line=order.product_line, status=order.status
     )
-    answer = order_read(order)
-    await commit_creation(session, claim, answer)
-    return answer
+    emits = [Emit(created, order.enterprise_id)]
+    return await ORDERS.create(session, caller, claim, order, now, emits)
 
 
-async def _load(
-    session: AsyncSession, caller: Caller, order_id: uuid.UUID, *, lock: bool = False
-) -> Order:
-    return await find_visible(session, caller, Order, order_id, what="order", lock=lock)
-
-
-async def get_order(session: AsyncSession, caller: Caller, order_id: uuid.UUID) -> OrderRead:
-    return order_read(await _load(session, caller, order_id))
-
-
-async def list_orders(
-    session: AsyncSession,
-    caller: Caller,
-    params: PageParams,
-    enterprise_id: uuid.UUID | None,
-    status: OrderStatus | None,
-) -> Page[OrderRead]:
-    stmt = visible_to(select(Order), caller, Order.enterprise_id)
-    if enterprise_id is not None:
-        stmt = stmt.where(Order.enterprise_id == enterprise_id)
-    if status is not None:
-        stmt = stmt.where(Order.status == status.value)
-    rows = (await session.execute(keyset(stmt, params, Order.updated_at, Order.id))).scalars().all()
-    items, cursor = page_of(rows, params, lambda o: (o.updated_at, o.id))
-    return Page(items=[order_read(o) for o in items], next_cursor=cursor)
+def _check_touchpoint(payload: TouchpointRecord) -> None:
+    keys = touchpoint_keys(_touchpoint_table())
+    if payload.key not in keys:
+        raise field_error("key", f"unknown touchpoint; one of {', '.join(keys)}")
+    if payload.key == EXPECTED_DELIVERY_TOUCHPOINT and payload.expected_delivery_date is None:
+        raise field_error("expected_delivery_date", "required with this touchpoint")
+    if payload.key != EXPECTED_DELIVERY_TOUCHPOINT and payload.expected_delivery_date:
+        raise field_error("expected_delivery_date", f"only with {EXPECTED_DELIVERY_TOUCHPOINT}")
 
 
 async def record_touchpoint(
@@ -160,69 +155,39 @@ async def record_touchpoint(
     payload: TouchpointRecord,
     if_match: str | None,
 ) -> OrderRead:
-    order = await _load(session, caller, order_id, lock=True)
-    if not caller.is_provider:
-        raise Forbidden("touchpoints are recorded by the carrier's staff")
-    keys = touchpoint_keys(_touchpoint_table())
-    if payload.key not in keys:
-        raise field_error("key", f"unknown touchpoint; one of {', '.join(keys)}")
-    if payload.key == EXPECTED_DELIVERY_TOUCHPOINT and payload.expected_delivery_date is None:
-        raise field_error("expected_delivery_date", "required with this touchpoint")
-    if payload.key != EXPECTED_DELIVERY_TOUCHPOINT and payload.expected_delivery_date:
-        raise field_error("expected_delivery_date", f"only with {EXPECTED_DELIVERY_TOUCHPOINT}")
-    current = OrderStatus(order.status)
-    if current in (OrderStatus.accepted, OrderStatus.cancelled):
-        raise Conflict(f"the order is {current.value}")
-    check_if_match(if_match, order.version)
-    now = clock.now()
-    order.touchpoints = {
-        **(order.touchpoints or {}),
-        payload.key: {"done_at": now.isoformat(), "note": payload.note, "by": caller.actor},
-    }
-    if payload.expected_delivery_date is not None:
-        order.expected_delivery_date = payload.expected_delivery_date
-    new_status = status_after_touchpoint(current, payload.key)
-    order.status = new_status.value
-    order.version += 1
-    order.updated_at = now
-    data: dict[str, Any] = {"number": order.number, "key": payload.key, "note": payload.note}
-    if payload.expected_delivery_date is not None:
-        data["expected_delivery_date"] = payload.expected_delivery_date.isoformat()
-    await record_event(
-        session,
-        subject_type=SUBJECT,
-        subject_id=order.id,
-        type="order.touchpoint_recorded",
-        at=now,
-        actor=caller.actor,
-        enterprise_id=order.enterprise_id,
-        data=data,
-    )
-    if new_status is not current:
-        await _status_event(session, caller, order, current, now, "")
-    answer = order_read(order)
-    await session.commit()
-    return answer
+    """A touchpoint is a step of the order's workflow that keeps it open: recording one may
+    start the order, and the connectivity notice delivers it (`status_after_touchpoint`)."""
+    _check_touchpoint(payload)
 
+    async def record(
+        _: AsyncSession, order: Order, before: OrderStatus, now: datetime
+    ) -> list[Emit]:
+        order.touchpoints = {
+            **(order.touchpoints or {}),
+            payload.key: {"done_at": now.isoformat(), "note": payload.note, "by": caller.actor},
+        }
+        if payload.expected_delivery_date is not None:
+            order.expected_delivery_date = payload.expected_delivery_date
+        order.status = status_after_touchpoint(before, payload.key).value
+        recorded = OrderTouchpointRecorded(
+            number=order.number,
+            key=payload.key,
+            note=payload.note,
+            expected_delivery_date=payload.expected_delivery_date,
+        )
+        emits = [Emit(recorded, order.enterprise_id)]
+        if order.status != before.value:
+            emits.append(Emit(_status_changed(order, before, {}), order.enterprise_id))
+        return emits
 
-async def _status_event(
-    session: AsyncSession,
-    caller: Caller,
-    order: Order,
-    before: OrderStatus,
-    now: datetime,
-    note: str,
-) -> None:
-    await record_event(
-        session,
-        subject_type=SUBJECT,
-        subject_id=order.id,
-        type="order.status_changed",
-        at=now,
-        actor=caller.actor,
-        enterprise_id=order.enterprise_id,
-        data={"number": order.number, "from": before.value, "to": order.status, "note": note},
+    step: Step[Order] = Step(
+        attempt="record a touchpoint",
+        to=None,
+        roles=ROLES["record_touchpoint"],
+        doing="record touchpoints",
+        hook=record,
     )
+    return await ORDERS.advance(session, caller, clock, order_id, step, if_match)
 
 
 async def change_status(
@@ -233,25 +198,5 @@ async def change_status(
     payload: OrderTransition,
     if_match: str | None,
 ) -> OrderRead:
-    order = await _load(session, caller, order_id, lock=True)
-    if not caller.is_provider and payload.to is not OrderStatus.accepted:
-        raise Forbidden("customers accept delivered orders; staff make the other changes")
-    current = OrderStatus(order.status)
-    if not may_transition(current, payload.to):
-        raise Conflict(f"an order {current.value} cannot become {payload.to.value}")
-    check_if_match(if_match, order.version)
-    now = clock.now()
-    order.status = payload.to.value
-    order.version += 1
-    order.updated_at = now
-    await _status_event(session, caller, order, current, now, payload.note)
-    answer = order_read(order)
-    await session.commit()
-    return answer
-
-
-async def order_events(
-    session: AsyncSession, caller: Caller, order_id: uuid.UUID
-) -> list[EventRead]:
-    await _load(session, caller, order_id)
-    return await events_of(session, caller, SUBJECT, order_id)
+    step = ORDERS.move(payload.to, doing=f"make an order {payload.to.value}", note=payload.note)
+    return await ORDERS.advance(session, caller, clock, order_id, step, if_match)

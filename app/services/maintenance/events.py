@@ -1,0 +1,66 @@
+"""The events of a planned maintenance (GCR); each is written for one impacted enterprise.
+
+`maintenance.completed` was registered once and never recorded: a maintenance has no
+`completed` status, its end is in every notice and in the calendar feed, and nothing in
+Carrier Desk learns that the work really ended (a window passing is not the work done). It
+is gone until a use case records the work's end.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
+
+from app.core.event_registry import EventPayload, registered
+
+
+class MaintenanceEvent(StrEnum):
+    announced = "maintenance.announced"
+    updated = "maintenance.updated"
+    cancelled = "maintenance.cancelled"
+    acknowledged = "maintenance.acknowledged"
+
+
+class MaintenancePayload(EventPayload):
+    subject_type: ClassVar[str] = "maintenance"
+
+    gcr_number: str
+
+
+class MaintenanceNotice(MaintenancePayload):
+    """The notice an impacted enterprise receives: the work, and its own services only."""
+
+    kind: str
+    emergency: bool
+    status: str
+    start: datetime
+    end: datetime
+    expected_impact: str
+    reason: str
+    service_ids: list[uuid.UUID]
+    service_codes: list[str]
+
+
+@registered
+class MaintenanceAnnounced(MaintenanceNotice):
+    event_type: ClassVar[str] = MaintenanceEvent.announced
+
+
+@registered
+class MaintenanceUpdated(MaintenanceNotice):
+    event_type: ClassVar[str] = MaintenanceEvent.updated
+    changed: list[str]
+
+
+@registered
+class MaintenanceCancelled(MaintenanceNotice):
+    """`reason` is why the work is cancelled, or no longer touches this enterprise."""
+
+    event_type: ClassVar[str] = MaintenanceEvent.cancelled
+
+
+@registered
+class MaintenanceAcknowledged(MaintenancePayload):
+    event_type: ClassVar[str] = MaintenanceEvent.acknowledged
