@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
-from app.core.errors import Conflict, Forbidden, NotFound, field_error
+from app.core.errors import Conflict, Forbidden, IllegalMove, NotFound, field_error
 from app.core.etag import check_if_match
 from app.core.tenancy import Caller, visible_to
 from app.models import SlaClock, Ticket
@@ -145,12 +145,8 @@ async def move_ticket(
     check_if_match(if_match, ticket.version)
     current, to = Stage(ticket.stage), payload.to
     if not is_allowed(current, to):
-        allowed = ", ".join(s.value for s in next_stages(current)) or "none"
-        raise Conflict(
-            f"a ticket in {current.value} cannot move to {to.value}; it may move to: {allowed}",
-            stage=current.value,
-            allowed=[s.value for s in next_stages(current)],
-        )
+        allowed = [s.value for s in next_stages(current)]
+        raise IllegalMove("ticket", current.value, f"move to {to.value}", allowed)
     if ticket.status == Status.waiting_for_customer.value and to is not Stage.cancelled:
         raise Conflict(f"ticket {ticket.number} is waiting for the customer; resume it first")
     now = clock.now()
