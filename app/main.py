@@ -20,6 +20,7 @@ from app.core.errors import PROBLEM_RESPONSES, document_problems, install_error_
 from app.core.idempotency import install_replay_handler
 from app.core.middleware import RequestContextMiddleware
 from app.core.settings import Settings, get_settings
+from app.openapi_doc import finish_document
 from app.routers import ALL_ROUTERS
 from app.routers.docs import mount_docs
 from app.services.identity.authentication import resolve_caller
@@ -93,6 +94,7 @@ def create_app(
         app.include_router(router, responses=PROBLEM_RESPONSES)
     mount_docs(app)
     document_problems(app)
+    finish_document(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -156,6 +156,43 @@ async def test_keyset_pages_cover_every_item_once(world: World) -> None:
     assert bad.status_code == 422
 
 
+async def test_reference_lists_page_in_their_own_order(world: World) -> None:
+    whole = await world.client.get(
+        "/v1/directory/billing-mailboxes", params={"limit": 500}, headers=world.admin
+    )
+    countries = [m["country"] for m in whole.json()["items"]]
+    assert whole.json()["next_cursor"] is None
+    assert countries == sorted(countries)
+    assert len(countries) > 3
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = (
+            await world.client.get(
+                "/v1/directory/billing-mailboxes", params=params, headers=world.admin
+            )
+        ).json()
+        assert len(page["items"]) <= 3
+        seen += [m["country"] for m in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == countries
+    # A cursor of another list (or none at all) is refused, naming the field.
+    for i in range(2):
+        await world.enterprise(f"E{i}")
+    other = await world.client.get("/v1/enterprises", params={"limit": 1}, headers=world.admin)
+    assert other.json()["next_cursor"]
+    for bad in (other.json()["next_cursor"], "zzz"):
+        refused = await world.client.get(
+            "/v1/directory/billing-mailboxes", params={"cursor": bad}, headers=world.admin
+        )
+        assert refused.status_code == 422
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert [e["field"] for e in refused.json()["errors"]] == ["cursor"]
+
+
 async def test_updated_since_filters(world: World) -> None:
     old = await world.enterprise("Old")
     world.clock.advance(__import__("datetime").timedelta(hours=1))

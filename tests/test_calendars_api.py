@@ -26,7 +26,7 @@ async def test_ecuador_holidays_of_2026_include_2_and_3_november(world: World) -
         "/v1/calendars/EC/holidays", params={"year": 2026}, headers=world.admin
     )
     assert response.status_code == 200
-    days = {h["date"]: h for h in response.json()["holidays"]}
+    days = {h["date"]: h for h in response.json()["items"]}
     assert "2026-11-02" in days
     assert "2026-11-03" in days
     assert days["2026-11-02"]["source"] == "public_holiday"
@@ -37,7 +37,7 @@ async def test_brazil_counts_carnival_as_a_business_day_unless_told(world: World
     holidays = await world.client.get(
         "/v1/calendars/BR/holidays", params={"year": 2026}, headers=world.admin
     )
-    assert "2026-02-17" not in {h["date"] for h in holidays.json()["holidays"]}
+    assert "2026-02-17" not in {h["date"] for h in holidays.json()["items"]}
     calendar = await world.client.get("/v1/calendars/BR", headers=world.admin)
     assert calendar.json()["holiday_categories"] == ["public"]
     changed = await world.client.patch(
@@ -49,7 +49,7 @@ async def test_brazil_counts_carnival_as_a_business_day_unless_told(world: World
     holidays = await world.client.get(
         "/v1/calendars/BR/holidays", params={"year": 2026}, headers=world.admin
     )
-    names = {h["date"] for h in holidays.json()["holidays"]}
+    names = {h["date"] for h in holidays.json()["items"]}
     assert {"2026-02-16", "2026-02-17", "2026-06-04"} <= names
 
 
@@ -70,7 +70,7 @@ async def test_extra_closed_days_and_office_hours_are_editable(world: World) -> 
         "/v1/calendars/EC/holidays", params={"year": 2026}, headers=world.admin
     )
     assert {"date": "2026-11-04", "name": "Office move", "source": "closed_day"} in holidays.json()[
-        "holidays"
+        "items"
     ]
     removed = await world.client.delete(
         "/v1/calendars/EC/closed-days/2026-11-04", headers=world.admin
@@ -189,7 +189,9 @@ async def test_city_tiers_match_without_case_or_accents(world: World) -> None:
     acme = await world.enterprise()
     user = await world.api_client(Role.customer_user, acme["id"])
     listed = await world.client.get("/v1/city-tiers/EC", headers=user)
-    assert {"Quito", "Guayaquil"} <= {c["city"] for c in listed.json() if c["tier"] == "main"}
+    assert {"Quito", "Guayaquil"} <= {
+        c["city"] for c in listed.json()["items"] if c["tier"] == "main"
+    }
     assert (await world.client.get("/v1/city-tiers/BR/SAO PAULO", headers=user)).json()[
         "tier"
     ] == "main"

@@ -26,7 +26,7 @@ async def test_venezuela_managed_voice_gets_its_own_line_not_the_data_line(world
         headers=carrier,
     )
     assert response.status_code == 200
-    lines = response.json()
+    lines = response.json()["items"]
     assert numbers(lines) == {"+582122049306"}
     assert "+582122049378" not in numbers(lines)  # the data line
     assert lines[0]["local"][0]["display"] == "+58-212-204-9306"
@@ -37,8 +37,8 @@ async def test_venezuela_managed_voice_gets_its_own_line_not_the_data_line(world
         params={"country": "VE", "purpose": "technical_support", "service": "data"},
         headers=carrier,
     )
-    assert "+582122049378" in numbers(data.json())
-    assert "+582122049306" not in numbers(data.json())
+    assert "+582122049378" in numbers(data.json()["items"])
+    assert "+582122049306" not in numbers(data.json()["items"])
 
 
 async def test_billing_and_support_lines_come_back_apart_for_every_country(world: World) -> None:
@@ -54,15 +54,17 @@ async def test_billing_and_support_lines_come_back_apart_for_every_country(world
             headers=world.admin,
         )
         assert billing.status_code == support.status_code == 200
-        assert billing.json(), country
-        assert support.json(), country
-        assert {i["purpose"] for i in billing.json()} == {"billing"}
-        assert {i["purpose"] for i in support.json()} == {"technical_support"}
-        assert {i["country"] for i in billing.json() + support.json()} == {country}
+        assert billing.json()["items"], country
+        assert support.json()["items"], country
+        assert {i["purpose"] for i in billing.json()["items"]} == {"billing"}
+        assert {i["purpose"] for i in support.json()["items"]} == {"technical_support"}
+        assert {i["country"] for i in billing.json()["items"] + support.json()["items"]} == {
+            country
+        }
     argentina = await world.client.get(
         "/v1/directory/lines", params={"country": "AR", "purpose": "billing"}, headers=world.admin
     )
-    assert argentina.json()[0]["toll_free"]["e164"] == "+548008005853"
+    assert argentina.json()["items"][0]["toll_free"]["e164"] == "+548008005853"
 
 
 async def test_a_shared_line_answers_for_each_of_its_countries(world: World) -> None:
@@ -72,8 +74,8 @@ async def test_a_shared_line_answers_for_each_of_its_countries(world: World) -> 
             params={"country": country, "purpose": "technical_support", "service": "voice"},
             headers=world.admin,
         )
-        assert "+18004677288" in numbers(response.json())
-        assert {i["country"] for i in response.json()} == {country}
+        assert "+18004677288" in numbers(response.json()["items"])
+        assert {i["country"] for i in response.json()["items"]} == {country}
 
 
 async def test_mexican_01_800_keeps_its_display_and_gives_the_number_dialled_today(
@@ -82,7 +84,7 @@ async def test_mexican_01_800_keeps_its_display_and_gives_the_number_dialled_tod
     response = await world.client.get(
         "/v1/directory/lines", params={"country": "MX", "purpose": "billing"}, headers=world.admin
     )
-    toll_free = response.json()[0]["toll_free"]
+    toll_free = response.json()["items"][0]["toll_free"]
     assert toll_free == {"display": "01-800-999-1422", "e164": "+528009991422"}
 
 
@@ -90,13 +92,13 @@ async def test_ecuador_has_sales_and_after_hours_lines(world: World) -> None:
     sales = await world.client.get(
         "/v1/directory/lines", params={"country": "EC", "purpose": "sales"}, headers=world.admin
     )
-    assert sales.json()[0]["extension"] == "option 2"
+    assert sales.json()["items"][0]["extension"] == "option 2"
     after = await world.client.get(
         "/v1/directory/lines",
         params={"country": "EC", "purpose": "after_hours"},
         headers=world.admin,
     )
-    assert numbers(after.json()) == {"+59324005124"}
+    assert numbers(after.json()["items"]) == {"+59324005124"}
 
 
 async def test_directory_bad_input_names_the_field(world: World) -> None:
@@ -116,19 +118,22 @@ async def test_offices_portals_and_billing_mailboxes(world: World) -> None:
     offices = await world.client.get(
         "/v1/directory/offices", params={"country": "BR"}, headers=world.admin
     )
-    assert {o["phone"]["e164"] for o in offices.json()} == {"+551139572200", "+551139571900"}
+    assert {o["phone"]["e164"] for o in offices.json()["items"]} == {
+        "+551139572200",
+        "+551139571900",
+    }
     portals = await world.client.get(
         "/v1/directory/portals", params={"country": "US"}, headers=world.admin
     )
-    us = portals.json()[0]
+    us = portals.json()["items"][0]
     assert us["portals"] == ["customer_portal", "control_center"]
     assert "English" in us["note"]
     mexico = await world.client.get(
         "/v1/directory/portals", params={"country": "MX"}, headers=world.admin
     )
-    assert mexico.json()[0]["portals"] == ["control_center"]
+    assert mexico.json()["items"][0]["portals"] == ["control_center"]
     mailboxes = await world.client.get("/v1/directory/billing-mailboxes", headers=world.admin)
-    by_country = {m["country"]: m["mailbox"] for m in mailboxes.json()}
+    by_country = {m["country"]: m["mailbox"] for m in mailboxes.json()["items"]}
     assert by_country["BR"] == "BRA-billing@lumen.com"
     assert by_country["VE"] == "Ven-grp-facturacion@lumen.com"
     assert by_country["EC"] == "Pre-Requisitos_LATAM@lumen.com"

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import Clock
 from app.core.database import driver_connection
 from app.core.deps import ClockDep, CurrentCaller, SessionDep
-from app.core.errors import Unprocessable, field_error
+from app.core.errors import Unprocessable
 from app.core.tenancy import Caller
 from app.models.platform import IdempotencyRecord
 
@@ -104,6 +104,8 @@ async def idempotency_claim(
         str | None,
         Header(
             alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
             description="Any unique string (a UUID is ideal). A retry with the same key and "
             "body receives the first answer instead of creating again.",
         ),
@@ -111,8 +113,6 @@ async def idempotency_claim(
 ) -> IdempotencyClaim | None:
     if idempotency_key is None:
         return None
-    if not 1 <= len(idempotency_key) <= 255:
-        raise field_error("Idempotency-Key", "must be 1 to 255 characters")
     body = await request.body()
     claim = IdempotencyClaim(
         principal=caller.principal,

@@ -1,15 +1,20 @@
-"""Keyset pagination over (updated_at, id): stable under inserts, cheap at any depth."""
+"""Keyset pagination: stable under inserts, cheap at any depth.
+
+Rows in tables page over (updated_at, id) in SQL (`keyset`, `page_of`); a list
+with another natural order (reference data read whole, a computed year of
+holidays) pages in memory over its own sort key (`page_in_order`).
+"""
 
 from __future__ import annotations
 
 import base64
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, literal, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
@@ -35,9 +40,15 @@ class PageParams(BaseModel):
     updated_since: datetime | None = None
 
 
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")]
+Cursor = Annotated[
+    str | None, Query(max_length=200, description="`next_cursor` of the previous page")
+]
+
+
 async def page_params(
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
     updated_since: Annotated[
         Instant | None,
         Query(description="Only items changed at or after this instant (RFC 3339)"),
@@ -46,18 +57,40 @@ async def page_params(
     return PageParams(limit=limit, cursor=cursor, updated_since=updated_since)
 
 
+async def cursor_params(limit: Limit = 50, cursor: Cursor = None) -> PageParams:
+    """`limit` and `cursor` only: for lists whose items keep no time of change."""
+    return PageParams(limit=limit, cursor=cursor)
+
+
+# A route's parameter for a list paged with `page_in_order`.
+CursorPaging = Annotated[PageParams, Depends(cursor_params)]
+
+
+def _pack(parts: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
+
+
+def _unpack(cursor: str) -> Any:
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError) as exc:
+        raise _not_ours() from exc
+
+
+def _not_ours() -> Exception:
+    return field_error("cursor", "not a cursor this API gave out")
+
+
 def encode_cursor(updated_at: datetime, row_id: Any) -> str:
-    raw = json.dumps([updated_at.isoformat(), str(row_id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return _pack([updated_at.isoformat(), str(row_id)])
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        at, row_id = json.loads(base64.urlsafe_b64decode(padded))
+        at, row_id = _unpack(cursor)
         return datetime.fromisoformat(at), str(row_id)
     except (ValueError, TypeError) as exc:
-        raise field_error("cursor", "not a cursor this API gave out") from exc
+        raise _not_ours() from exc
 
 
 def keyset(
@@ -76,7 +109,7 @@ def keyset(
             try:
                 key = uuid.UUID(last_id)
             except ValueError as exc:
-                raise field_error("cursor", "not a cursor this API gave out") from exc
+                raise _not_ours() from exc
         stmt = stmt.where(tuple_(updated_at, row_id) > tuple_(literal(at), literal(key)))
     return stmt.order_by(updated_at, row_id).limit(params.limit + 1)
 
@@ -88,3 +121,32 @@ def page_of(rows: Sequence[T], params: PageParams, key: Any) -> tuple[list[T], s
         at, row_id = key(items[-1])
         return items, encode_cursor(at, row_id)
     return items, None
+
+
+SortKey = tuple[str | int, ...]
+
+
+def _decode_key(cursor: str, like: SortKey) -> SortKey:
+    """The key in `cursor`, refused unless it has the parts and kinds of `like`."""
+    key = _unpack(cursor)
+    if not isinstance(key, list) or [type(part) for part in key] != [type(p) for p in like]:
+        raise _not_ours()
+    return tuple(key)
+
+
+def page_in_order(
+    items: Iterable[T], params: PageParams, key: Callable[[T], SortKey]
+) -> tuple[list[T], str | None]:
+    """One page of `items` in the order of `key` (unique per item: strings and integers).
+
+    Keyset like `keyset`, in memory: the cursor is the key of the last item
+    given, so a page never repeats or skips an item when others come or go.
+    """
+    ordered = sorted(items, key=key)
+    if params.cursor and ordered:
+        after = _decode_key(params.cursor, key(ordered[0]))
+        ordered = [item for item in ordered if key(item) > after]
+    page = ordered[: params.limit]
+    if len(ordered) > params.limit:
+        return page, _pack(list(key(page[-1])))
+    return page, None

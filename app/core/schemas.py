@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationInfo
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo
 
 from app.core.clock import Instant as Instant  # input times: aware, representable in UTC
 from app.core.countries import COUNTRY_CODES
@@ -28,6 +28,8 @@ LongText = Annotated[str, StringConstraints(max_length=10_000)]
 CountryCode = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z]{2}$", to_upper=True),
+    # The document lists the codes the API accepts (any case), not just their shape.
+    Field(json_schema_extra={"enum": sorted(COUNTRY_CODES)}),
 ]
 
 

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime
 from app.core.deps import AnyCaller, ClockDep, ProviderAdmin, SessionDep
 from app.core.etag import IfMatch, set_etag
 from app.core.idempotency import Idempotency
+from app.core.pagination import CursorPaging, Page
 from app.services.calendars import service
 from app.services.calendars.schemas import (
     CalendarRead,
@@ -18,7 +19,7 @@ from app.services.calendars.schemas import (
     ClosedDayRead,
     ClosedDayWrite,
     DueRead,
-    HolidaysRead,
+    HolidayRead,
 )
 
 router = APIRouter(prefix="/v1/calendars", tags=["calendars"])
@@ -54,9 +55,9 @@ async def update_calendar(
 
 @router.get("/{country}/closed-days", summary="Extra closed days beyond public holidays")
 async def list_closed_days(
-    country: str, caller: AnyCaller, session: SessionDep
-) -> list[ClosedDayRead]:
-    return await service.list_closed_days(session, country)
+    country: str, caller: AnyCaller, session: SessionDep, paging: CursorPaging
+) -> Page[ClosedDayRead]:
+    return await service.list_closed_days(session, country, paging)
 
 
 @router.post("/{country}/closed-days", status_code=201, summary="Close the offices on a day")
@@ -104,5 +105,6 @@ async def holidays(
     caller: AnyCaller,
     session: SessionDep,
     year: Annotated[int, Query(ge=service.FIRST_YEAR, le=service.LAST_YEAR)],
-) -> HolidaysRead:
-    return await service.holidays_of(session, country, year)
+    paging: CursorPaging,
+) -> Page[HolidayRead]:
+    return await service.holidays_of(session, country, year, paging)

@@ -19,7 +19,7 @@ from app.core.deps import (
 )
 from app.core.etag import IfMatch, set_etag
 from app.core.idempotency import Idempotency
-from app.core.pagination import Page, PageParams, page_params
+from app.core.pagination import CursorPaging, Page, PageParams, page_params
 from app.core.roles import PROVIDER_ROLES, Role
 from app.core.tenancy import Caller
 from app.services.directory import account_team, city_tiers, contacts, escalation
@@ -52,6 +52,7 @@ CountryQuery = Annotated[
 async def list_lines(
     caller: AnyCaller,
     session: SessionDep,
+    paging: CursorPaging,
     country: CountryQuery = None,
     purpose: Purpose | None = None,
     service: Annotated[
@@ -62,15 +63,15 @@ async def list_lines(
             "lines with no services serve all",
         ),
     ] = None,
-) -> list[DirectoryLineRead]:
-    return await directory.list_lines(session, country, purpose, service)
+) -> Page[DirectoryLineRead]:
+    return await directory.list_lines(session, paging, country, purpose, service)
 
 
 @router.get("/offices", summary="Main office numbers and addresses")
 async def list_offices(
-    caller: AnyCaller, session: SessionDep, country: CountryQuery = None
-) -> list[OfficeRead]:
-    return await directory.list_offices(session, country)
+    caller: AnyCaller, session: SessionDep, paging: CursorPaging, country: CountryQuery = None
+) -> Page[OfficeRead]:
+    return await directory.list_offices(session, paging, country)
 
 
 @router.get(
@@ -78,16 +79,16 @@ async def list_offices(
     summary="Which portal a country's customers use (both readings where the handbooks differ)",
 )
 async def list_portals(
-    caller: AnyCaller, session: SessionDep, country: CountryQuery = None
-) -> list[PortalRead]:
-    return await directory.list_portals(session, country)
+    caller: AnyCaller, session: SessionDep, paging: CursorPaging, country: CountryQuery = None
+) -> Page[PortalRead]:
+    return await directory.list_portals(session, paging, country)
 
 
 @router.get("/billing-mailboxes", summary="Where PO, HES and MIGO numbers go, per country")
 async def list_billing_mailboxes(
-    caller: AnyCaller, session: SessionDep, country: CountryQuery = None
-) -> list[BillingMailboxRead]:
-    return await directory.list_billing_mailboxes(session, country)
+    caller: AnyCaller, session: SessionDep, paging: CursorPaging, country: CountryQuery = None
+) -> Page[BillingMailboxRead]:
+    return await directory.list_billing_mailboxes(session, paging, country)
 
 
 @router.get("/escalation", summary="A country's escalation matrix (or its TSC lines as fallback)")
@@ -232,9 +233,9 @@ City = Annotated[str, Path(min_length=1, max_length=120, description="Case and a
     "/{country}", summary="The listed cities of a country; any other is intermediate"
 )
 async def list_city_tiers(
-    country: str, caller: AnyCaller, session: SessionDep
-) -> list[CityTierRead]:
-    return await city_tiers.list_city_tiers(session, country)
+    country: str, caller: AnyCaller, session: SessionDep, paging: CursorPaging
+) -> Page[CityTierRead]:
+    return await city_tiers.list_city_tiers(session, country, paging)
 
 
 @city_tiers_router.get("/{country}/{city}", summary="A city's tier")

@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.deps import AnyCaller, ClockDep, SessionDep, SettingsDep
-from app.core.errors import Problem
+from app.core.errors import PROBLEM_JSON, Problem
 from app.services.tmf621 import reads, service
 from app.services.tmf621.rules import TMF_EVENT_TYPES
 from app.services.tmf621.schemas import (
@@ -43,7 +43,12 @@ affected service (`@referredType` `Service`, its id or code).
 """ + ", ".join(f"`{t}`" for t in TMF_EVENT_TYPES)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": TmfError, "description": "Bad request"},
+    400: {
+        "model": TmfError,
+        "description": "Bad request; a URL holding a NUL character is refused before routing, "
+        "as an RFC 9457 problem",
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    },
     401: {"model": TmfError, "description": "Not signed in"},
     403: {"model": TmfError, "description": "Not allowed"},
     404: {"model": TmfError, "description": "Not found"},

@@ -53,12 +53,6 @@ class HolidayRead(ResponseBody):
     source: Literal["public_holiday", "closed_day"]
 
 
-class HolidaysRead(ResponseBody):
-    country: str
-    year: int
-    holidays: list[HolidayRead]
-
-
 class DueRead(ResponseBody):
     country: str
     start: datetime

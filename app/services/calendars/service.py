@@ -18,6 +18,7 @@ from app.core.countries import COUNTRY_CODES
 from app.core.errors import NotFound, field_error
 from app.core.etag import check_if_match
 from app.core.idempotency import IdempotencyClaim, commit_creation
+from app.core.pagination import Page, PageParams, page_in_order
 from app.models import ClosedDay, CountryCalendar
 from app.services.calendars.rules import BusinessCalendar
 from app.services.calendars.schemas import (
@@ -27,7 +28,6 @@ from app.services.calendars.schemas import (
     ClosedDayWrite,
     DueRead,
     HolidayRead,
-    HolidaysRead,
     OfficeHoursDay,
 )
 from app.services.directory.rules import (
@@ -192,12 +192,16 @@ async def update_calendar(
     return answer
 
 
-async def list_closed_days(session: AsyncSession, country: str) -> list[ClosedDayRead]:
+async def list_closed_days(
+    session: AsyncSession, country: str, params: PageParams
+) -> Page[ClosedDayRead]:
     code = require_country(country)
-    return [
-        ClosedDayRead(country=code, date=d.day, reason=d.reason)
-        for d in await _closed_days(session, code)
-    ]
+    days = await _closed_days(session, code)
+    page, cursor = page_in_order(days, params, lambda d: (d.day.isoformat(),))
+    return Page(
+        items=[ClosedDayRead(country=code, date=d.day, reason=d.reason) for d in page],
+        next_cursor=cursor,
+    )
 
 
 async def add_closed_day(
@@ -233,7 +237,9 @@ async def remove_closed_day(session: AsyncSession, country: str, day: date) -> N
     await session.commit()
 
 
-async def holidays_of(session: AsyncSession, country: str, year: int) -> HolidaysRead:
+async def holidays_of(
+    session: AsyncSession, country: str, year: int, params: PageParams
+) -> Page[HolidayRead]:
     code = require_country(country)
     if not FIRST_YEAR <= year <= LAST_YEAR:
         raise field_error("year", f"must be in {FIRST_YEAR}-{LAST_YEAR}")
@@ -248,7 +254,8 @@ async def holidays_of(session: AsyncSession, country: str, year: int) -> Holiday
         for d in await _closed_days(session, code)
         if d.day.year == year
     ]
-    return HolidaysRead(country=code, year=year, holidays=sorted(items, key=lambda h: h.date))
+    page, cursor = page_in_order(items, params, lambda h: (h.date.isoformat(), h.source, h.name))
+    return Page(items=page, next_cursor=cursor)
 
 
 async def due_at(

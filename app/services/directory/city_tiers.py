@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
 from app.core.errors import field_error
+from app.core.pagination import Page, PageParams, page_in_order
 from app.models import CityTier
 from app.services.calendars.service import require_country
 from app.services.directory.rules import DEFAULT_TIER, MAIN_CITIES, CityTierName, city_key
@@ -51,14 +52,16 @@ async def get_city_tier(session: AsyncSession, country: str, city: str) -> CityT
     return CityTierRead(country=code, city=row.city, tier=row.tier, listed=True)
 
 
-async def list_city_tiers(session: AsyncSession, country: str) -> list[CityTierRead]:
+async def list_city_tiers(
+    session: AsyncSession, country: str, params: PageParams
+) -> Page[CityTierRead]:
     code = require_country(country)
-    rows = await session.execute(
-        select(CityTier).where(CityTier.country == code).order_by(CityTier.city_key)
+    rows = (await session.execute(select(CityTier).where(CityTier.country == code))).scalars()
+    page, cursor = page_in_order(rows, params, lambda r: (r.city_key,))
+    return Page(
+        items=[CityTierRead(country=code, city=r.city, tier=r.tier, listed=True) for r in page],
+        next_cursor=cursor,
     )
-    return [
-        CityTierRead(country=code, city=r.city, tier=r.tier, listed=True) for r in rows.scalars()
-    ]
 
 
 async def set_city_tier(

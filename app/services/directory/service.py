@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import Clock
 from app.core.errors import field_error
 from app.core.handbook import handbook
+from app.core.pagination import Page, PageParams, page_in_order
 from app.models import CountryDirectory, DirectoryLine, Office
 from app.services.calendars.service import require_country
 from app.services.directory.rules import phone
@@ -21,6 +22,8 @@ from app.services.directory.schemas import (
     PortalRead,
     Purpose,
 )
+
+ByCountry = TypeVar("ByCountry", PortalRead, BillingMailboxRead)
 
 # Product lines a directory line may name: the handbook's and the services'.
 KNOWN_SERVICES = frozenset(
@@ -71,17 +74,20 @@ async def _lines(
 
 async def list_lines(
     session: AsyncSession,
+    params: PageParams,
     country: str | None = None,
     purpose: Purpose | None = None,
     service: str | None = None,
-) -> list[DirectoryLineRead]:
+) -> Page[DirectoryLineRead]:
     code = require_country(country, "country") if country is not None else None
     if service is not None and service not in KNOWN_SERVICES:
         raise field_error(
             "service", f"{service!r} is not one of {', '.join(sorted(KNOWN_SERVICES))}"
         )
     pairs = await _lines(session, code, purpose.value if purpose else None)
-    return [_line_read(line, c) for line, c in pairs if _serves(line, service)]
+    served = [(line, c) for line, c in pairs if _serves(line, service)]
+    page, cursor = page_in_order(served, params, lambda p: (p[1], p[0].position))
+    return Page(items=[_line_read(line, c) for line, c in page], next_cursor=cursor)
 
 
 async def support_lines(
@@ -98,20 +104,25 @@ async def support_lines(
     return [_line_read(line, c) for line, c in chosen]
 
 
-async def list_offices(session: AsyncSession, country: str | None) -> list[OfficeRead]:
+async def list_offices(
+    session: AsyncSession, params: PageParams, country: str | None
+) -> Page[OfficeRead]:
     code = require_country(country, "country") if country is not None else None
-    stmt = select(Office).order_by(Office.country, Office.position)
+    stmt = select(Office)
     if code is not None:
         stmt = stmt.where(Office.country == code)
-    return [
+    offices = (await session.execute(stmt)).scalars()
+    page, cursor = page_in_order(offices, params, lambda o: (o.country, o.position))
+    items = [
         OfficeRead(
             country=o.country,
             name=o.name,
             phone=phone(o.phone, o.country),
             addresses=list(o.addresses),
         )
-        for o in (await session.execute(stmt)).scalars()
+        for o in page
     ]
+    return Page(items=items, next_cursor=cursor)
 
 
 async def _directory_rows(session: AsyncSession, country: str | None) -> list[CountryDirectory]:
@@ -121,24 +132,34 @@ async def _directory_rows(session: AsyncSession, country: str | None) -> list[Co
     return list((await session.execute(stmt)).scalars().all())
 
 
-async def list_portals(session: AsyncSession, country: str | None) -> list[PortalRead]:
+def _by_country(items: list[ByCountry], params: PageParams) -> Page[ByCountry]:
+    page, cursor = page_in_order(items, params, lambda item: (item.country,))
+    return Page(items=page, next_cursor=cursor)
+
+
+async def list_portals(
+    session: AsyncSession, params: PageParams, country: str | None
+) -> Page[PortalRead]:
     code = require_country(country, "country") if country is not None else None
     rows = await _directory_rows(session, code)
     if code is not None and not rows:
-        return [PortalRead(country=code, portals=[], note=None)]
-    return [
-        PortalRead(country=r.country, portals=list(r.portals), note=r.portal_note) for r in rows
-    ]
+        return _by_country([PortalRead(country=code, portals=[], note=None)], params)
+    return _by_country(
+        [PortalRead(country=r.country, portals=list(r.portals), note=r.portal_note) for r in rows],
+        params,
+    )
 
 
 async def list_billing_mailboxes(
-    session: AsyncSession, country: str | None
-) -> list[BillingMailboxRead]:
+    session: AsyncSession, params: PageParams, country: str | None
+) -> Page[BillingMailboxRead]:
     code = require_country(country, "country") if country is not None else None
     rows = await _directory_rows(session, code)
     if code is not None and not rows:
-        return [BillingMailboxRead(country=code, mailbox=None)]
-    return [BillingMailboxRead(country=r.country, mailbox=r.billing_mailbox) for r in rows]
+        return _by_country([BillingMailboxRead(country=code, mailbox=None)], params)
+    return _by_country(
+        [BillingMailboxRead(country=r.country, mailbox=r.billing_mailbox) for r in rows], params
+    )
 
 
 async def billing_mailbox(session: AsyncSession, country: str) -> str | None:
