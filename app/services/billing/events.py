@@ -39,30 +39,37 @@ class BillingReceived(BillingSnapshot):
     event_type: ClassVar[str] = BillingEvent.received
 
 
+class BillingWorked(BillingSnapshot):
+    """A step of the billing desk: its working note is for the desk, not the customer."""
+
+    note: Annotated[str, STAFF_ONLY] = ""
+
+
+class BillingAnswered(BillingSnapshot):
+    """A request's end: the note is the customer's answer (also `resolution_note` on the
+    request)."""
+
+    note: str = ""
+
+
 @registered
-class BillingAcknowledged(BillingSnapshot):
+class BillingAcknowledged(BillingWorked):
     event_type: ClassVar[str] = BillingEvent.acknowledged
-    # The agent's working note: for the billing desk, not the customer.
-    note: Annotated[str, STAFF_ONLY] = ""
 
 
 @registered
-class BillingInReview(BillingSnapshot):
+class BillingInReview(BillingWorked):
     event_type: ClassVar[str] = BillingEvent.in_review
-    note: Annotated[str, STAFF_ONLY] = ""
 
 
 @registered
-class BillingResolved(BillingSnapshot):
+class BillingResolved(BillingAnswered):
     event_type: ClassVar[str] = BillingEvent.resolved
-    # The resolution note is the customer's answer (also `resolution_note` on the request).
-    note: str = ""
 
 
 @registered
-class BillingRejected(BillingSnapshot):
+class BillingRejected(BillingAnswered):
     event_type: ClassVar[str] = BillingEvent.rejected
-    note: str = ""
 
 
 class Credit(BaseModel):

@@ -34,6 +34,12 @@ class ChangeSnapshot(EventPayload):
     routed_to: dict[str, Any] | None
 
 
+class ChangeNoted(ChangeSnapshot):
+    """A move that may carry a note; the customer sees it."""
+
+    note: str = ""
+
+
 @registered
 class ChangeReceived(ChangeSnapshot):
     event_type: ClassVar[str] = ChangeEvent.received
@@ -45,9 +51,8 @@ class ChangeReferred(ChangeSnapshot):
 
 
 @registered
-class ChangeAnalysed(ChangeSnapshot):
+class ChangeAnalysed(ChangeNoted):
     event_type: ClassVar[str] = ChangeEvent.analysed
-    note: str = ""
 
 
 @registered
@@ -58,21 +63,18 @@ class ChangeScheduled(ChangeSnapshot):
 
 
 @registered
-class ChangeCompleted(ChangeSnapshot):
+class ChangeCompleted(ChangeNoted):
     event_type: ClassVar[str] = ChangeEvent.completed
-    note: str = ""
 
 
 @registered
-class ChangeRejected(ChangeSnapshot):
+class ChangeRejected(ChangeNoted):
     event_type: ClassVar[str] = ChangeEvent.rejected
-    note: str = ""
 
 
 @registered
-class ChangeCancelled(ChangeSnapshot):
+class ChangeCancelled(ChangeNoted):
     event_type: ClassVar[str] = ChangeEvent.cancelled
-    note: str = ""
 
 
 # The event of entering each status.
