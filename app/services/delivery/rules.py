@@ -10,34 +10,25 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+
+def retry_delays(
+    *, seconds: tuple[int, ...] = (), minutes: tuple[int, ...] = (), hours: tuple[int, ...] = ()
+) -> tuple[timedelta, ...]:
+    """A retry schedule written by unit: the delays in seconds, then minutes, then hours."""
+    return (
+        *(timedelta(seconds=n) for n in seconds),
+        *(timedelta(minutes=n) for n in minutes),
+        *(timedelta(hours=n) for n in hours),
+    )
+
+
 # Standard Webhooks recommends a growing schedule; ours gives a receiver about
 # a day (23 h 42 min) to come back. The first retry comes within seconds.
-WEBHOOK_RETRY_DELAYS: tuple[timedelta, ...] = (
-    timedelta(seconds=5),
-    timedelta(seconds=30),
-    timedelta(minutes=2),
-    timedelta(minutes=10),
-    timedelta(minutes=30),
-    timedelta(hours=1),
-    timedelta(hours=2),
-    timedelta(hours=4),
-    timedelta(hours=8),
-    timedelta(hours=8),
-)
-
+WEBHOOK_RETRY_DELAYS = retry_delays(seconds=(5, 30), minutes=(2, 10, 30), hours=(1, 2, 4, 8, 8))
 WEBHOOK_MAX_ATTEMPTS = len(WEBHOOK_RETRY_DELAYS) + 1
 
 # Mail: an SMTP server that is down for a while must not lose a notice.
-MAIL_RETRY_DELAYS: tuple[timedelta, ...] = (
-    timedelta(seconds=10),
-    timedelta(minutes=1),
-    timedelta(minutes=5),
-    timedelta(minutes=30),
-    timedelta(hours=2),
-    timedelta(hours=6),
-    timedelta(hours=12),
-)
-
+MAIL_RETRY_DELAYS = retry_delays(seconds=(10,), minutes=(1, 5, 30), hours=(2, 6, 12))
 MAIL_MAX_ATTEMPTS = len(MAIL_RETRY_DELAYS) + 1
 
 # An endpoint whose every delivery has failed for this long is disabled.
