@@ -30,3 +30,10 @@ class Versioned:
     """A row whose `version` feeds the ETag and guards writes with If-Match."""
 
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+
+class Timestamped:
+    """A row that keeps when it was created and when it last changed."""
+
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

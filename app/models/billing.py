@@ -9,10 +9,10 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Versioned, new_id
+from app.models.base import Base, Timestamped, Versioned, new_id
 
 
-class BillingRequest(Versioned, Base):
+class BillingRequest(Versioned, Timestamped, Base):
     __tablename__ = "billing_requests"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -34,8 +34,6 @@ class BillingRequest(Versioned, Base):
     credit_currency: Mapped[str | None] = mapped_column(String(3))
     resolved_at: Mapped[datetime | None]
     created_by: Mapped[str] = mapped_column(String(120))
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
 
     __table_args__ = (
         Index(

@@ -10,10 +10,10 @@ from sqlalchemy import ForeignKey, Index, String, Text, Uuid
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Versioned, new_id
+from app.models.base import Base, Timestamped, Versioned, new_id
 
 
-class ChangeRequest(Versioned, Base):
+class ChangeRequest(Versioned, Timestamped, Base):
     __tablename__ = "change_requests"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -31,8 +31,6 @@ class ChangeRequest(Versioned, Base):
     scheduled_start: Mapped[datetime | None]
     scheduled_end: Mapped[datetime | None]
     created_by: Mapped[str] = mapped_column(String(120))
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
 
     __table_args__ = (
         Index(

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Versioned, new_id
+from app.models.base import Base, Timestamped, Versioned, new_id
 
 
 class MailMessage(Base):
@@ -53,7 +53,7 @@ class MailMessage(Base):
     )
 
 
-class WebhookEndpoint(Versioned, Base):
+class WebhookEndpoint(Versioned, Timestamped, Base):
     """Where an enterprise's events are POSTed: a signed webhook or a TMF621 hub listener."""
 
     __tablename__ = "webhook_endpoints"
@@ -73,8 +73,6 @@ class WebhookEndpoint(Versioned, Base):
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     failing_since: Mapped[datetime | None]
     created_by: Mapped[str] = mapped_column(String(120))
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
 
 
 class WebhookDelivery(Base):

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Versioned, new_id
+from app.models.base import Base, Timestamped, Versioned, new_id
 
 
 class DirectoryLine(Base):
@@ -103,7 +103,7 @@ class AccountTeamMember(Base):
     updated_at: Mapped[datetime]
 
 
-class NotificationContact(Versioned, Base):
+class NotificationContact(Versioned, Timestamped, Base):
     __tablename__ = "notification_contacts"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -116,8 +116,6 @@ class NotificationContact(Versioned, Base):
     phone_e164: Mapped[str | None] = mapped_column(String(20))
     language: Mapped[str] = mapped_column(String(2))
     events: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
 
     __table_args__ = (
         Index(

@@ -3,28 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Versioned, new_id
+from app.models.base import Base, Timestamped, Versioned, new_id
 
 
-class Enterprise(Versioned, Base):
+class Enterprise(Versioned, Timestamped, Base):
     __tablename__ = "enterprises"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200))
     country: Mapped[str] = mapped_column(String(2))
     segment: Mapped[str] = mapped_column(String(20), default="enterprise")
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_enterprises_updated_at_id", "updated_at", "id"),)
 
 
-class Account(Base):
+class Account(Timestamped, Base):
     __tablename__ = "accounts"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -32,13 +29,11 @@ class Account(Base):
     number: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     currency: Mapped[str] = mapped_column(String(3))
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("enterprise_id", "number"),)
 
 
-class Service(Versioned, Base):
+class Service(Versioned, Timestamped, Base):
     __tablename__ = "services"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -51,8 +46,6 @@ class Service(Versioned, Base):
     site_address: Mapped[str] = mapped_column(String(300))
     site_city: Mapped[str] = mapped_column(String(120))
     site_country: Mapped[str] = mapped_column(String(2))
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
 
     __table_args__ = (
         Index("ix_services_enterprise_id_updated_at_id", "enterprise_id", "updated_at", "id"),

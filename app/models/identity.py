@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Versioned, new_id
+from app.models.base import Base, Timestamped, Versioned, new_id
 
 
 class ApiClient(Base):
@@ -38,7 +38,7 @@ class ApiClientEnterprise(Base):
     )
 
 
-class User(Versioned, Base):
+class User(Versioned, Timestamped, Base):
     __tablename__ = "users"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -52,8 +52,6 @@ class User(Versioned, Base):
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_users_updated_at_id", "updated_at", "id"),)
 

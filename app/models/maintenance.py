@@ -9,10 +9,10 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Versioned, new_id
+from app.models.base import Base, Timestamped, Versioned, new_id
 
 
-class Maintenance(Versioned, Base):
+class Maintenance(Versioned, Timestamped, Base):
     """A GCR. It spans tenants, so it has no `enterprise_id`: its impacts carry them."""
 
     __tablename__ = "maintenances"
@@ -28,8 +28,6 @@ class Maintenance(Versioned, Base):
     impacted_service_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid()))
     created_by: Mapped[str] = mapped_column(String(120))
     cancel_reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_maintenances_updated_at_id", "updated_at", "id"),)
 

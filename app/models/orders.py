@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Versioned, new_id
+from app.models.base import Base, Timestamped, Versioned, new_id
 
 
-class Order(Versioned, Base):
+class Order(Versioned, Timestamped, Base):
     __tablename__ = "orders"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -27,8 +27,6 @@ class Order(Versioned, Base):
     status: Mapped[str] = mapped_column(String(16))
     customer_care_manager: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     touchpoints: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
 
     __table_args__ = (
         Index("ix_orders_enterprise_id_updated_at_id", "enterprise_id", "updated_at", "id"),

@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Versioned, new_id
+from app.models.base import Base, Timestamped, Versioned, new_id
 
 # TT-2026-000123: the number part comes from this sequence, so two intakes
 # never race for a number.
@@ -43,7 +43,7 @@ class SlaPolicy(Versioned, Base):
     updated_by: Mapped[str] = mapped_column(String(120), default="seed")
 
 
-class Ticket(Versioned, Base):
+class Ticket(Versioned, Timestamped, Base):
     __tablename__ = "tickets"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -68,8 +68,6 @@ class Ticket(Versioned, Base):
     reported_at: Mapped[datetime]
     restored_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
 
     __table_args__ = (
         Index("ix_tickets_updated_at_id", "updated_at", "id"),
