@@ -8,7 +8,7 @@ referred to the enterprise's service manager or account manager.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import StrEnum, auto
 
 ANALYSIS_BUSINESS_HOURS = 72  # seeds 001, 002: "PT72H business hours"
 
@@ -16,13 +16,13 @@ MAX_SERVICES_PER_CHANGE = 10  # seeds 001, 002: "at most 10 sites per change"
 
 
 class ChangeStatus(StrEnum):
-    received = "received"
-    referred = "referred"
-    analysed = "analysed"
-    scheduled = "scheduled"
-    completed = "completed"
-    rejected = "rejected"
-    cancelled = "cancelled"
+    received = auto()
+    referred = auto()
+    analysed = auto()
+    scheduled = auto()
+    completed = auto()
+    rejected = auto()
+    cancelled = auto()
 
 
 # Analysis and scheduling may both come straight after receipt or referral; `scheduled` is

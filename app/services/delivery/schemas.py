@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
+from enum import StrEnum, auto
 from typing import Annotated
 
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints
@@ -32,8 +32,8 @@ Url = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
 
 
 class WebhookStatus(StrEnum):
-    active = "active"
-    disabled = "disabled"
+    active = auto()
+    disabled = auto()
 
 
 class WebhookCreate(RequestBody):
@@ -116,10 +116,10 @@ class DeliveryRead(ResponseBody):
 
 
 class MailStatus(StrEnum):
-    pending = "pending"
-    sent = "sent"
-    not_sent = "not_sent"
-    failed = "failed"
+    pending = auto()
+    sent = auto()
+    not_sent = auto()
+    failed = auto()
 
 
 class MailRead(ResponseBody):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
+from enum import StrEnum, auto
 from typing import Annotated, Literal
 
 from pydantic import EmailStr, Field, StringConstraints, field_validator
@@ -17,16 +17,16 @@ PhoneText = Annotated[str, StringConstraints(min_length=3, max_length=40)]
 
 
 class Purpose(StrEnum):
-    technical_support = "technical_support"
-    billing = "billing"
-    sales = "sales"
-    after_hours = "after_hours"
+    technical_support = auto()
+    billing = auto()
+    sales = auto()
+    after_hours = auto()
 
 
 class Language(StrEnum):
-    es = "es"
-    pt = "pt"
-    en = "en"
+    es = auto()
+    pt = auto()
+    en = auto()
 
 
 class DirectoryLineRead(ResponseBody):
@@ -103,18 +103,18 @@ class EscalationMatrixWrite(RequestBody):
 
 
 class AccountRole(StrEnum):
-    account_manager = "account_manager"
-    sales_engineer = "sales_engineer"
-    customer_care_manager = "customer_care_manager"
-    service_manager = "service_manager"
-    customer_service_manager = "customer_service_manager"
-    client_support_manager = "client_support_manager"
+    account_manager = auto()
+    sales_engineer = auto()
+    customer_care_manager = auto()
+    service_manager = auto()
+    customer_service_manager = auto()
+    client_support_manager = auto()
 
 
 class ProductArea(StrEnum):
-    data = "data"
-    data_center = "data_center"
-    voice = "voice"
+    data = auto()
+    data_center = auto()
+    voice = auto()
 
 
 class AccountTeamMemberWrite(RequestBody):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
+from enum import StrEnum, auto
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
@@ -15,19 +15,19 @@ Country = Annotated[CountryCode, AfterValidator(check_country)]
 
 
 class ProductLine(StrEnum):
-    data = "data"
-    voice = "voice"
-    cdn = "cdn"
-    data_center = "data_center"
-    managed = "managed"
-    vyvx = "vyvx"
-    satellite = "satellite"
+    data = auto()
+    voice = auto()
+    cdn = auto()
+    data_center = auto()
+    managed = auto()
+    vyvx = auto()
+    satellite = auto()
 
 
 class Segment(StrEnum):
-    enterprise = "enterprise"
-    wholesale = "wholesale"
-    government = "government"
+    enterprise = auto()
+    wholesale = auto()
+    government = auto()
 
 
 class EnterpriseCreate(RequestBody):

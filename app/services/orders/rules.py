@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import StrEnum, auto
 from typing import Any
 
 
 class OrderStatus(StrEnum):
-    submitted = "submitted"
-    in_progress = "in_progress"
-    delivered = "delivered"
-    accepted = "accepted"
-    cancelled = "cancelled"
+    submitted = auto()
+    in_progress = auto()
+    delivered = auto()
+    accepted = auto()
+    cancelled = auto()
 
 
 EXPECTED_DELIVERY_TOUCHPOINT = "expected_delivery_date"

@@ -8,34 +8,34 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
+from enum import StrEnum, auto
 from typing import Any
 
 
 class Stage(StrEnum):
-    reception = "reception"
-    registration = "registration"
-    diagnosis = "diagnosis"
-    dispatch = "dispatch"
-    field_repair = "field_repair"
-    verification = "verification"
-    stability = "stability"
-    closure = "closure"
-    closed = "closed"
-    cancelled = "cancelled"
+    reception = auto()
+    registration = auto()
+    diagnosis = auto()
+    dispatch = auto()
+    field_repair = auto()
+    verification = auto()
+    stability = auto()
+    closure = auto()
+    closed = auto()
+    cancelled = auto()
 
 
 class Status(StrEnum):
-    open = "open"
-    waiting_for_customer = "waiting_for_customer"
-    closed = "closed"
-    cancelled = "cancelled"
+    open = auto()
+    waiting_for_customer = auto()
+    closed = auto()
+    cancelled = auto()
 
 
 class Severity(StrEnum):
-    critical = "critical"
-    major = "major"
-    minor = "minor"
+    critical = auto()
+    major = auto()
+    minor = auto()
 
 
 # The stages a clock runs in, in handbook order (closed and cancelled have none).
@@ -107,9 +107,9 @@ MAX_ESCALATION_LEVEL = 3
 
 
 class CityTier(StrEnum):
-    main = "main"
-    intermediate = "intermediate"
-    remote = "remote"
+    main = auto()
+    intermediate = auto()
+    remote = auto()
 
 
 _DURATION = re.compile(
