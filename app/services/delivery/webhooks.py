@@ -12,7 +12,8 @@ from app.core.clock import Clock
 from app.core.errors import NotFound, field_error
 from app.core.etag import check_if_match
 from app.core.idempotency import IdempotencyClaim, commit_creation
-from app.core.pagination import Page, PageParams, keyset, page_of
+from app.core.orm_pages import fetch_page
+from app.core.pagination import Page, PageParams
 from app.core.settings import Settings
 from app.core.tenancy import Caller, visible_to
 from app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -96,9 +97,9 @@ async def get_webhook(
 async def list_webhooks(
     session: AsyncSession, caller: Caller, params: PageParams
 ) -> Page[WebhookRead]:
-    stmt = keyset(_visible(caller), params, WebhookEndpoint.updated_at, WebhookEndpoint.id)
-    rows = (await session.execute(stmt)).scalars().all()
-    items, cursor = page_of(rows, params, lambda e: (e.updated_at, e.id))
+    items, cursor = await fetch_page(
+        session, _visible(caller), params, WebhookEndpoint.updated_at, WebhookEndpoint.id
+    )
     return Page(items=[WebhookRead.model_validate(e) for e in items], next_cursor=cursor)
 
 
@@ -173,16 +174,12 @@ async def list_attempts(
     session: AsyncSession, caller: Caller, webhook_id: uuid.UUID, params: PageParams
 ) -> Page[DeliveryAttemptRead]:
     await get_webhook(session, caller, webhook_id)
-    stmt = keyset(
-        visible_to(select(WebhookAttempt), caller, WebhookAttempt.enterprise_id).where(
-            WebhookAttempt.endpoint_id == webhook_id
-        ),
-        params,
-        WebhookAttempt.attempted_at,
-        WebhookAttempt.id,
+    stmt = visible_to(select(WebhookAttempt), caller, WebhookAttempt.enterprise_id).where(
+        WebhookAttempt.endpoint_id == webhook_id
     )
-    rows = (await session.execute(stmt)).scalars().all()
-    items, cursor = page_of(rows, params, lambda a: (a.attempted_at, a.id))
+    items, cursor = await fetch_page(
+        session, stmt, params, WebhookAttempt.attempted_at, WebhookAttempt.id
+    )
     return Page(items=[DeliveryAttemptRead.model_validate(a) for a in items], next_cursor=cursor)
 
 

@@ -13,12 +13,12 @@ from app.core.errors import NotFound, field_error
 from app.core.etag import check_if_match
 from app.core.event_registry import pattern_matches
 from app.core.idempotency import IdempotencyClaim, commit_creation
-from app.core.pagination import Page, PageParams, keyset, page_of
+from app.core.pagination import Page, PageParams
 from app.core.tenancy import Caller, visible_to
 from app.models import Enterprise, NotificationContact
 from app.services.directory.rules import PhoneNumber, to_e164
 from app.services.directory.schemas import ContactCreate, ContactRead, ContactUpdate, Language
-from app.services.enterprises.service import get_enterprise
+from app.services.enterprises.service import get_enterprise, page_of_enterprise
 
 
 def contact_read(contact: NotificationContact) -> ContactRead:
@@ -94,17 +94,9 @@ async def create_contact(
 async def list_contacts(
     session: AsyncSession, caller: Caller, enterprise_id: uuid.UUID, params: PageParams
 ) -> Page[ContactRead]:
-    await get_enterprise(session, caller, enterprise_id)
-    stmt = keyset(
-        visible_to(select(NotificationContact), caller, NotificationContact.enterprise_id).where(
-            NotificationContact.enterprise_id == enterprise_id
-        ),
-        params,
-        NotificationContact.updated_at,
-        NotificationContact.id,
+    items, cursor = await page_of_enterprise(
+        session, caller, enterprise_id, NotificationContact, params
     )
-    rows = (await session.execute(stmt)).scalars().all()
-    items, cursor = page_of(rows, params, lambda c: (c.updated_at, c.id))
     return Page(items=[contact_read(c) for c in items], next_cursor=cursor)
 
 
