@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import Clock
 from app.core.errors import NotFound, field_error
 from app.core.etag import check_if_match
-from app.core.idempotency import IdempotencyClaim, commit_creation
+from app.core.idempotency import IdempotencyClaim, commit_new_row
 from app.core.orm_pages import fetch_page
 from app.core.pagination import Page, PageParams
 from app.core.settings import Settings
@@ -67,13 +67,14 @@ async def create_webhook(
         updated_at=now,
         version=1,
     )
-    session.add(endpoint)
-    await session.flush()
-    answer = WebhookCreated(
+    return await commit_new_row(session, claim, endpoint, _created)
+
+
+def _created(endpoint: WebhookEndpoint) -> WebhookCreated:
+    """The answer to a registration: the endpoint and its signing secret."""
+    return WebhookCreated(
         **WebhookRead.model_validate(endpoint).model_dump(), secret=endpoint.secret
     )
-    await commit_creation(session, claim, answer)
-    return answer
 
 
 def _visible(caller: Caller) -> Select[tuple[WebhookEndpoint]]:

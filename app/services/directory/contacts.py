@@ -12,7 +12,7 @@ from app.core.countries import default_language
 from app.core.errors import NotFound, field_error
 from app.core.etag import check_if_match
 from app.core.event_registry import pattern_matches
-from app.core.idempotency import IdempotencyClaim, commit_creation
+from app.core.idempotency import IdempotencyClaim, commit_new_row
 from app.core.pagination import Page, PageParams
 from app.core.tenancy import Caller, visible_to
 from app.models import Enterprise, NotificationContact
@@ -84,11 +84,7 @@ async def create_contact(
         created_at=now,
         updated_at=now,
     )
-    session.add(contact)
-    await session.flush()
-    answer = contact_read(contact)
-    await commit_creation(session, claim, answer)
-    return answer
+    return await commit_new_row(session, claim, contact, contact_read)
 
 
 async def list_contacts(

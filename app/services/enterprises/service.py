@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import Clock
 from app.core.errors import Conflict, NotFound, field_error
 from app.core.etag import check_if_match
-from app.core.idempotency import IdempotencyClaim, commit_creation
+from app.core.idempotency import IdempotencyClaim, commit_creation, commit_new_row
 from app.core.orm_pages import fetch_page
 from app.core.pagination import Page, PageParams
 from app.core.tenancy import Caller, find_visible, visible_to
@@ -75,11 +75,7 @@ async def create_enterprise(
         updated_at=now,
         version=1,
     )
-    session.add(enterprise)
-    await session.flush()
-    answer = EnterpriseRead.model_validate(enterprise)
-    await commit_creation(session, claim, answer)
-    return answer
+    return await commit_new_row(session, claim, enterprise, EnterpriseRead.model_validate)
 
 
 async def list_enterprises(
@@ -206,11 +202,7 @@ async def create_service(
         updated_at=now,
         version=1,
     )
-    session.add(service)
-    await session.flush()
-    answer = service_read(service)
-    await commit_creation(session, claim, answer)
-    return answer
+    return await commit_new_row(session, claim, service, service_read)
 
 
 async def list_services(
