@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +41,35 @@ async def _checked_url(url: str, settings: Settings) -> str:
     return url
 
 
+def new_endpoint(
+    caller: Caller,
+    now: datetime,
+    *,
+    enterprise_id: uuid.UUID,
+    kind: str,
+    url: str,
+    events: list[str],
+    description: str | None,
+    owner_email: str | None = None,
+) -> WebhookEndpoint:
+    """A new active endpoint with a fresh signing secret: a webhook or a TMF621 hub."""
+    return WebhookEndpoint(
+        id=uuid.uuid4(),
+        enterprise_id=enterprise_id,
+        kind=kind,
+        url=url,
+        events=events,
+        description=description,
+        owner_email=owner_email,
+        secret=new_webhook_secret(),
+        status="active",
+        created_by=caller.actor,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+
+
 async def create_webhook(
     session: AsyncSession,
     caller: Caller,
@@ -51,21 +80,15 @@ async def create_webhook(
 ) -> WebhookCreated:
     enterprise_id = caller.acting_enterprise(payload.enterprise_id)
     url = await _checked_url(payload.url, settings)
-    now = clock.now()
-    endpoint = WebhookEndpoint(
-        id=uuid.uuid4(),
+    endpoint = new_endpoint(
+        caller,
+        clock.now(),
         enterprise_id=enterprise_id,
         kind=STANDARD,
         url=url,
         events=list(payload.events),
         description=payload.description,
         owner_email=payload.owner_email,
-        secret=new_webhook_secret(),
-        status="active",
-        created_by=caller.actor,
-        created_at=now,
-        updated_at=now,
-        version=1,
     )
     return await commit_new_row(session, claim, endpoint, _created)
 
