@@ -9,12 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
 from app.core.countries import default_language
-from app.core.errors import NotFound, field_error
+from app.core.errors import field_error
 from app.core.etag import check_if_match
 from app.core.event_registry import pattern_matches
 from app.core.idempotency import IdempotencyClaim, commit_new_row
 from app.core.pagination import Page, PageParams
-from app.core.tenancy import Caller, visible_to
+from app.core.tenancy import Caller, find_visible
 from app.models import Enterprise, NotificationContact
 from app.services.directory.rules import PhoneNumber, to_e164
 from app.services.directory.schemas import ContactCreate, ContactRead, ContactUpdate, Language
@@ -104,15 +104,15 @@ async def _contact(
     *,
     lock: bool = False,
 ) -> NotificationContact:
-    stmt = visible_to(select(NotificationContact), caller, NotificationContact.enterprise_id).where(
-        NotificationContact.id == contact_id, NotificationContact.enterprise_id == enterprise_id
+    return await find_visible(
+        session,
+        caller,
+        NotificationContact,
+        contact_id,
+        what="contact",
+        lock=lock,
+        within=enterprise_id,
     )
-    if lock:
-        stmt = stmt.with_for_update()
-    contact = (await session.execute(stmt)).scalar_one_or_none()
-    if contact is None:
-        raise NotFound(f"contact {contact_id} not found")
-    return contact
 
 
 async def get_contact(
