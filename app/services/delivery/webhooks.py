@@ -14,6 +14,7 @@ from app.core.etag import check_if_match
 from app.core.idempotency import IdempotencyClaim, commit_new_row
 from app.core.orm_pages import fetch_page
 from app.core.pagination import Page, PageParams
+from app.core.row_versions import new_version
 from app.core.settings import Settings
 from app.core.tenancy import Caller, visible_to
 from app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -156,8 +157,7 @@ async def update_webhook(
             endpoint.disabled_reason = f"disabled by {caller.actor}"
         endpoint.status = status
     if changes:
-        endpoint.version += 1
-        endpoint.updated_at = clock.now()
+        new_version(endpoint, clock.now())
     await session.commit()
     return endpoint
 
@@ -168,8 +168,7 @@ async def delete_webhook(
     # Kept (its delivery log refers to it) but gone: no longer listed, read or called.
     endpoint = await get_webhook(session, caller, webhook_id, lock=True)
     endpoint.status = "deleted"
-    endpoint.version += 1
-    endpoint.updated_at = clock.now()
+    new_version(endpoint, clock.now())
     await session.commit()
 
 
@@ -185,8 +184,7 @@ async def rotate_secret(
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_expires_at = now + timedelta(seconds=payload.overlap_seconds)
     endpoint.secret = new_webhook_secret()
-    endpoint.version += 1
-    endpoint.updated_at = now
+    new_version(endpoint, now)
     answer = SecretRotated(
         secret=endpoint.secret, previous_secret_expires_at=endpoint.previous_secret_expires_at
     )

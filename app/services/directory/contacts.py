@@ -14,6 +14,7 @@ from app.core.etag import check_if_match
 from app.core.event_registry import pattern_matches
 from app.core.idempotency import IdempotencyClaim, commit_new_row
 from app.core.pagination import Page, PageParams
+from app.core.row_versions import new_version
 from app.core.tenancy import Caller, find_visible
 from app.models import Enterprise, NotificationContact
 from app.services.directory.rules import PhoneNumber, to_e164
@@ -156,8 +157,7 @@ async def update_contact(
     if payload.events is not None:
         contact.events = list(dict.fromkeys(payload.events))
     if changes:
-        contact.version += 1
-        contact.updated_at = clock.now()
+        new_version(contact, clock.now())
     await session.flush()
     answer = contact_read(contact)
     await session.commit()

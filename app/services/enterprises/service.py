@@ -15,6 +15,7 @@ from app.core.etag import check_if_match
 from app.core.idempotency import IdempotencyClaim, commit_creation, commit_new_row
 from app.core.orm_pages import fetch_page
 from app.core.pagination import Page, PageParams
+from app.core.row_versions import new_version
 from app.core.tenancy import Caller, find_visible, visible_to
 from app.models import Account, Enterprise, Service
 from app.services.enterprises.schemas import (
@@ -100,8 +101,7 @@ async def update_enterprise(
     for field, value in changes.items():
         setattr(enterprise, field, value.value if hasattr(value, "value") else value)
     if changes:
-        enterprise.version += 1
-        enterprise.updated_at = clock.now()
+        new_version(enterprise, clock.now())
     await session.commit()
     return enterprise
 

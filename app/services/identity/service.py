@@ -18,6 +18,7 @@ from app.core.idempotency import IdempotencyClaim, commit_creation
 from app.core.orm_pages import fetch_page
 from app.core.pagination import Page, PageParams
 from app.core.roles import Role, is_provider, may_grant
+from app.core.row_versions import new_version
 from app.core.security import API_CLIENT_PREFIX, hash_password, hash_token, new_token, token_hint
 from app.core.tenancy import Caller
 from app.models import ApiClient, ApiClientEnterprise, Enterprise, User, UserEnterprise, UserSession
@@ -333,8 +334,7 @@ async def update_user(
     default = payload.default_enterprise_id
     if default is not None or user.default_enterprise_id not in enterprise_ids:
         user.default_enterprise_id = _check_default(default, enterprise_ids)
-    user.version += 1
-    user.updated_at = clock.now()
+    new_version(user, clock.now())
     await session.commit()
     return user_read(user, enterprise_ids)
 
@@ -346,8 +346,7 @@ async def revoke_user(
     now = clock.now()
     if user.revoked_at is None:
         user.revoked_at = now
-        user.version += 1
-        user.updated_at = now
+        new_version(user, now)
     await session.execute(
         update(UserSession)
         .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
