@@ -30,13 +30,13 @@ ALLOWED: dict[str, str] = {
     "identity/service:_check_grant": "ids already checked against the caller",
     # These two build the tenant filter of API clients and users themselves:
     # a client or user is visible when all its enterprises are the caller's.
-    "identity/service:_clients_visible_to": "is the tenant filter for API clients",
-    "identity/service:_users_visible_to": "is the tenant filter for users",
+    "identity/service:_clients_seen_by": "is the tenant filter for API clients",
+    "identity/service:_users_seen_by": "is the tenant filter for users",
     # Link rows of clients/users the caller has already been allowed to see.
     "identity/service:_enterprise_ids_of_clients": "reads links of already visible clients",
     "identity/service:_user_enterprises": "reads links of already visible users",
     # The shared builders behind the four entries above.
-    "identity/service:_holds_only_callers_enterprises": "tenant filter: clients and users",
+    "identity/service:_identities_seen_by": "tenant filter: clients and users",
     "identity/service:_enterprises_held": "reads links of already visible clients or users",
     # --- tickets (issue 4)
     # The running clock of a ticket the calling use case already fetched

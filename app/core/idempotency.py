@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
@@ -168,6 +169,25 @@ async def commit_creation(
             raise
         _check_same_request(record, claim.request_hash)
         raise ReplayFirstAnswer(record) from None
+
+
+Row = TypeVar("Row")
+Answer = TypeVar("Answer", bound=BaseModel)
+
+
+async def commit_new_row(
+    session: AsyncSession,
+    claim: IdempotencyClaim | None,
+    row: Row,
+    answer_of: Callable[[Row], Answer],
+) -> Answer:
+    """Insert `row` and commit it with its answer `answer_of(row)` (`commit_creation`);
+    return the answer."""
+    session.add(row)
+    await session.flush()
+    answer = answer_of(row)
+    await commit_creation(session, claim, answer)
+    return answer
 
 
 async def replay_stored_answer(session: AsyncSession, claim: IdempotencyClaim) -> None:

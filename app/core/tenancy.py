@@ -90,10 +90,14 @@ async def find_visible(
     *,
     what: str,
     lock: bool = False,
+    within: uuid.UUID | None = None,
 ) -> M:
-    """One row of a tenant table by id, or a 404 naming `what` (another tenant's row included)."""
+    """One row of a tenant table by id, or a 404 naming `what` (another tenant's row included;
+    with `within`, a row of any enterprise but that one too)."""
     table: Any = model
     stmt = visible_to(select(model), caller, table.enterprise_id).where(table.id == row_id)
+    if within is not None:
+        stmt = stmt.where(table.enterprise_id == within)
     if lock:
         stmt = stmt.with_for_update()
     row = (await session.execute(stmt)).scalar_one_or_none()

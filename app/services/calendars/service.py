@@ -19,6 +19,7 @@ from app.core.errors import NotFound, field_error
 from app.core.etag import check_if_match
 from app.core.idempotency import IdempotencyClaim, commit_creation
 from app.core.pagination import Page, PageParams, page_in_order
+from app.core.row_versions import new_version
 from app.models import ClosedDay, CountryCalendar
 from app.services.calendars.rules import BusinessCalendar
 from app.services.calendars.schemas import (
@@ -184,8 +185,7 @@ async def update_calendar(
     row.timezone = zone
     row.office_hours = office_hours_to_text(hours)
     row.holiday_categories = list(categories)
-    row.version += 1
-    row.updated_at = now
+    new_version(row, now)
     await session.flush()
     answer = _read(code, row)
     await session.commit()

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.core.pagination import Page, PageParams, keyset, page_of
+from app.core.orm_pages import fetch_page
+from app.core.pagination import Page, PageParams
 from app.core.tenancy import Caller, visible_to
 from app.models import MailMessage
 from app.services.delivery.schemas import MailRead, MailStatus
@@ -30,10 +31,5 @@ async def list_mail(
         stmt = stmt.where(MailMessage.status == status.value)
     if event_id is not None:
         stmt = stmt.where(MailMessage.event_id == event_id)
-    rows = (
-        (await session.execute(keyset(stmt, params, MailMessage.created_at, MailMessage.id)))
-        .scalars()
-        .all()
-    )
-    items, cursor = page_of(rows, params, lambda m: (m.created_at, m.id))
+    items, cursor = await fetch_page(session, stmt, params, MailMessage.created_at, MailMessage.id)
     return Page(items=[MailRead.model_validate(m) for m in items], next_cursor=cursor)

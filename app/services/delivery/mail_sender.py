@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -33,6 +33,8 @@ NO_SMTP = "not sent: CARRIERDESK_SMTP_URL is not set"
 
 @dataclass(frozen=True, slots=True)
 class SmtpTarget:
+    """Where and how to connect: the fields are `aiosmtplib.SMTP`'s keyword arguments."""
+
     hostname: str
     port: int
     use_tls: bool
@@ -126,15 +128,7 @@ async def send_due_mail(
     results: dict[uuid.UUID, str | None] = {}
     try:
         target = parse_smtp_url(settings.smtp_url)
-        smtp = aiosmtplib.SMTP(
-            hostname=target.hostname,
-            port=target.port,
-            use_tls=target.use_tls,
-            start_tls=target.start_tls,
-            username=target.username,
-            password=target.password,
-            timeout=15,
-        )
+        smtp = aiosmtplib.SMTP(**asdict(target), timeout=15)
         async with smtp:
             for mail in claimed:
                 try:

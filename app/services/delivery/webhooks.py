@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,8 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import Clock
 from app.core.errors import NotFound, field_error
 from app.core.etag import check_if_match
-from app.core.idempotency import IdempotencyClaim, commit_creation
-from app.core.pagination import Page, PageParams, keyset, page_of
+from app.core.idempotency import IdempotencyClaim, commit_new_row
+from app.core.orm_pages import fetch_page
+from app.core.pagination import Page, PageParams
+from app.core.row_versions import new_version
 from app.core.settings import Settings
 from app.core.tenancy import Caller, visible_to
 from app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -40,6 +42,35 @@ async def _checked_url(url: str, settings: Settings) -> str:
     return url
 
 
+def new_endpoint(
+    caller: Caller,
+    now: datetime,
+    *,
+    enterprise_id: uuid.UUID,
+    kind: str,
+    url: str,
+    events: list[str],
+    description: str | None,
+    owner_email: str | None = None,
+) -> WebhookEndpoint:
+    """A new active endpoint with a fresh signing secret: a webhook or a TMF621 hub."""
+    return WebhookEndpoint(
+        id=uuid.uuid4(),
+        enterprise_id=enterprise_id,
+        kind=kind,
+        url=url,
+        events=events,
+        description=description,
+        owner_email=owner_email,
+        secret=new_webhook_secret(),
+        status="active",
+        created_by=caller.actor,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+
+
 async def create_webhook(
     session: AsyncSession,
     caller: Caller,
@@ -50,29 +81,24 @@ async def create_webhook(
 ) -> WebhookCreated:
     enterprise_id = caller.acting_enterprise(payload.enterprise_id)
     url = await _checked_url(payload.url, settings)
-    now = clock.now()
-    endpoint = WebhookEndpoint(
-        id=uuid.uuid4(),
+    endpoint = new_endpoint(
+        caller,
+        clock.now(),
         enterprise_id=enterprise_id,
         kind=STANDARD,
         url=url,
         events=list(payload.events),
         description=payload.description,
         owner_email=payload.owner_email,
-        secret=new_webhook_secret(),
-        status="active",
-        created_by=caller.actor,
-        created_at=now,
-        updated_at=now,
-        version=1,
     )
-    session.add(endpoint)
-    await session.flush()
-    answer = WebhookCreated(
+    return await commit_new_row(session, claim, endpoint, _created)
+
+
+def _created(endpoint: WebhookEndpoint) -> WebhookCreated:
+    """The answer to a registration: the endpoint and its signing secret."""
+    return WebhookCreated(
         **WebhookRead.model_validate(endpoint).model_dump(), secret=endpoint.secret
     )
-    await commit_creation(session, claim, answer)
-    return answer
 
 
 def _visible(caller: Caller) -> Select[tuple[WebhookEndpoint]]:
@@ -96,9 +122,9 @@ async def get_webhook(
 async def list_webhooks(
     session: AsyncSession, caller: Caller, params: PageParams
 ) -> Page[WebhookRead]:
-    stmt = keyset(_visible(caller), params, WebhookEndpoint.updated_at, WebhookEndpoint.id)
-    rows = (await session.execute(stmt)).scalars().all()
-    items, cursor = page_of(rows, params, lambda e: (e.updated_at, e.id))
+    items, cursor = await fetch_page(
+        session, _visible(caller), params, WebhookEndpoint.updated_at, WebhookEndpoint.id
+    )
     return Page(items=[WebhookRead.model_validate(e) for e in items], next_cursor=cursor)
 
 
@@ -131,8 +157,7 @@ async def update_webhook(
             endpoint.disabled_reason = f"disabled by {caller.actor}"
         endpoint.status = status
     if changes:
-        endpoint.version += 1
-        endpoint.updated_at = clock.now()
+        new_version(endpoint, clock.now())
     await session.commit()
     return endpoint
 
@@ -143,8 +168,7 @@ async def delete_webhook(
     # Kept (its delivery log refers to it) but gone: no longer listed, read or called.
     endpoint = await get_webhook(session, caller, webhook_id, lock=True)
     endpoint.status = "deleted"
-    endpoint.version += 1
-    endpoint.updated_at = clock.now()
+    new_version(endpoint, clock.now())
     await session.commit()
 
 
@@ -160,8 +184,7 @@ async def rotate_secret(
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_expires_at = now + timedelta(seconds=payload.overlap_seconds)
     endpoint.secret = new_webhook_secret()
-    endpoint.version += 1
-    endpoint.updated_at = now
+    new_version(endpoint, now)
     answer = SecretRotated(
         secret=endpoint.secret, previous_secret_expires_at=endpoint.previous_secret_expires_at
     )
@@ -173,16 +196,12 @@ async def list_attempts(
     session: AsyncSession, caller: Caller, webhook_id: uuid.UUID, params: PageParams
 ) -> Page[DeliveryAttemptRead]:
     await get_webhook(session, caller, webhook_id)
-    stmt = keyset(
-        visible_to(select(WebhookAttempt), caller, WebhookAttempt.enterprise_id).where(
-            WebhookAttempt.endpoint_id == webhook_id
-        ),
-        params,
-        WebhookAttempt.attempted_at,
-        WebhookAttempt.id,
+    stmt = visible_to(select(WebhookAttempt), caller, WebhookAttempt.enterprise_id).where(
+        WebhookAttempt.endpoint_id == webhook_id
     )
-    rows = (await session.execute(stmt)).scalars().all()
-    items, cursor = page_of(rows, params, lambda a: (a.attempted_at, a.id))
+    items, cursor = await fetch_page(
+        session, stmt, params, WebhookAttempt.attempted_at, WebhookAttempt.id
+    )
     return Page(items=[DeliveryAttemptRead.model_validate(a) for a in items], next_cursor=cursor)
 
 

@@ -9,16 +9,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
 from app.core.countries import default_language
-from app.core.errors import NotFound, field_error
+from app.core.errors import field_error
 from app.core.etag import check_if_match
 from app.core.event_registry import pattern_matches
-from app.core.idempotency import IdempotencyClaim, commit_creation
-from app.core.pagination import Page, PageParams, keyset, page_of
-from app.core.tenancy import Caller, visible_to
+from app.core.idempotency import IdempotencyClaim, commit_new_row
+from app.core.pagination import Page, PageParams
+from app.core.row_versions import new_version
+from app.core.tenancy import Caller, find_visible
 from app.models import Enterprise, NotificationContact
 from app.services.directory.rules import PhoneNumber, to_e164
 from app.services.directory.schemas import ContactCreate, ContactRead, ContactUpdate, Language
-from app.services.enterprises.service import get_enterprise
+from app.services.enterprises.service import get_enterprise, page_of_enterprise
 
 
 def contact_read(contact: NotificationContact) -> ContactRead:
@@ -84,27 +85,15 @@ async def create_contact(
         created_at=now,
         updated_at=now,
     )
-    session.add(contact)
-    await session.flush()
-    answer = contact_read(contact)
-    await commit_creation(session, claim, answer)
-    return answer
+    return await commit_new_row(session, claim, contact, contact_read)
 
 
 async def list_contacts(
     session: AsyncSession, caller: Caller, enterprise_id: uuid.UUID, params: PageParams
 ) -> Page[ContactRead]:
-    await get_enterprise(session, caller, enterprise_id)
-    stmt = keyset(
-        visible_to(select(NotificationContact), caller, NotificationContact.enterprise_id).where(
-            NotificationContact.enterprise_id == enterprise_id
-        ),
-        params,
-        NotificationContact.updated_at,
-        NotificationContact.id,
+    items, cursor = await page_of_enterprise(
+        session, caller, enterprise_id, NotificationContact, params
     )
-    rows = (await session.execute(stmt)).scalars().all()
-    items, cursor = page_of(rows, params, lambda c: (c.updated_at, c.id))
     return Page(items=[contact_read(c) for c in items], next_cursor=cursor)
 
 
@@ -116,15 +105,15 @@ async def _contact(
     *,
     lock: bool = False,
 ) -> NotificationContact:
-    stmt = visible_to(select(NotificationContact), caller, NotificationContact.enterprise_id).where(
-        NotificationContact.id == contact_id, NotificationContact.enterprise_id == enterprise_id
+    return await find_visible(
+        session,
+        caller,
+        NotificationContact,
+        contact_id,
+        what="contact",
+        lock=lock,
+        within=enterprise_id,
     )
-    if lock:
-        stmt = stmt.with_for_update()
-    contact = (await session.execute(stmt)).scalar_one_or_none()
-    if contact is None:
-        raise NotFound(f"contact {contact_id} not found")
-    return contact
 
 
 async def get_contact(
@@ -168,8 +157,7 @@ async def update_contact(
     if payload.events is not None:
         contact.events = list(dict.fromkeys(payload.events))
     if changes:
-        contact.version += 1
-        contact.updated_at = clock.now()
+        new_version(contact, clock.now())
     await session.flush()
     answer = contact_read(contact)
     await session.commit()

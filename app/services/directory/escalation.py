@@ -10,6 +10,7 @@ from app.core.clock import Clock
 from app.core.errors import field_error
 from app.core.etag import check_if_match
 from app.core.handbook import handbook
+from app.core.row_versions import new_version
 from app.models import EscalationLevel, EscalationMatrix
 from app.services.calendars.service import require_country
 from app.services.directory.rules import PhoneNumber, phone, to_e164
@@ -140,8 +141,7 @@ async def replace_matrix(
     else:
         check_if_match(if_match, matrix.version)
     matrix.after_hours = payload.after_hours
-    matrix.version += 1
-    matrix.updated_at = now
+    new_version(matrix, now)
     await session.flush()
     await session.execute(delete(EscalationLevel).where(EscalationLevel.country == code))
     if payload.levels:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -11,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import Clock
 from app.core.errors import Conflict, NotFound, field_error
 from app.core.etag import check_if_match
-from app.core.idempotency import IdempotencyClaim, commit_creation
-from app.core.pagination import Page, PageParams, keyset, page_of
-from app.core.tenancy import Caller, visible_to
+from app.core.idempotency import IdempotencyClaim, commit_creation, commit_new_row
+from app.core.orm_pages import fetch_page
+from app.core.pagination import Page, PageParams
+from app.core.row_versions import new_version
+from app.core.tenancy import Caller, find_visible, visible_to
 from app.models import Account, Enterprise, Service
 from app.services.enterprises.schemas import (
     AccountCreate,
@@ -26,17 +29,38 @@ from app.services.enterprises.schemas import (
     SiteRead,
 )
 
+Row = TypeVar("Row")
+
 
 async def get_enterprise(
-    session: AsyncSession, caller: Caller, enterprise_id: uuid.UUID
+    session: AsyncSession, caller: Caller, enterprise_id: uuid.UUID, *, lock: bool = False
 ) -> Enterprise:
     stmt = visible_to(select(Enterprise), caller, Enterprise.id).where(
         Enterprise.id == enterprise_id
     )
+    if lock:
+        stmt = stmt.with_for_update()
     enterprise = (await session.execute(stmt)).scalar_one_or_none()
     if enterprise is None:
         raise NotFound(f"enterprise {enterprise_id} not found")
     return enterprise
+
+
+async def page_of_enterprise(
+    session: AsyncSession,
+    caller: Caller,
+    enterprise_id: uuid.UUID,
+    model: type[Row],
+    params: PageParams,
+) -> tuple[list[Row], str | None]:
+    """One page of an enterprise's rows of the tenant table `model`, in order of change,
+    and the next cursor; an enterprise the caller may not see is a 404."""
+    await get_enterprise(session, caller, enterprise_id)
+    table: Any = model
+    stmt = visible_to(select(model), caller, table.enterprise_id).where(
+        table.enterprise_id == enterprise_id
+    )
+    return await fetch_page(session, stmt, params, table.updated_at, table.id)
 
 
 async def create_enterprise(
@@ -52,24 +76,14 @@ async def create_enterprise(
         updated_at=now,
         version=1,
     )
-    session.add(enterprise)
-    await session.flush()
-    answer = EnterpriseRead.model_validate(enterprise)
-    await commit_creation(session, claim, answer)
-    return answer
+    return await commit_new_row(session, claim, enterprise, EnterpriseRead.model_validate)
 
 
 async def list_enterprises(
     session: AsyncSession, caller: Caller, params: PageParams
 ) -> Page[EnterpriseRead]:
-    stmt = keyset(
-        visible_to(select(Enterprise), caller, Enterprise.id),
-        params,
-        Enterprise.updated_at,
-        Enterprise.id,
-    )
-    rows = (await session.execute(stmt)).scalars().all()
-    items, cursor = page_of(rows, params, lambda e: (e.updated_at, e.id))
+    stmt = visible_to(select(Enterprise), caller, Enterprise.id)
+    items, cursor = await fetch_page(session, stmt, params, Enterprise.updated_at, Enterprise.id)
     return Page(items=[EnterpriseRead.model_validate(e) for e in items], next_cursor=cursor)
 
 
@@ -81,21 +95,13 @@ async def update_enterprise(
     payload: EnterpriseUpdate,
     if_match: str | None,
 ) -> Enterprise:
-    stmt = (
-        visible_to(select(Enterprise), caller, Enterprise.id)
-        .where(Enterprise.id == enterprise_id)
-        .with_for_update()
-    )
-    enterprise = (await session.execute(stmt)).scalar_one_or_none()
-    if enterprise is None:
-        raise NotFound(f"enterprise {enterprise_id} not found")
+    enterprise = await get_enterprise(session, caller, enterprise_id, lock=True)
     check_if_match(if_match, enterprise.version)
     changes = payload.model_dump(exclude_unset=True, exclude_none=True)
     for field, value in changes.items():
         setattr(enterprise, field, value.value if hasattr(value, "value") else value)
     if changes:
-        enterprise.version += 1
-        enterprise.updated_at = clock.now()
+        new_version(enterprise, clock.now())
     await session.commit()
     return enterprise
 
@@ -134,17 +140,7 @@ async def create_account(
 async def list_accounts(
     session: AsyncSession, caller: Caller, enterprise_id: uuid.UUID, params: PageParams
 ) -> Page[AccountRead]:
-    await get_enterprise(session, caller, enterprise_id)
-    stmt = keyset(
-        visible_to(select(Account), caller, Account.enterprise_id).where(
-            Account.enterprise_id == enterprise_id
-        ),
-        params,
-        Account.updated_at,
-        Account.id,
-    )
-    rows = (await session.execute(stmt)).scalars().all()
-    items, cursor = page_of(rows, params, lambda a: (a.updated_at, a.id))
+    items, cursor = await page_of_enterprise(session, caller, enterprise_id, Account, params)
     return Page(items=[AccountRead.model_validate(a) for a in items], next_cursor=cursor)
 
 
@@ -206,35 +202,15 @@ async def create_service(
         updated_at=now,
         version=1,
     )
-    session.add(service)
-    await session.flush()
-    answer = service_read(service)
-    await commit_creation(session, claim, answer)
-    return answer
+    return await commit_new_row(session, claim, service, service_read)
 
 
 async def list_services(
     session: AsyncSession, caller: Caller, enterprise_id: uuid.UUID, params: PageParams
 ) -> Page[ServiceRead]:
-    await get_enterprise(session, caller, enterprise_id)
-    stmt = keyset(
-        visible_to(select(Service), caller, Service.enterprise_id).where(
-            Service.enterprise_id == enterprise_id
-        ),
-        params,
-        Service.updated_at,
-        Service.id,
-    )
-    rows = (await session.execute(stmt)).scalars().all()
-    items, cursor = page_of(rows, params, lambda s: (s.updated_at, s.id))
+    items, cursor = await page_of_enterprise(session, caller, enterprise_id, Service, params)
     return Page(items=[service_read(s) for s in items], next_cursor=cursor)
 
 
 async def get_service(session: AsyncSession, caller: Caller, service_id: uuid.UUID) -> Service:
-    stmt = visible_to(select(Service), caller, Service.enterprise_id).where(
-        Service.id == service_id
-    )
-    service = (await session.execute(stmt)).scalar_one_or_none()
-    if service is None:
-        raise NotFound(f"service {service_id} not found")
-    return service
+    return await find_visible(session, caller, Service, service_id, what="service")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from typing import TypeVar
 
-from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -14,8 +15,10 @@ from app.core.clock import Clock
 from app.core.errors import Conflict, Forbidden, NotFound, field_error
 from app.core.etag import check_if_match
 from app.core.idempotency import IdempotencyClaim, commit_creation
-from app.core.pagination import Page, PageParams, keyset, page_of
+from app.core.orm_pages import fetch_page
+from app.core.pagination import Page, PageParams
 from app.core.roles import Role, is_provider, may_grant
+from app.core.row_versions import new_version
 from app.core.security import API_CLIENT_PREFIX, hash_password, hash_token, new_token, token_hint
 from app.core.tenancy import Caller
 from app.models import ApiClient, ApiClientEnterprise, Enterprise, User, UserEnterprise, UserSession
@@ -58,19 +61,25 @@ async def _check_grant(
 
 # API clients and users hold enterprises through link tables of the same
 # shape; one filter and one loader serve both.
-def _holds_only_callers_enterprises(
+Identity = TypeVar("Identity", ApiClient, User)
+
+
+def _identities_seen_by(
+    caller: Caller,
+    identity: type[Identity],
     owner: InstrumentedAttribute[uuid.UUID],
     enterprise: InstrumentedAttribute[uuid.UUID],
-    owner_id: InstrumentedAttribute[uuid.UUID],
-    caller: Caller,
-) -> ColumnElement[bool]:
+) -> Select[tuple[Identity]]:
     """Staff see everyone; a customer admin, those whose enterprises are all its own."""
+    stmt = select(identity)
+    if caller.is_provider:
+        return stmt
     foreign = select(owner).where(
-        owner == owner_id,
+        owner == identity.id,
         enterprise.not_in(caller.enterprise_ids or [uuid.UUID(int=0)]),
     )
-    own = select(owner).where(owner == owner_id)
-    return own.exists() & ~foreign.exists()
+    own = select(owner).where(owner == identity.id)
+    return stmt.where(own.exists() & ~foreign.exists())
 
 
 async def _enterprises_held(
@@ -86,16 +95,14 @@ async def _enterprises_held(
     return out
 
 
-def _clients_visible_to(caller: Caller) -> ColumnElement[bool]:
-    return _holds_only_callers_enterprises(
-        ApiClientEnterprise.api_client_id, ApiClientEnterprise.enterprise_id, ApiClient.id, caller
+def _clients_seen_by(caller: Caller) -> Select[tuple[ApiClient]]:
+    return _identities_seen_by(
+        caller, ApiClient, ApiClientEnterprise.api_client_id, ApiClientEnterprise.enterprise_id
     )
 
 
-def _users_visible_to(caller: Caller) -> ColumnElement[bool]:
-    return _holds_only_callers_enterprises(
-        UserEnterprise.user_id, UserEnterprise.enterprise_id, User.id, caller
-    )
+def _users_seen_by(caller: Caller) -> Select[tuple[User]]:
+    return _identities_seen_by(caller, User, UserEnterprise.user_id, UserEnterprise.enterprise_id)
 
 
 async def _enterprise_ids_of_clients(
@@ -181,12 +188,8 @@ async def insert_api_client(
 async def list_api_clients(
     session: AsyncSession, caller: Caller, params: PageParams
 ) -> Page[ApiClientRead]:
-    stmt = select(ApiClient)
-    if not caller.is_provider:
-        stmt = stmt.where(_clients_visible_to(caller))
-    stmt = keyset(stmt, params, ApiClient.created_at, ApiClient.id)
-    rows = (await session.execute(stmt)).scalars().all()
-    items, cursor = page_of(rows, params, lambda c: (c.created_at, c.id))
+    stmt = _clients_seen_by(caller)
+    items, cursor = await fetch_page(session, stmt, params, ApiClient.created_at, ApiClient.id)
     enterprises = await _enterprise_ids_of_clients(session, [c.id for c in items])
     return Page(items=[_client_read(c, enterprises[c.id]) for c in items], next_cursor=cursor)
 
@@ -194,9 +197,7 @@ async def list_api_clients(
 async def revoke_api_client(
     session: AsyncSession, caller: Caller, clock: Clock, client_id: uuid.UUID
 ) -> None:
-    stmt = select(ApiClient).where(ApiClient.id == client_id)
-    if not caller.is_provider:
-        stmt = stmt.where(_clients_visible_to(caller))
+    stmt = _clients_seen_by(caller).where(ApiClient.id == client_id)
     client = (await session.execute(stmt.with_for_update())).scalar_one_or_none()
     if client is None:
         raise NotFound(f"API client {client_id} not found")
@@ -277,9 +278,7 @@ async def create_user(
 async def _load_user_for(
     session: AsyncSession, caller: Caller, user_id: uuid.UUID, *, for_update: bool = False
 ) -> User:
-    stmt = select(User).where(User.id == user_id)
-    if not caller.is_provider:
-        stmt = stmt.where(_users_visible_to(caller))
+    stmt = _users_seen_by(caller).where(User.id == user_id)
     if for_update:
         stmt = stmt.with_for_update()
     user = (await session.execute(stmt)).scalar_one_or_none()
@@ -294,12 +293,8 @@ async def get_user(session: AsyncSession, caller: Caller, user_id: uuid.UUID) ->
 
 
 async def list_users(session: AsyncSession, caller: Caller, params: PageParams) -> Page[UserRead]:
-    stmt = select(User)
-    if not caller.is_provider:
-        stmt = stmt.where(_users_visible_to(caller))
-    stmt = keyset(stmt, params, User.updated_at, User.id)
-    rows = (await session.execute(stmt)).scalars().all()
-    items, cursor = page_of(rows, params, lambda u: (u.updated_at, u.id))
+    stmt = _users_seen_by(caller)
+    items, cursor = await fetch_page(session, stmt, params, User.updated_at, User.id)
     enterprises = await _user_enterprises(session, [u.id for u in items])
     return Page(items=[user_read(u, enterprises[u.id]) for u in items], next_cursor=cursor)
 
@@ -339,8 +334,7 @@ async def update_user(
     default = payload.default_enterprise_id
     if default is not None or user.default_enterprise_id not in enterprise_ids:
         user.default_enterprise_id = _check_default(default, enterprise_ids)
-    user.version += 1
-    user.updated_at = clock.now()
+    new_version(user, clock.now())
     await session.commit()
     return user_read(user, enterprise_ids)
 
@@ -352,8 +346,7 @@ async def revoke_user(
     now = clock.now()
     if user.revoked_at is None:
         user.revoked_at = now
-        user.version += 1
-        user.updated_at = now
+        new_version(user, now)
     await session.execute(
         update(UserSession)
         .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))

@@ -18,7 +18,7 @@ from app.core.settings import Settings
 from app.core.tenancy import Caller, visible_to
 from app.models import TmfTicketAttributes, WebhookEndpoint
 from app.services.delivery.addresses import AddressRefused, check_url
-from app.services.delivery.rules import new_webhook_secret
+from app.services.delivery.webhooks import new_endpoint
 from app.services.tickets import intake, workflow
 from app.services.tickets.events import TicketUpdated
 from app.services.tickets.schemas import NoteIn as TicketNoteIn
@@ -207,19 +207,14 @@ async def register_hub(
     except AddressRefused as exc:
         raise field_error("callback", str(exc)) from None
     now = clock.now()
-    hub = WebhookEndpoint(
-        id=uuid.uuid4(),
+    hub = new_endpoint(
+        caller,
+        now,
         enterprise_id=enterprise_id,
         kind="tmf621",
         url=payload.callback,
         events=hub_event_types(payload.query),
         description=payload.query,
-        secret=new_webhook_secret(),
-        status="active",
-        created_by=caller.actor,
-        created_at=now,
-        updated_at=now,
-        version=1,
     )
     session.add(hub)
     await session.commit()
