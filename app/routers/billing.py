@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
 from app.core.deps import ClockDep, SessionDep
 from app.core.etag import IfMatch, set_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
-from app.core.pagination import Page, PageParams, page_params
+from app.core.pagination import Page, Paging
 from app.services.billing import service
 from app.services.billing.policy import (
     BillingAgent,
@@ -28,7 +27,6 @@ from app.services.billing.schemas import (
 )
 
 router = APIRouter(prefix="/v1/billing-requests", tags=["billing"])
-Paging = Annotated[PageParams, Depends(page_params)]
 
 CREATE_DESCRIPTION = """File a billing request. Customers file their own; billing agents file
 for them, and only staff may set `received_at` (an e-mail that came in earlier).

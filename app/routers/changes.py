@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
 from app.core.deps import ClockDep, SessionDep
 from app.core.etag import IfMatch, set_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
-from app.core.pagination import Page, PageParams, page_params
+from app.core.pagination import Page, Paging
 from app.services.changes import service
 from app.services.changes.policy import (
     ChangeMover,
@@ -29,7 +28,6 @@ from app.services.changes.schemas import (
 )
 
 router = APIRouter(tags=["changes"])
-Paging = Annotated[PageParams, Depends(page_params)]
 
 CREATE_DESCRIPTION = """Ask for a change on up to 10 active services of one enterprise.
 

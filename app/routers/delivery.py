@@ -12,7 +12,7 @@ from sse_starlette.sse import EventSourceResponse
 from app.core.deps import AnyCaller, ClockDep, SessionDep, SettingsDep, require_roles
 from app.core.etag import IfMatch, set_etag
 from app.core.idempotency import Idempotency
-from app.core.pagination import Page, PageParams, page_params
+from app.core.pagination import Page, Paging
 from app.core.roles import Role
 from app.core.tenancy import Caller
 from app.services.delivery import event_stream, mail_log, webhooks
@@ -31,7 +31,6 @@ from app.services.delivery.schemas import (
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
-Paging = Annotated[PageParams, Depends(page_params)]
 
 Manager = Annotated[
     Caller,
@@ -153,7 +152,7 @@ mail_router = APIRouter(prefix="/v1/mail-messages", tags=["notifications"])
 async def list_mail(
     caller: AnyCaller,
     session: SessionDep,
-    paging: Annotated[PageParams, Depends(page_params)],
+    paging: Paging,
     status: MailStatus | None = None,
     event_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> Page[MailRead]:

@@ -19,7 +19,7 @@ from app.core.deps import (
 )
 from app.core.etag import IfMatch, set_etag
 from app.core.idempotency import Idempotency
-from app.core.pagination import CursorPaging, Page, PageParams, page_params
+from app.core.pagination import CursorPaging, Page, Paging
 from app.core.roles import PROVIDER_ROLES, Role
 from app.core.tenancy import Caller
 from app.services.directory import account_team, city_tiers, contacts, escalation
@@ -125,7 +125,6 @@ async def put_escalation(
 
 contacts_router = APIRouter(prefix="/v1/enterprises", tags=["contacts"])
 
-Paging = Annotated[PageParams, Depends(page_params)]
 
 # Carriers (machine-to-machine, tickets only) neither read nor write these.
 EnterpriseReader = Annotated[

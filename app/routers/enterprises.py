@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
 from app.core.deps import AnyCaller, ClockDep, ProviderAdmin, SessionDep
 from app.core.etag import IfMatch, set_etag
 from app.core.idempotency import Idempotency
-from app.core.pagination import Page, PageParams, page_params
+from app.core.pagination import Page, Paging
 from app.services.enterprises import service
 from app.services.enterprises.schemas import (
     AccountCreate,
@@ -23,7 +22,6 @@ from app.services.enterprises.schemas import (
 )
 
 router = APIRouter(prefix="/v1/enterprises", tags=["enterprises"])
-Paging = Annotated[PageParams, Depends(page_params)]
 
 
 @router.post("", status_code=201, summary="Create an enterprise (provider admins)")

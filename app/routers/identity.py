@@ -4,14 +4,13 @@ those of its own enterprises)."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
 from app.core.deps import AnyCaller, ClockDep, CustomerAdminOrProvider, SessionDep, SettingsDep
 from app.core.etag import IfMatch, set_etag
 from app.core.idempotency import Idempotency
-from app.core.pagination import Page, PageParams, page_params
+from app.core.pagination import Page, Paging
 from app.services.identity import service, signin
 from app.services.identity.schemas import (
     ApiClientCreate,
@@ -29,8 +28,6 @@ from app.services.identity.schemas import (
 )
 
 router = APIRouter(prefix="/v1", tags=["identity"])
-
-Paging = Annotated[PageParams, Depends(page_params)]
 
 
 @router.get("/me", summary="Who the bearer token belongs to")

@@ -13,7 +13,7 @@ from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.core.etag import IfMatch, set_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
-from app.core.pagination import Page, PageParams, page_params
+from app.core.pagination import Page, Paging
 from app.services.maintenance import country_policies as maintenance_policies
 from app.services.maintenance import feed as maintenance_feed
 from app.services.maintenance import service
@@ -39,7 +39,6 @@ from app.services.maintenance.schemas import (
 
 router = APIRouter(tags=["maintenance"])
 
-Paging = Annotated[PageParams, Depends(page_params)]
 
 _optional_bearer = HTTPBearer(auto_error=False)
 

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
 from app.core.deps import ClockDep, SessionDep
 from app.core.etag import IfMatch, set_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
-from app.core.pagination import Page, PageParams, page_params
+from app.core.pagination import Page, Paging
 from app.services.orders import service
 from app.services.orders.policy import OrderDesk, OrderMover, OrderReader, OrderStaff
 from app.services.orders.rules import OrderStatus
 from app.services.orders.schemas import OrderCreate, OrderRead, OrderTransition, TouchpointRecord
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
-Paging = Annotated[PageParams, Depends(page_params)]
 
 
 @router.post("", status_code=201, summary="Create an order (customer care managers)")

@@ -13,7 +13,7 @@ from app.core.deps import AnyCaller, ClockDep, ProviderAdmin, SessionDep
 from app.core.etag import IfMatch, set_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
-from app.core.pagination import Page, PageParams, page_params
+from app.core.pagination import Page, Paging
 from app.services.tickets import service, sla_policies
 from app.services.tickets.rules import Severity, Stage, Status
 from app.services.tickets.schemas import (
@@ -33,8 +33,6 @@ from app.services.tickets.schemas import (
 from app.services.tickets.service import sla_report
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
-
-Paging = Annotated[PageParams, Depends(page_params)]
 
 
 async def ticket_filters(
