@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Response
 
 from app.core.deps import ClockDep, SessionDep
-from app.core.etag import IfMatch, set_etag
+from app.core.etag import IfMatch, with_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, Paging
@@ -76,8 +76,7 @@ async def get_billing_request(
     request_id: uuid.UUID, caller: BillingReader, session: SessionDep, response: Response
 ) -> BillingRequestRead:
     row = await service.BILLING.get(session, caller, request_id)
-    set_etag(response, row.version)
-    return row
+    return with_etag(response, row)
 
 
 @router.post(
@@ -94,8 +93,7 @@ async def transition(
     if_match: IfMatch = None,
 ) -> BillingRequestRead:
     row = await service.transition(session, caller, clock, request_id, payload, if_match)
-    set_etag(response, row.version)
-    return row
+    return with_etag(response, row)
 
 
 @router.post(
@@ -115,8 +113,7 @@ async def resolve(
     if_match: IfMatch = None,
 ) -> BillingRequestRead:
     row = await service.resolve(session, caller, clock, request_id, payload, if_match)
-    set_etag(response, row.version)
-    return row
+    return with_etag(response, row)
 
 
 @router.get("/{request_id}/events", summary="The billing request's history, oldest first")

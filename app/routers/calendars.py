@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
 
 from app.core.deps import AnyCaller, ClockDep, ProviderAdmin, SessionDep
-from app.core.etag import IfMatch, set_etag
+from app.core.etag import IfMatch, with_etag
 from app.core.idempotency import Idempotency
 from app.core.pagination import CursorPaging, Page
 from app.services.calendars import service
@@ -30,9 +30,7 @@ async def get_calendar(
     country: str, caller: AnyCaller, session: SessionDep, response: Response
 ) -> CalendarRead:
     calendar = await service.get_calendar(session, country)
-    if calendar.version is not None:
-        set_etag(response, calendar.version)
-    return calendar
+    return with_etag(response, calendar)
 
 
 @router.patch(
@@ -48,9 +46,7 @@ async def update_calendar(
     if_match: IfMatch = None,
 ) -> CalendarRead:
     calendar = await service.update_calendar(session, clock, country, payload, if_match)
-    if calendar.version is not None:
-        set_etag(response, calendar.version)
-    return calendar
+    return with_etag(response, calendar)
 
 
 @router.get("/{country}/closed-days", summary="Extra closed days beyond public holidays")

@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Response
 
 from app.core.deps import ClockDep, SessionDep
-from app.core.etag import IfMatch, set_etag
+from app.core.etag import IfMatch, with_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, Paging
@@ -81,8 +81,7 @@ async def get_change_request(
     change_id: uuid.UUID, caller: ChangeReader, session: SessionDep, response: Response
 ) -> ChangeRequestRead:
     row = await service.CHANGES.get(session, caller, change_id)
-    set_etag(response, row.version)
-    return row
+    return with_etag(response, row)
 
 
 @router.post(
@@ -99,8 +98,7 @@ async def schedule(
     if_match: IfMatch = None,
 ) -> ChangeRequestRead:
     row = await service.schedule(session, caller, clock, change_id, payload, if_match)
-    set_etag(response, row.version)
-    return row
+    return with_etag(response, row)
 
 
 @router.post(
@@ -117,8 +115,7 @@ async def transition(
     if_match: IfMatch = None,
 ) -> ChangeRequestRead:
     row = await service.transition(session, caller, clock, change_id, payload, if_match)
-    set_etag(response, row.version)
-    return row
+    return with_etag(response, row)
 
 
 @router.get("/v1/change-requests/{change_id}/events", summary="The change's history")

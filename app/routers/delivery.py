@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sse_starlette.sse import EventSourceResponse
 
 from app.core.deps import AnyCaller, ClockDep, SessionDep, SettingsDep, require_roles
-from app.core.etag import IfMatch, set_etag
+from app.core.etag import IfMatch, with_etag
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, Paging
 from app.core.roles import Role
@@ -77,8 +77,7 @@ async def get_webhook(
     webhook_id: uuid.UUID, caller: AnyCaller, session: SessionDep, response: Response
 ) -> WebhookRead:
     endpoint = await webhooks.get_webhook(session, caller, webhook_id)
-    set_etag(response, endpoint.version)
-    return WebhookRead.model_validate(endpoint)
+    return WebhookRead.model_validate(with_etag(response, endpoint))
 
 
 @router.patch("/{webhook_id}", summary="Change or re-enable a webhook endpoint")
@@ -95,8 +94,7 @@ async def update_webhook(
     endpoint = await webhooks.update_webhook(
         session, caller, clock, settings, webhook_id, payload, if_match
     )
-    set_etag(response, endpoint.version)
-    return WebhookRead.model_validate(endpoint)
+    return WebhookRead.model_validate(with_etag(response, endpoint))
 
 
 @router.delete("/{webhook_id}", status_code=204, summary="Delete a webhook endpoint")

@@ -17,7 +17,7 @@ from app.core.deps import (
     SessionDep,
     require_roles,
 )
-from app.core.etag import IfMatch, set_etag
+from app.core.etag import IfMatch, with_etag
 from app.core.idempotency import Idempotency
 from app.core.pagination import CursorPaging, Page, Paging
 from app.core.roles import PROVIDER_ROLES, Role
@@ -99,9 +99,7 @@ async def get_escalation(
     country: Annotated[str, Query(min_length=1, max_length=8, description="ISO 3166-1 alpha-2")],
 ) -> EscalationMatrixRead:
     matrix = await escalation.get_matrix(session, country)
-    if matrix.version is not None:
-        set_etag(response, matrix.version)
-    return matrix
+    return with_etag(response, matrix)
 
 
 @router.put(
@@ -118,9 +116,7 @@ async def put_escalation(
     if_match: IfMatch = None,
 ) -> EscalationMatrixRead:
     matrix = await escalation.replace_matrix(session, clock, country, payload, if_match)
-    if matrix.version is not None:
-        set_etag(response, matrix.version)
-    return matrix
+    return with_etag(response, matrix)
 
 
 contacts_router = APIRouter(prefix="/v1/enterprises", tags=["contacts"])
@@ -164,8 +160,7 @@ async def get_contact(
     response: Response,
 ) -> ContactRead:
     contact = await contacts.get_contact(session, caller, enterprise_id, contact_id)
-    set_etag(response, contact.version)
-    return contact
+    return with_etag(response, contact)
 
 
 @contacts_router.patch(
@@ -184,8 +179,7 @@ async def update_contact(
     contact = await contacts.update_contact(
         session, caller, clock, enterprise_id, contact_id, payload, if_match
     )
-    set_etag(response, contact.version)
-    return contact
+    return with_etag(response, contact)
 
 
 @contacts_router.delete(

@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Response
 
 from app.core.deps import AnyCaller, ClockDep, ProviderAdmin, SessionDep
-from app.core.etag import IfMatch, set_etag
+from app.core.etag import IfMatch, with_etag
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, Paging
 from app.services.enterprises import service
@@ -47,8 +47,7 @@ async def get_enterprise(
     enterprise_id: uuid.UUID, caller: AnyCaller, session: SessionDep, response: Response
 ) -> EnterpriseRead:
     enterprise = await service.get_enterprise(session, caller, enterprise_id)
-    set_etag(response, enterprise.version)
-    return EnterpriseRead.model_validate(enterprise)
+    return EnterpriseRead.model_validate(with_etag(response, enterprise))
 
 
 @router.patch("/{enterprise_id}", summary="Change an enterprise (provider admins)")
@@ -64,8 +63,7 @@ async def update_enterprise(
     enterprise = await service.update_enterprise(
         session, caller, clock, enterprise_id, payload, if_match
     )
-    set_etag(response, enterprise.version)
-    return EnterpriseRead.model_validate(enterprise)
+    return EnterpriseRead.model_validate(with_etag(response, enterprise))
 
 
 @router.post("/{enterprise_id}/accounts", status_code=201, summary="Add a billing account")

@@ -8,7 +8,7 @@ import uuid
 from fastapi import APIRouter, Response
 
 from app.core.deps import AnyCaller, ClockDep, CustomerAdminOrProvider, SessionDep, SettingsDep
-from app.core.etag import IfMatch, set_etag
+from app.core.etag import IfMatch, with_etag
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, Paging
 from app.services.identity import service, signin
@@ -93,8 +93,7 @@ async def get_user(
     user_id: uuid.UUID, caller: CustomerAdminOrProvider, session: SessionDep, response: Response
 ) -> UserRead:
     user = await service.get_user(session, caller, user_id)
-    set_etag(response, user.version)
-    return user
+    return with_etag(response, user)
 
 
 @router.patch("/users/{user_id}", summary="Change a user's name, role or enterprises")
@@ -108,8 +107,7 @@ async def update_user(
     if_match: IfMatch = None,
 ) -> UserRead:
     user = await service.update_user(session, caller, clock, user_id, payload, if_match)
-    set_etag(response, user.version)
-    return user
+    return with_etag(response, user)
 
 
 @router.delete("/users/{user_id}", status_code=204, summary="Revoke a user and end their sessions")

@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AwareDatetime
 
 from app.core.deps import ClockDep, SessionDep, SettingsDep
-from app.core.etag import IfMatch, set_etag
+from app.core.etag import IfMatch, with_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, Paging
@@ -108,8 +108,7 @@ async def get_maintenance(
     maintenance_id: uuid.UUID, caller: MaintenanceReader, session: SessionDep, response: Response
 ) -> MaintenanceRead:
     row = await service.MAINTENANCE.get(session, caller, maintenance_id)
-    set_etag(response, row.version)
-    return row
+    return with_etag(response, row)
 
 
 @router.patch(
@@ -128,8 +127,7 @@ async def update_maintenance(
     row = await service.update_maintenance(
         session, caller, clock, maintenance_id, payload, if_match
     )
-    set_etag(response, row.version)
-    return row
+    return with_etag(response, row)
 
 
 @router.post(
@@ -148,8 +146,7 @@ async def cancel_maintenance(
     row = await service.cancel_maintenance(
         session, caller, clock, maintenance_id, payload, if_match
     )
-    set_etag(response, row.version)
-    return row
+    return with_etag(response, row)
 
 
 @router.post(

@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Response
 
 from app.core.deps import ClockDep, SessionDep
-from app.core.etag import IfMatch, set_etag
+from app.core.etag import IfMatch, with_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, Paging
@@ -48,8 +48,7 @@ async def get_order(
     order_id: uuid.UUID, caller: OrderReader, session: SessionDep, response: Response
 ) -> OrderRead:
     order = await service.ORDERS.get(session, caller, order_id)
-    set_etag(response, order.version)
-    return order
+    return with_etag(response, order)
 
 
 @router.post(
@@ -66,8 +65,7 @@ async def record_touchpoint(
     if_match: IfMatch = None,
 ) -> OrderRead:
     order = await service.record_touchpoint(session, caller, clock, order_id, payload, if_match)
-    set_etag(response, order.version)
-    return order
+    return with_etag(response, order)
 
 
 @router.post(
@@ -84,8 +82,7 @@ async def change_status(
     if_match: IfMatch = None,
 ) -> OrderRead:
     order = await service.change_status(session, caller, clock, order_id, payload, if_match)
-    set_etag(response, order.version)
-    return order
+    return with_etag(response, order)
 
 
 @router.get("/{order_id}/events", summary="The order's history, oldest first")

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
 
 from app.core.deps import AnyCaller, ClockDep, ProviderAdmin, SessionDep
-from app.core.etag import IfMatch, set_etag
+from app.core.etag import IfMatch, with_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, Paging
@@ -56,11 +56,6 @@ async def ticket_filters(
 Filters = Annotated[TicketFilters, Depends(ticket_filters)]
 
 
-def _answer(response: Response, ticket: TicketRead) -> TicketRead:
-    set_etag(response, ticket.version)
-    return ticket
-
-
 @router.post("", status_code=201, summary="Open a trouble ticket")
 async def open_ticket(
     payload: TicketCreate,
@@ -72,7 +67,7 @@ async def open_ticket(
 ) -> TicketRead:
     ticket = await service.open_ticket(session, caller, clock, claim, payload)
     response.headers["Location"] = f"/v1/tickets/{ticket.id}"
-    return _answer(response, ticket)
+    return with_etag(response, ticket)
 
 
 @router.get("", summary="Tickets the caller may see, by filter; keyset pages")
@@ -86,7 +81,7 @@ async def list_tickets(
 async def get_ticket(
     ticket_id: uuid.UUID, caller: AnyCaller, session: SessionDep, response: Response
 ) -> TicketRead:
-    return _answer(response, await service.get_ticket(session, caller, ticket_id))
+    return with_etag(response, await service.get_ticket(session, caller, ticket_id))
 
 
 @router.patch("/{ticket_id}", summary="Change severity, contact or description (If-Match)")
@@ -100,7 +95,7 @@ async def update_ticket(
     if_match: IfMatch = None,
 ) -> TicketRead:
     ticket = await service.update_ticket(session, caller, clock, ticket_id, payload, if_match)
-    return _answer(response, ticket)
+    return with_etag(response, ticket)
 
 
 @router.post("/{ticket_id}/transitions", summary="Move to the next stage (provider staff)")
@@ -114,7 +109,7 @@ async def move_ticket(
     if_match: IfMatch = None,
 ) -> TicketRead:
     ticket = await service.move_ticket(session, caller, clock, ticket_id, payload, if_match)
-    return _answer(response, ticket)
+    return with_etag(response, ticket)
 
 
 @router.post("/{ticket_id}/hold", summary="Wait for the customer: the SLA clock stops")
@@ -126,7 +121,9 @@ async def hold_ticket(
     clock: ClockDep,
     response: Response,
 ) -> TicketRead:
-    return _answer(response, await service.hold_ticket(session, caller, clock, ticket_id, payload))
+    return with_etag(
+        response, await service.hold_ticket(session, caller, clock, ticket_id, payload)
+    )
 
 
 @router.post("/{ticket_id}/resume", summary="Resume: the clock runs again, due time pushed")
@@ -139,7 +136,7 @@ async def resume_ticket(
     payload: Annotated[ResumeIn | None, Body()] = None,
 ) -> TicketRead:
     ticket = await service.resume_ticket(session, caller, clock, ticket_id, payload)
-    return _answer(response, ticket)
+    return with_etag(response, ticket)
 
 
 @router.post("/{ticket_id}/notes", status_code=201, summary="Add a note (public or internal)")
@@ -151,7 +148,8 @@ async def add_note(
     clock: ClockDep,
     response: Response,
 ) -> TicketRead:
-    return _answer(response, await service.add_note(session, caller, clock, ticket_id, payload))
+    ticket = await service.add_note(session, caller, clock, ticket_id, payload)
+    return with_etag(response, ticket)
 
 
 @router.post("/{ticket_id}/escalations", status_code=201, summary="Escalate one level")
@@ -164,7 +162,7 @@ async def escalate_ticket(
     response: Response,
 ) -> TicketRead:
     ticket = await service.escalate_ticket(session, caller, clock, ticket_id, payload)
-    return _answer(response, ticket)
+    return with_etag(response, ticket)
 
 
 @router.get("/{ticket_id}/events", summary="The ticket's history, oldest first, a page at a time")
@@ -184,8 +182,7 @@ async def get_policy(
     country: CountryPath, caller: AnyCaller, session: SessionDep, response: Response
 ) -> SlaPolicyRead:
     policy = await sla_policies.get_policy(session, country)
-    set_etag(response, policy.version)
-    return policy
+    return with_etag(response, policy)
 
 
 @sla_router.put("/v1/sla-policies/{country}", summary="Replace a country's SLA policy (admins)")
@@ -199,8 +196,7 @@ async def put_policy(
     if_match: IfMatch = None,
 ) -> SlaPolicyRead:
     policy = await sla_policies.put_policy(session, caller, clock, country, payload, if_match)
-    set_etag(response, policy.version)
-    return policy
+    return with_etag(response, policy)
 
 
 @sla_router.get("/v1/reports/sla", summary="Clocks met and breached per stage; time to restore")
