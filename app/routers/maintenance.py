@@ -16,7 +16,7 @@ from app.core.idempotency import Idempotency
 from app.core.pagination import Page, Paging
 from app.services.maintenance import country_policies as maintenance_policies
 from app.services.maintenance import feed as maintenance_feed
-from app.services.maintenance import service
+from app.services.maintenance import schemas, service
 from app.services.maintenance.policy import (
     CountryPolicyEditor,
     FeedRotator,
@@ -27,15 +27,6 @@ from app.services.maintenance.policy import (
     MaintenanceReader,
 )
 from app.services.maintenance.rules import MaintenanceStatus
-from app.services.maintenance.schemas import (
-    MaintenanceCancel,
-    MaintenanceCreate,
-    MaintenanceFeedRead,
-    MaintenancePolicyRead,
-    MaintenancePolicyUpdate,
-    MaintenanceRead,
-    MaintenanceUpdate,
-)
 
 router = APIRouter(tags=["maintenance"])
 
@@ -61,12 +52,12 @@ own `maintenance.announced` event (and so its own notification).
     description=CREATE_DESCRIPTION,
 )
 async def create_maintenance(
-    payload: MaintenanceCreate,
+    payload: schemas.MaintenanceCreate,
     caller: MaintenanceAnnouncer,
     session: SessionDep,
     clock: ClockDep,
     claim: Idempotency,
-) -> MaintenanceRead:
+) -> schemas.MaintenanceRead:
     return await service.create_maintenance(session, caller, clock, claim, payload)
 
 
@@ -80,7 +71,7 @@ async def list_maintenances(
     paging: Paging,
     status: MaintenanceStatus | None = None,
     starts_after: AwareDatetime | None = None,
-) -> Page[MaintenanceRead]:
+) -> Page[schemas.MaintenanceRead]:
     return await service.list_maintenances(session, caller, paging, status, starts_after)
 
 
@@ -106,7 +97,7 @@ async def maintenance_calendar(
 @router.get("/v1/maintenances/{maintenance_id}", summary="One maintenance")
 async def get_maintenance(
     maintenance_id: uuid.UUID, caller: MaintenanceReader, session: SessionDep, response: Response
-) -> MaintenanceRead:
+) -> schemas.MaintenanceRead:
     row = await service.MAINTENANCE.get(session, caller, maintenance_id)
     return with_etag(response, row)
 
@@ -117,13 +108,13 @@ async def get_maintenance(
 )
 async def update_maintenance(
     maintenance_id: uuid.UUID,
-    payload: MaintenanceUpdate,
+    payload: schemas.MaintenanceUpdate,
     caller: MaintenanceEditor,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
     if_match: IfMatch = None,
-) -> MaintenanceRead:
+) -> schemas.MaintenanceRead:
     row = await service.update_maintenance(
         session, caller, clock, maintenance_id, payload, if_match
     )
@@ -136,13 +127,13 @@ async def update_maintenance(
 )
 async def cancel_maintenance(
     maintenance_id: uuid.UUID,
-    payload: MaintenanceCancel,
+    payload: schemas.MaintenanceCancel,
     caller: MaintenanceCanceller,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
     if_match: IfMatch = None,
-) -> MaintenanceRead:
+) -> schemas.MaintenanceRead:
     row = await service.cancel_maintenance(
         session, caller, clock, maintenance_id, payload, if_match
     )
@@ -155,7 +146,7 @@ async def cancel_maintenance(
 )
 async def acknowledge(
     maintenance_id: uuid.UUID, caller: MaintenanceAcknowledger, session: SessionDep, clock: ClockDep
-) -> MaintenanceRead:
+) -> schemas.MaintenanceRead:
     return await service.acknowledge(session, caller, clock, maintenance_id)
 
 
@@ -176,7 +167,7 @@ async def maintenance_feed_url(
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
-) -> MaintenanceFeedRead:
+) -> schemas.MaintenanceFeedRead:
     return await maintenance_feed.feed_of(
         session, caller, clock, enterprise_id, settings.public_url
     )
@@ -192,7 +183,7 @@ async def rotate_maintenance_feed(
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
-) -> MaintenanceFeedRead:
+) -> schemas.MaintenanceFeedRead:
     return await maintenance_feed.feed_of(
         session, caller, clock, enterprise_id, settings.public_url, rotate=True
     )
@@ -204,7 +195,7 @@ async def rotate_maintenance_feed(
 )
 async def get_policy(
     country: str, caller: MaintenanceReader, session: SessionDep
-) -> MaintenancePolicyRead:
+) -> schemas.MaintenancePolicyRead:
     return await maintenance_policies.get_policy(session, country)
 
 
@@ -214,9 +205,9 @@ async def get_policy(
 )
 async def put_policy(
     country: str,
-    payload: MaintenancePolicyUpdate,
+    payload: schemas.MaintenancePolicyUpdate,
     caller: CountryPolicyEditor,
     session: SessionDep,
     clock: ClockDep,
-) -> MaintenancePolicyRead:
+) -> schemas.MaintenancePolicyRead:
     return await maintenance_policies.put_policy(session, clock, country, payload)

@@ -11,22 +11,21 @@ from app.core.etag import IfMatch, with_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, Paging
-from app.services.orders import service
+from app.services.orders import schemas, service
 from app.services.orders.policy import OrderDesk, OrderMover, OrderReader, OrderStaff
 from app.services.orders.rules import OrderStatus
-from app.services.orders.schemas import OrderCreate, OrderRead, OrderTransition, TouchpointRecord
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
 
 @router.post("", status_code=201, summary="Create an order (customer care managers)")
 async def create_order(
-    payload: OrderCreate,
+    payload: schemas.OrderCreate,
     caller: OrderDesk,
     session: SessionDep,
     clock: ClockDep,
     claim: Idempotency,
-) -> OrderRead:
+) -> schemas.OrderRead:
     return await service.create_order(session, caller, clock, claim, payload)
 
 
@@ -37,7 +36,7 @@ async def list_orders(
     paging: Paging,
     enterprise_id: uuid.UUID | None = None,
     status: OrderStatus | None = None,
-) -> Page[OrderRead]:
+) -> Page[schemas.OrderRead]:
     return await service.ORDERS.page(
         session, caller, paging, enterprise_id=enterprise_id, status=status
     )
@@ -46,7 +45,7 @@ async def list_orders(
 @router.get("/{order_id}", summary="One order, with its six touchpoints in the handbook's order")
 async def get_order(
     order_id: uuid.UUID, caller: OrderReader, session: SessionDep, response: Response
-) -> OrderRead:
+) -> schemas.OrderRead:
     order = await service.ORDERS.get(session, caller, order_id)
     return with_etag(response, order)
 
@@ -57,13 +56,13 @@ async def get_order(
 )
 async def record_touchpoint(
     order_id: uuid.UUID,
-    payload: TouchpointRecord,
+    payload: schemas.TouchpointRecord,
     caller: OrderStaff,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
     if_match: IfMatch = None,
-) -> OrderRead:
+) -> schemas.OrderRead:
     order = await service.record_touchpoint(session, caller, clock, order_id, payload, if_match)
     return with_etag(response, order)
 
@@ -74,13 +73,13 @@ async def record_touchpoint(
 )
 async def change_status(
     order_id: uuid.UUID,
-    payload: OrderTransition,
+    payload: schemas.OrderTransition,
     caller: OrderMover,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
     if_match: IfMatch = None,
-) -> OrderRead:
+) -> schemas.OrderRead:
     order = await service.change_status(session, caller, clock, order_id, payload, if_match)
     return with_etag(response, order)
 
