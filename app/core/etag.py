@@ -25,12 +25,12 @@ def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = etag_of(version)
 
 
-class Versioned(Protocol):
+class HasVersion(Protocol):
     @property
     def version(self) -> int | None: ...
 
 
-V = TypeVar("V", bound=Versioned)
+V = TypeVar("V", bound=HasVersion)
 
 
 def with_etag(response: Response, row: V) -> V:

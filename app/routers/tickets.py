@@ -107,9 +107,8 @@ async def hold_ticket(
     clock: ClockDep,
     response: Response,
 ) -> schemas.TicketRead:
-    return with_etag(
-        response, await service.hold_ticket(session, caller, clock, ticket_id, payload)
-    )
+    ticket = await service.hold_ticket(session, caller, clock, ticket_id, payload)
+    return with_etag(response, ticket)
 
 
 @router.post("/{ticket_id}/resume", summary="Resume: the clock runs again, due time pushed")
