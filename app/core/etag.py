@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Protocol, TypeVar
 
 from fastapi import Header, Response
 
@@ -23,6 +23,21 @@ def etag_of(version: int) -> str:
 
 def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = etag_of(version)
+
+
+class HasVersion(Protocol):
+    @property
+    def version(self) -> int | None: ...
+
+
+V = TypeVar("V", bound=HasVersion)
+
+
+def with_etag(response: Response, row: V) -> V:
+    """Answer `row` with its `ETag`; a row not stored yet (no version) has none."""
+    if row.version is not None:
+        set_etag(response, row.version)
+    return row
 
 
 def check_if_match(if_match: str | None, current_version: int) -> None:

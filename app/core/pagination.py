@@ -62,6 +62,9 @@ async def cursor_params(limit: Limit = 50, cursor: Cursor = None) -> PageParams:
     return PageParams(limit=limit, cursor=cursor)
 
 
+# A route's parameter for a list paged with `keyset` (rows that keep their time of change).
+Paging = Annotated[PageParams, Depends(page_params)]
+
 # A route's parameter for a list paged with `page_in_order`.
 CursorPaging = Annotated[PageParams, Depends(cursor_params)]
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
 from app.core.deps import ClockDep, SessionDep
-from app.core.etag import IfMatch, set_etag
+from app.core.etag import IfMatch, with_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
-from app.core.pagination import Page, PageParams, page_params
-from app.services.billing import service
+from app.core.pagination import Page, Paging
+from app.services.billing import schemas, service
 from app.services.billing.policy import (
     BillingAgent,
     BillingFiler,
@@ -20,15 +19,8 @@ from app.services.billing.policy import (
     BillingResolver,
 )
 from app.services.billing.rules import BillingStatus, BillingType
-from app.services.billing.schemas import (
-    BillingRequestCreate,
-    BillingRequestRead,
-    BillingResolve,
-    BillingTransition,
-)
 
 router = APIRouter(prefix="/v1/billing-requests", tags=["billing"])
-Paging = Annotated[PageParams, Depends(page_params)]
 
 CREATE_DESCRIPTION = """File a billing request. Customers file their own; billing agents file
 for them, and only staff may set `received_at` (an e-mail that came in earlier).
@@ -50,12 +42,12 @@ for them, and only staff may set `received_at` (an e-mail that came in earlier).
     description=CREATE_DESCRIPTION,
 )
 async def create_billing_request(
-    payload: BillingRequestCreate,
+    payload: schemas.BillingRequestCreate,
     caller: BillingFiler,
     session: SessionDep,
     clock: ClockDep,
     claim: Idempotency,
-) -> BillingRequestRead:
+) -> schemas.BillingRequestRead:
     return await service.create_billing_request(session, caller, clock, claim, payload)
 
 
@@ -67,7 +59,7 @@ async def list_billing_requests(
     enterprise_id: uuid.UUID | None = None,
     status: BillingStatus | None = None,
     type: BillingType | None = None,
-) -> Page[BillingRequestRead]:
+) -> Page[schemas.BillingRequestRead]:
     return await service.BILLING.page(
         session, caller, paging, enterprise_id=enterprise_id, status=status, type=type
     )
@@ -76,10 +68,9 @@ async def list_billing_requests(
 @router.get("/{request_id}", summary="One billing request")
 async def get_billing_request(
     request_id: uuid.UUID, caller: BillingReader, session: SessionDep, response: Response
-) -> BillingRequestRead:
+) -> schemas.BillingRequestRead:
     row = await service.BILLING.get(session, caller, request_id)
-    set_etag(response, row.version)
-    return row
+    return with_etag(response, row)
 
 
 @router.post(
@@ -88,16 +79,15 @@ async def get_billing_request(
 )
 async def transition(
     request_id: uuid.UUID,
-    payload: BillingTransition,
+    payload: schemas.BillingTransition,
     caller: BillingAgent,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
     if_match: IfMatch = None,
-) -> BillingRequestRead:
+) -> schemas.BillingRequestRead:
     row = await service.transition(session, caller, clock, request_id, payload, if_match)
-    set_etag(response, row.version)
-    return row
+    return with_etag(response, row)
 
 
 @router.post(
@@ -109,16 +99,15 @@ async def transition(
 )
 async def resolve(
     request_id: uuid.UUID,
-    payload: BillingResolve,
+    payload: schemas.BillingResolve,
     caller: BillingResolver,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
     if_match: IfMatch = None,
-) -> BillingRequestRead:
+) -> schemas.BillingRequestRead:
     row = await service.resolve(session, caller, clock, request_id, payload, if_match)
-    set_etag(response, row.version)
-    return row
+    return with_etag(response, row)
 
 
 @router.get("/{request_id}/events", summary="The billing request's history, oldest first")

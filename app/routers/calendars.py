@@ -9,18 +9,10 @@ from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
 
 from app.core.deps import AnyCaller, ClockDep, ProviderAdmin, SessionDep
-from app.core.etag import IfMatch, set_etag
+from app.core.etag import IfMatch, with_etag
 from app.core.idempotency import Idempotency
 from app.core.pagination import CursorPaging, Page
-from app.services.calendars import service
-from app.services.calendars.schemas import (
-    CalendarRead,
-    CalendarWrite,
-    ClosedDayRead,
-    ClosedDayWrite,
-    DueRead,
-    HolidayRead,
-)
+from app.services.calendars import schemas, service
 
 router = APIRouter(prefix="/v1/calendars", tags=["calendars"])
 
@@ -28,11 +20,9 @@ router = APIRouter(prefix="/v1/calendars", tags=["calendars"])
 @router.get("/{country}", summary="A country's time zone, office hours and holiday categories")
 async def get_calendar(
     country: str, caller: AnyCaller, session: SessionDep, response: Response
-) -> CalendarRead:
+) -> schemas.CalendarRead:
     calendar = await service.get_calendar(session, country)
-    if calendar.version is not None:
-        set_etag(response, calendar.version)
-    return calendar
+    return with_etag(response, calendar)
 
 
 @router.patch(
@@ -40,35 +30,33 @@ async def get_calendar(
 )
 async def update_calendar(
     country: str,
-    payload: CalendarWrite,
+    payload: schemas.CalendarWrite,
     caller: ProviderAdmin,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
     if_match: IfMatch = None,
-) -> CalendarRead:
+) -> schemas.CalendarRead:
     calendar = await service.update_calendar(session, clock, country, payload, if_match)
-    if calendar.version is not None:
-        set_etag(response, calendar.version)
-    return calendar
+    return with_etag(response, calendar)
 
 
 @router.get("/{country}/closed-days", summary="Extra closed days beyond public holidays")
 async def list_closed_days(
     country: str, caller: AnyCaller, session: SessionDep, paging: CursorPaging
-) -> Page[ClosedDayRead]:
+) -> Page[schemas.ClosedDayRead]:
     return await service.list_closed_days(session, country, paging)
 
 
 @router.post("/{country}/closed-days", status_code=201, summary="Close the offices on a day")
 async def add_closed_day(
     country: str,
-    payload: ClosedDayWrite,
+    payload: schemas.ClosedDayWrite,
     caller: ProviderAdmin,
     session: SessionDep,
     clock: ClockDep,
     claim: Idempotency,
-) -> ClosedDayRead:
+) -> schemas.ClosedDayRead:
     return await service.add_closed_day(session, clock, claim, country, payload)
 
 
@@ -95,7 +83,7 @@ async def due(
     session: SessionDep,
     start: Annotated[AwareDatetime, Query(description="ISO 8601 with a UTC offset")],
     business_hours: Annotated[float, Query(ge=0, le=service.MAX_BUSINESS_HOURS)],
-) -> DueRead:
+) -> schemas.DueRead:
     return await service.due_at(session, country, start, business_hours)
 
 
@@ -106,5 +94,5 @@ async def holidays(
     session: SessionDep,
     year: Annotated[int, Query(ge=service.FIRST_YEAR, le=service.LAST_YEAR)],
     paging: CursorPaging,
-) -> Page[HolidayRead]:
+) -> Page[schemas.HolidayRead]:
     return await service.holidays_of(session, country, year, paging)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
 from app.core.deps import ClockDep, SessionDep
-from app.core.etag import IfMatch, set_etag
+from app.core.etag import IfMatch, with_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
-from app.core.pagination import Page, PageParams, page_params
-from app.services.changes import service
+from app.core.pagination import Page, Paging
+from app.services.changes import schemas, service
 from app.services.changes.policy import (
     ChangeMover,
     ChangeReader,
@@ -20,16 +19,8 @@ from app.services.changes.policy import (
     ChangeScheduler,
 )
 from app.services.changes.rules import ChangeStatus
-from app.services.changes.schemas import (
-    CatalogItemRead,
-    ChangeRequestCreate,
-    ChangeRequestRead,
-    ChangeSchedule,
-    ChangeTransition,
-)
 
 router = APIRouter(tags=["changes"])
-Paging = Annotated[PageParams, Depends(page_params)]
 
 CREATE_DESCRIPTION = """Ask for a change on up to 10 active services of one enterprise.
 
@@ -45,7 +36,7 @@ else the account manager). Execution is later scheduled in business hours or ins
     "/v1/change-catalog",
     summary="The standard changes and the products they apply to (one page: the whole list)",
 )
-async def change_catalog(caller: ChangeReader) -> Page[CatalogItemRead]:
+async def change_catalog(caller: ChangeReader) -> Page[schemas.CatalogItemRead]:
     return service.catalog()
 
 
@@ -56,12 +47,12 @@ async def change_catalog(caller: ChangeReader) -> Page[CatalogItemRead]:
     description=CREATE_DESCRIPTION,
 )
 async def create_change_request(
-    payload: ChangeRequestCreate,
+    payload: schemas.ChangeRequestCreate,
     caller: ChangeRequester,
     session: SessionDep,
     clock: ClockDep,
     claim: Idempotency,
-) -> ChangeRequestRead:
+) -> schemas.ChangeRequestRead:
     return await service.create_change_request(session, caller, clock, claim, payload)
 
 
@@ -72,7 +63,7 @@ async def list_change_requests(
     paging: Paging,
     enterprise_id: uuid.UUID | None = None,
     status: ChangeStatus | None = None,
-) -> Page[ChangeRequestRead]:
+) -> Page[schemas.ChangeRequestRead]:
     return await service.CHANGES.page(
         session, caller, paging, enterprise_id=enterprise_id, status=status
     )
@@ -81,10 +72,9 @@ async def list_change_requests(
 @router.get("/v1/change-requests/{change_id}", summary="One change request")
 async def get_change_request(
     change_id: uuid.UUID, caller: ChangeReader, session: SessionDep, response: Response
-) -> ChangeRequestRead:
+) -> schemas.ChangeRequestRead:
     row = await service.CHANGES.get(session, caller, change_id)
-    set_etag(response, row.version)
-    return row
+    return with_etag(response, row)
 
 
 @router.post(
@@ -93,16 +83,15 @@ async def get_change_request(
 )
 async def schedule(
     change_id: uuid.UUID,
-    payload: ChangeSchedule,
+    payload: schemas.ChangeSchedule,
     caller: ChangeScheduler,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
     if_match: IfMatch = None,
-) -> ChangeRequestRead:
+) -> schemas.ChangeRequestRead:
     row = await service.schedule(session, caller, clock, change_id, payload, if_match)
-    set_etag(response, row.version)
-    return row
+    return with_etag(response, row)
 
 
 @router.post(
@@ -111,16 +100,15 @@ async def schedule(
 )
 async def transition(
     change_id: uuid.UUID,
-    payload: ChangeTransition,
+    payload: schemas.ChangeTransition,
     caller: ChangeMover,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
     if_match: IfMatch = None,
-) -> ChangeRequestRead:
+) -> schemas.ChangeRequestRead:
     row = await service.transition(session, caller, clock, change_id, payload, if_match)
-    set_etag(response, row.version)
-    return row
+    return with_etag(response, row)
 
 
 @router.get("/v1/change-requests/{change_id}/events", summary="The change's history")

@@ -10,28 +10,15 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sse_starlette.sse import EventSourceResponse
 
 from app.core.deps import AnyCaller, ClockDep, SessionDep, SettingsDep, require_roles
-from app.core.etag import IfMatch, set_etag
+from app.core.etag import IfMatch, with_etag
 from app.core.idempotency import Idempotency
-from app.core.pagination import Page, PageParams, page_params
+from app.core.pagination import Page, Paging
 from app.core.roles import Role
 from app.core.tenancy import Caller
-from app.services.delivery import event_stream, mail_log, webhooks
-from app.services.delivery.schemas import (
-    DeliveryAttemptRead,
-    DeliveryRead,
-    MailRead,
-    MailStatus,
-    SecretRotated,
-    SecretRotation,
-    WebhookCreate,
-    WebhookCreated,
-    WebhookRead,
-    WebhookUpdate,
-)
+from app.services.delivery import event_stream, mail_log, schemas, webhooks
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
-Paging = Annotated[PageParams, Depends(page_params)]
 
 Manager = Annotated[
     Caller,
@@ -56,48 +43,46 @@ SIGNING = (
     description=SIGNING,
 )
 async def create_webhook(
-    payload: WebhookCreate,
+    payload: schemas.WebhookCreate,
     caller: Manager,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
     claim: Idempotency,
-) -> WebhookCreated:
+) -> schemas.WebhookCreated:
     return await webhooks.create_webhook(session, caller, clock, settings, claim, payload)
 
 
 @router.get("", summary="Webhook endpoints of the caller's enterprises")
 async def list_webhooks(
     caller: AnyCaller, session: SessionDep, paging: Paging
-) -> Page[WebhookRead]:
+) -> Page[schemas.WebhookRead]:
     return await webhooks.list_webhooks(session, caller, paging)
 
 
 @router.get("/{webhook_id}", summary="One webhook endpoint")
 async def get_webhook(
     webhook_id: uuid.UUID, caller: AnyCaller, session: SessionDep, response: Response
-) -> WebhookRead:
+) -> schemas.WebhookRead:
     endpoint = await webhooks.get_webhook(session, caller, webhook_id)
-    set_etag(response, endpoint.version)
-    return WebhookRead.model_validate(endpoint)
+    return schemas.WebhookRead.model_validate(with_etag(response, endpoint))
 
 
 @router.patch("/{webhook_id}", summary="Change or re-enable a webhook endpoint")
 async def update_webhook(
     webhook_id: uuid.UUID,
-    payload: WebhookUpdate,
+    payload: schemas.WebhookUpdate,
     caller: Manager,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
     response: Response,
     if_match: IfMatch = None,
-) -> WebhookRead:
+) -> schemas.WebhookRead:
     endpoint = await webhooks.update_webhook(
         session, caller, clock, settings, webhook_id, payload, if_match
     )
-    set_etag(response, endpoint.version)
-    return WebhookRead.model_validate(endpoint)
+    return schemas.WebhookRead.model_validate(with_etag(response, endpoint))
 
 
 @router.delete("/{webhook_id}", status_code=204, summary="Delete a webhook endpoint")
@@ -113,11 +98,11 @@ async def delete_webhook(
 )
 async def rotate_secret(
     webhook_id: uuid.UUID,
-    payload: SecretRotation,
+    payload: schemas.SecretRotation,
     caller: Manager,
     session: SessionDep,
     clock: ClockDep,
-) -> SecretRotated:
+) -> schemas.SecretRotated:
     return await webhooks.rotate_secret(session, caller, clock, webhook_id, payload)
 
 
@@ -127,7 +112,7 @@ async def rotate_secret(
 )
 async def list_deliveries(
     webhook_id: uuid.UUID, caller: AnyCaller, session: SessionDep, paging: Paging
-) -> Page[DeliveryAttemptRead]:
+) -> Page[schemas.DeliveryAttemptRead]:
     return await webhooks.list_attempts(session, caller, webhook_id, paging)
 
 
@@ -142,7 +127,7 @@ async def replay_delivery(
     caller: Manager,
     session: SessionDep,
     clock: ClockDep,
-) -> DeliveryRead:
+) -> schemas.DeliveryRead:
     return await webhooks.replay_delivery(session, caller, clock, webhook_id, delivery_id)
 
 
@@ -153,10 +138,10 @@ mail_router = APIRouter(prefix="/v1/mail-messages", tags=["notifications"])
 async def list_mail(
     caller: AnyCaller,
     session: SessionDep,
-    paging: Annotated[PageParams, Depends(page_params)],
-    status: MailStatus | None = None,
+    paging: Paging,
+    status: schemas.MailStatus | None = None,
     event_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
-) -> Page[MailRead]:
+) -> Page[schemas.MailRead]:
     return await mail_log.list_mail(session, caller, paging, status, event_id)
 
 

@@ -17,29 +17,13 @@ from app.core.deps import (
     SessionDep,
     require_roles,
 )
-from app.core.etag import IfMatch, set_etag
+from app.core.etag import IfMatch, with_etag
 from app.core.idempotency import Idempotency
-from app.core.pagination import CursorPaging, Page, PageParams, page_params
+from app.core.pagination import CursorPaging, Page, Paging
 from app.core.roles import PROVIDER_ROLES, Role
 from app.core.tenancy import Caller
-from app.services.directory import account_team, city_tiers, contacts, escalation
+from app.services.directory import account_team, city_tiers, contacts, escalation, schemas
 from app.services.directory import service as directory
-from app.services.directory.schemas import (
-    AccountTeamRead,
-    AccountTeamWrite,
-    BillingMailboxRead,
-    CityTierRead,
-    CityTierWrite,
-    ContactCreate,
-    ContactRead,
-    ContactUpdate,
-    DirectoryLineRead,
-    EscalationMatrixRead,
-    EscalationMatrixWrite,
-    OfficeRead,
-    PortalRead,
-    Purpose,
-)
 
 router = APIRouter(prefix="/v1/directory", tags=["directory"])
 
@@ -54,7 +38,7 @@ async def list_lines(
     session: SessionDep,
     paging: CursorPaging,
     country: CountryQuery = None,
-    purpose: Purpose | None = None,
+    purpose: schemas.Purpose | None = None,
     service: Annotated[
         str | None,
         Query(
@@ -63,14 +47,14 @@ async def list_lines(
             "lines with no services serve all",
         ),
     ] = None,
-) -> Page[DirectoryLineRead]:
+) -> Page[schemas.DirectoryLineRead]:
     return await directory.list_lines(session, paging, country, purpose, service)
 
 
 @router.get("/offices", summary="Main office numbers and addresses")
 async def list_offices(
     caller: AnyCaller, session: SessionDep, paging: CursorPaging, country: CountryQuery = None
-) -> Page[OfficeRead]:
+) -> Page[schemas.OfficeRead]:
     return await directory.list_offices(session, paging, country)
 
 
@@ -80,14 +64,14 @@ async def list_offices(
 )
 async def list_portals(
     caller: AnyCaller, session: SessionDep, paging: CursorPaging, country: CountryQuery = None
-) -> Page[PortalRead]:
+) -> Page[schemas.PortalRead]:
     return await directory.list_portals(session, paging, country)
 
 
 @router.get("/billing-mailboxes", summary="Where PO, HES and MIGO numbers go, per country")
 async def list_billing_mailboxes(
     caller: AnyCaller, session: SessionDep, paging: CursorPaging, country: CountryQuery = None
-) -> Page[BillingMailboxRead]:
+) -> Page[schemas.BillingMailboxRead]:
     return await directory.list_billing_mailboxes(session, paging, country)
 
 
@@ -97,11 +81,9 @@ async def get_escalation(
     session: SessionDep,
     response: Response,
     country: Annotated[str, Query(min_length=1, max_length=8, description="ISO 3166-1 alpha-2")],
-) -> EscalationMatrixRead:
+) -> schemas.EscalationMatrixRead:
     matrix = await escalation.get_matrix(session, country)
-    if matrix.version is not None:
-        set_etag(response, matrix.version)
-    return matrix
+    return with_etag(response, matrix)
 
 
 @router.put(
@@ -110,22 +92,19 @@ async def get_escalation(
 )
 async def put_escalation(
     country: str,
-    payload: EscalationMatrixWrite,
+    payload: schemas.EscalationMatrixWrite,
     caller: ProviderAdmin,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
     if_match: IfMatch = None,
-) -> EscalationMatrixRead:
+) -> schemas.EscalationMatrixRead:
     matrix = await escalation.replace_matrix(session, clock, country, payload, if_match)
-    if matrix.version is not None:
-        set_etag(response, matrix.version)
-    return matrix
+    return with_etag(response, matrix)
 
 
 contacts_router = APIRouter(prefix="/v1/enterprises", tags=["contacts"])
 
-Paging = Annotated[PageParams, Depends(page_params)]
 
 # Carriers (machine-to-machine, tickets only) neither read nor write these.
 EnterpriseReader = Annotated[
@@ -140,19 +119,19 @@ EnterpriseReader = Annotated[
 )
 async def create_contact(
     enterprise_id: uuid.UUID,
-    payload: ContactCreate,
+    payload: schemas.ContactCreate,
     caller: CustomerAdminOrProvider,
     session: SessionDep,
     clock: ClockDep,
     claim: Idempotency,
-) -> ContactRead:
+) -> schemas.ContactRead:
     return await contacts.create_contact(session, caller, clock, claim, enterprise_id, payload)
 
 
 @contacts_router.get("/{enterprise_id}/contacts", summary="The enterprise's notification contacts")
 async def list_contacts(
     enterprise_id: uuid.UUID, caller: EnterpriseReader, session: SessionDep, paging: Paging
-) -> Page[ContactRead]:
+) -> Page[schemas.ContactRead]:
     return await contacts.list_contacts(session, caller, enterprise_id, paging)
 
 
@@ -163,10 +142,9 @@ async def get_contact(
     caller: EnterpriseReader,
     session: SessionDep,
     response: Response,
-) -> ContactRead:
+) -> schemas.ContactRead:
     contact = await contacts.get_contact(session, caller, enterprise_id, contact_id)
-    set_etag(response, contact.version)
-    return contact
+    return with_etag(response, contact)
 
 
 @contacts_router.patch(
@@ -175,18 +153,17 @@ async def get_contact(
 async def update_contact(
     enterprise_id: uuid.UUID,
     contact_id: uuid.UUID,
-    payload: ContactUpdate,
+    payload: schemas.ContactUpdate,
     caller: CustomerAdminOrProvider,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
     if_match: IfMatch = None,
-) -> ContactRead:
+) -> schemas.ContactRead:
     contact = await contacts.update_contact(
         session, caller, clock, enterprise_id, contact_id, payload, if_match
     )
-    set_etag(response, contact.version)
-    return contact
+    return with_etag(response, contact)
 
 
 @contacts_router.delete(
@@ -207,7 +184,7 @@ async def delete_contact(
 @contacts_router.get("/{enterprise_id}/account-team", summary="The enterprise's account team")
 async def get_account_team(
     enterprise_id: uuid.UUID, caller: EnterpriseReader, session: SessionDep
-) -> AccountTeamRead:
+) -> schemas.AccountTeamRead:
     return await account_team.get_account_team(session, caller, enterprise_id)
 
 
@@ -216,11 +193,11 @@ async def get_account_team(
 )
 async def put_account_team(
     enterprise_id: uuid.UUID,
-    payload: AccountTeamWrite,
+    payload: schemas.AccountTeamWrite,
     caller: ProviderStaff,
     session: SessionDep,
     clock: ClockDep,
-) -> AccountTeamRead:
+) -> schemas.AccountTeamRead:
     return await account_team.set_account_team(session, caller, clock, enterprise_id, payload)
 
 
@@ -234,14 +211,14 @@ City = Annotated[str, Path(min_length=1, max_length=120, description="Case and a
 )
 async def list_city_tiers(
     country: str, caller: AnyCaller, session: SessionDep, paging: CursorPaging
-) -> Page[CityTierRead]:
+) -> Page[schemas.CityTierRead]:
     return await city_tiers.list_city_tiers(session, country, paging)
 
 
 @city_tiers_router.get("/{country}/{city}", summary="A city's tier")
 async def get_city_tier(
     country: str, city: City, caller: AnyCaller, session: SessionDep
-) -> CityTierRead:
+) -> schemas.CityTierRead:
     return await city_tiers.get_city_tier(session, country, city)
 
 
@@ -249,9 +226,9 @@ async def get_city_tier(
 async def put_city_tier(
     country: str,
     city: City,
-    payload: CityTierWrite,
+    payload: schemas.CityTierWrite,
     caller: ProviderAdmin,
     session: SessionDep,
     clock: ClockDep,
-) -> CityTierRead:
+) -> schemas.CityTierRead:
     return await city_tiers.set_city_tier(session, clock, country, city, payload.tier)

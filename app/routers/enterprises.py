@@ -3,89 +3,76 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
 from app.core.deps import AnyCaller, ClockDep, ProviderAdmin, SessionDep
-from app.core.etag import IfMatch, set_etag
+from app.core.etag import IfMatch, with_etag
 from app.core.idempotency import Idempotency
-from app.core.pagination import Page, PageParams, page_params
-from app.services.enterprises import service
-from app.services.enterprises.schemas import (
-    AccountCreate,
-    AccountRead,
-    EnterpriseCreate,
-    EnterpriseRead,
-    EnterpriseUpdate,
-    ServiceCreate,
-    ServiceRead,
-)
+from app.core.pagination import Page, Paging
+from app.services.enterprises import schemas, service
 
 router = APIRouter(prefix="/v1/enterprises", tags=["enterprises"])
-Paging = Annotated[PageParams, Depends(page_params)]
 
 
 @router.post("", status_code=201, summary="Create an enterprise (provider admins)")
 async def create_enterprise(
-    payload: EnterpriseCreate,
+    payload: schemas.EnterpriseCreate,
     caller: ProviderAdmin,
     session: SessionDep,
     clock: ClockDep,
     claim: Idempotency,
-) -> EnterpriseRead:
+) -> schemas.EnterpriseRead:
     return await service.create_enterprise(session, clock, claim, payload)
 
 
 @router.get("", summary="Enterprises the caller may act for")
 async def list_enterprises(
     caller: AnyCaller, session: SessionDep, paging: Paging
-) -> Page[EnterpriseRead]:
+) -> Page[schemas.EnterpriseRead]:
     return await service.list_enterprises(session, caller, paging)
 
 
 @router.get("/{enterprise_id}", summary="One enterprise")
 async def get_enterprise(
     enterprise_id: uuid.UUID, caller: AnyCaller, session: SessionDep, response: Response
-) -> EnterpriseRead:
+) -> schemas.EnterpriseRead:
     enterprise = await service.get_enterprise(session, caller, enterprise_id)
-    set_etag(response, enterprise.version)
-    return EnterpriseRead.model_validate(enterprise)
+    return schemas.EnterpriseRead.model_validate(with_etag(response, enterprise))
 
 
 @router.patch("/{enterprise_id}", summary="Change an enterprise (provider admins)")
 async def update_enterprise(
     enterprise_id: uuid.UUID,
-    payload: EnterpriseUpdate,
+    payload: schemas.EnterpriseUpdate,
     caller: ProviderAdmin,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
     if_match: IfMatch = None,
-) -> EnterpriseRead:
+) -> schemas.EnterpriseRead:
     enterprise = await service.update_enterprise(
         session, caller, clock, enterprise_id, payload, if_match
     )
-    set_etag(response, enterprise.version)
-    return EnterpriseRead.model_validate(enterprise)
+    return schemas.EnterpriseRead.model_validate(with_etag(response, enterprise))
 
 
 @router.post("/{enterprise_id}/accounts", status_code=201, summary="Add a billing account")
 async def create_account(
     enterprise_id: uuid.UUID,
-    payload: AccountCreate,
+    payload: schemas.AccountCreate,
     caller: ProviderAdmin,
     session: SessionDep,
     clock: ClockDep,
     claim: Idempotency,
-) -> AccountRead:
+) -> schemas.AccountRead:
     return await service.create_account(session, caller, clock, claim, enterprise_id, payload)
 
 
 @router.get("/{enterprise_id}/accounts", summary="The enterprise's billing accounts")
 async def list_accounts(
     enterprise_id: uuid.UUID, caller: AnyCaller, session: SessionDep, paging: Paging
-) -> Page[AccountRead]:
+) -> Page[schemas.AccountRead]:
     return await service.list_accounts(session, caller, enterprise_id, paging)
 
 
@@ -94,17 +81,17 @@ async def list_accounts(
 )
 async def create_service(
     enterprise_id: uuid.UUID,
-    payload: ServiceCreate,
+    payload: schemas.ServiceCreate,
     caller: ProviderAdmin,
     session: SessionDep,
     clock: ClockDep,
     claim: Idempotency,
-) -> ServiceRead:
+) -> schemas.ServiceRead:
     return await service.create_service(session, caller, clock, claim, enterprise_id, payload)
 
 
 @router.get("/{enterprise_id}/services", summary="The enterprise's services")
 async def list_services(
     enterprise_id: uuid.UUID, caller: AnyCaller, session: SessionDep, paging: Paging
-) -> Page[ServiceRead]:
+) -> Page[schemas.ServiceRead]:
     return await service.list_services(session, caller, enterprise_id, paging)

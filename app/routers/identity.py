@@ -4,38 +4,21 @@ those of its own enterprises)."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
 from app.core.deps import AnyCaller, ClockDep, CustomerAdminOrProvider, SessionDep, SettingsDep
-from app.core.etag import IfMatch, set_etag
+from app.core.etag import IfMatch, with_etag
 from app.core.idempotency import Idempotency
-from app.core.pagination import Page, PageParams, page_params
-from app.services.identity import service, signin
-from app.services.identity.schemas import (
-    ApiClientCreate,
-    ApiClientCreated,
-    ApiClientRead,
-    Me,
-    PasswordResetConfirm,
-    PasswordResetRequest,
-    RefreshRequest,
-    TokenPair,
-    TokenRequest,
-    UserCreate,
-    UserRead,
-    UserUpdate,
-)
+from app.core.pagination import Page, Paging
+from app.services.identity import schemas, service, signin
 
 router = APIRouter(prefix="/v1", tags=["identity"])
 
-Paging = Annotated[PageParams, Depends(page_params)]
-
 
 @router.get("/me", summary="Who the bearer token belongs to")
-async def me(caller: AnyCaller) -> Me:
-    return Me(
+async def me(caller: AnyCaller) -> schemas.Me:
+    return schemas.Me(
         id=caller.id,
         kind=caller.kind,
         name=caller.name,
@@ -49,19 +32,19 @@ async def me(caller: AnyCaller) -> Me:
     "/api-clients", status_code=201, summary="Create an API client; its token is shown once"
 )
 async def create_api_client(
-    payload: ApiClientCreate,
+    payload: schemas.ApiClientCreate,
     caller: CustomerAdminOrProvider,
     session: SessionDep,
     clock: ClockDep,
     claim: Idempotency,
-) -> ApiClientCreated:
+) -> schemas.ApiClientCreated:
     return await service.create_api_client(session, caller, clock, claim, payload)
 
 
 @router.get("/api-clients", summary="API clients the caller administers")
 async def list_api_clients(
     caller: CustomerAdminOrProvider, session: SessionDep, paging: Paging
-) -> Page[ApiClientRead]:
+) -> Page[schemas.ApiClientRead]:
     return await service.list_api_clients(session, caller, paging)
 
 
@@ -75,44 +58,42 @@ async def revoke_api_client(
 
 @router.post("/users", status_code=201, summary="Invite a user")
 async def create_user(
-    payload: UserCreate,
+    payload: schemas.UserCreate,
     caller: CustomerAdminOrProvider,
     session: SessionDep,
     clock: ClockDep,
     claim: Idempotency,
-) -> UserRead:
+) -> schemas.UserRead:
     return await service.create_user(session, caller, clock, claim, payload)
 
 
 @router.get("/users", summary="Users the caller administers")
 async def list_users(
     caller: CustomerAdminOrProvider, session: SessionDep, paging: Paging
-) -> Page[UserRead]:
+) -> Page[schemas.UserRead]:
     return await service.list_users(session, caller, paging)
 
 
 @router.get("/users/{user_id}", summary="One user")
 async def get_user(
     user_id: uuid.UUID, caller: CustomerAdminOrProvider, session: SessionDep, response: Response
-) -> UserRead:
+) -> schemas.UserRead:
     user = await service.get_user(session, caller, user_id)
-    set_etag(response, user.version)
-    return user
+    return with_etag(response, user)
 
 
 @router.patch("/users/{user_id}", summary="Change a user's name, role or enterprises")
 async def update_user(
     user_id: uuid.UUID,
-    payload: UserUpdate,
+    payload: schemas.UserUpdate,
     caller: CustomerAdminOrProvider,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
     if_match: IfMatch = None,
-) -> UserRead:
+) -> schemas.UserRead:
     user = await service.update_user(session, caller, clock, user_id, payload, if_match)
-    set_etag(response, user.version)
-    return user
+    return with_etag(response, user)
 
 
 @router.delete("/users/{user_id}", status_code=204, summary="Revoke a user and end their sessions")
@@ -128,15 +109,15 @@ auth_router = APIRouter(prefix="/v1/auth", tags=["sign-in"])
 
 @auth_router.post("/token", summary="Sign in with e-mail and password")
 async def sign_in(
-    payload: TokenRequest, session: SessionDep, clock: ClockDep, settings: SettingsDep
-) -> TokenPair:
+    payload: schemas.TokenRequest, session: SessionDep, clock: ClockDep, settings: SettingsDep
+) -> schemas.TokenPair:
     return await signin.sign_in(session, clock, settings, payload.email, payload.password)
 
 
 @auth_router.post("/refresh", summary="Trade a refresh token for a new pair")
 async def refresh(
-    payload: RefreshRequest, session: SessionDep, clock: ClockDep, settings: SettingsDep
-) -> TokenPair:
+    payload: schemas.RefreshRequest, session: SessionDep, clock: ClockDep, settings: SettingsDep
+) -> schemas.TokenPair:
     return await signin.refresh(session, clock, settings, payload.refresh_token)
 
 
@@ -153,7 +134,10 @@ async def sign_out(caller: AnyCaller, session: SessionDep, clock: ClockDep) -> R
     summary="Mail a password reset link",
 )
 async def request_reset(
-    payload: PasswordResetRequest, session: SessionDep, clock: ClockDep, settings: SettingsDep
+    payload: schemas.PasswordResetRequest,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> Response:
     await signin.request_password_reset(session, clock, settings, payload.email)
     return Response(status_code=202)
@@ -163,7 +147,7 @@ async def request_reset(
     "/password-reset/confirm", status_code=204, summary="Set a new password from a reset link"
 )
 async def confirm_reset(
-    payload: PasswordResetConfirm, session: SessionDep, clock: ClockDep
+    payload: schemas.PasswordResetConfirm, session: SessionDep, clock: ClockDep
 ) -> Response:
     await signin.confirm_password_reset(session, clock, payload.token, payload.new_password)
     return Response(status_code=204)

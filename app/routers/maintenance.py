@@ -10,13 +10,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AwareDatetime
 
 from app.core.deps import ClockDep, SessionDep, SettingsDep
-from app.core.etag import IfMatch, set_etag
+from app.core.etag import IfMatch, with_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
-from app.core.pagination import Page, PageParams, page_params
+from app.core.pagination import Page, Paging
 from app.services.maintenance import country_policies as maintenance_policies
 from app.services.maintenance import feed as maintenance_feed
-from app.services.maintenance import service
+from app.services.maintenance import schemas, service
 from app.services.maintenance.policy import (
     CountryPolicyEditor,
     FeedRotator,
@@ -27,19 +27,9 @@ from app.services.maintenance.policy import (
     MaintenanceReader,
 )
 from app.services.maintenance.rules import MaintenanceStatus
-from app.services.maintenance.schemas import (
-    MaintenanceCancel,
-    MaintenanceCreate,
-    MaintenanceFeedRead,
-    MaintenancePolicyRead,
-    MaintenancePolicyUpdate,
-    MaintenanceRead,
-    MaintenanceUpdate,
-)
 
 router = APIRouter(tags=["maintenance"])
 
-Paging = Annotated[PageParams, Depends(page_params)]
 
 _optional_bearer = HTTPBearer(auto_error=False)
 
@@ -62,12 +52,12 @@ own `maintenance.announced` event (and so its own notification).
     description=CREATE_DESCRIPTION,
 )
 async def create_maintenance(
-    payload: MaintenanceCreate,
+    payload: schemas.MaintenanceCreate,
     caller: MaintenanceAnnouncer,
     session: SessionDep,
     clock: ClockDep,
     claim: Idempotency,
-) -> MaintenanceRead:
+) -> schemas.MaintenanceRead:
     return await service.create_maintenance(session, caller, clock, claim, payload)
 
 
@@ -81,7 +71,7 @@ async def list_maintenances(
     paging: Paging,
     status: MaintenanceStatus | None = None,
     starts_after: AwareDatetime | None = None,
-) -> Page[MaintenanceRead]:
+) -> Page[schemas.MaintenanceRead]:
     return await service.list_maintenances(session, caller, paging, status, starts_after)
 
 
@@ -107,10 +97,9 @@ async def maintenance_calendar(
 @router.get("/v1/maintenances/{maintenance_id}", summary="One maintenance")
 async def get_maintenance(
     maintenance_id: uuid.UUID, caller: MaintenanceReader, session: SessionDep, response: Response
-) -> MaintenanceRead:
+) -> schemas.MaintenanceRead:
     row = await service.MAINTENANCE.get(session, caller, maintenance_id)
-    set_etag(response, row.version)
-    return row
+    return with_etag(response, row)
 
 
 @router.patch(
@@ -119,18 +108,17 @@ async def get_maintenance(
 )
 async def update_maintenance(
     maintenance_id: uuid.UUID,
-    payload: MaintenanceUpdate,
+    payload: schemas.MaintenanceUpdate,
     caller: MaintenanceEditor,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
     if_match: IfMatch = None,
-) -> MaintenanceRead:
+) -> schemas.MaintenanceRead:
     row = await service.update_maintenance(
         session, caller, clock, maintenance_id, payload, if_match
     )
-    set_etag(response, row.version)
-    return row
+    return with_etag(response, row)
 
 
 @router.post(
@@ -139,18 +127,17 @@ async def update_maintenance(
 )
 async def cancel_maintenance(
     maintenance_id: uuid.UUID,
-    payload: MaintenanceCancel,
+    payload: schemas.MaintenanceCancel,
     caller: MaintenanceCanceller,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
     if_match: IfMatch = None,
-) -> MaintenanceRead:
+) -> schemas.MaintenanceRead:
     row = await service.cancel_maintenance(
         session, caller, clock, maintenance_id, payload, if_match
     )
-    set_etag(response, row.version)
-    return row
+    return with_etag(response, row)
 
 
 @router.post(
@@ -159,7 +146,7 @@ async def cancel_maintenance(
 )
 async def acknowledge(
     maintenance_id: uuid.UUID, caller: MaintenanceAcknowledger, session: SessionDep, clock: ClockDep
-) -> MaintenanceRead:
+) -> schemas.MaintenanceRead:
     return await service.acknowledge(session, caller, clock, maintenance_id)
 
 
@@ -180,7 +167,7 @@ async def maintenance_feed_url(
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
-) -> MaintenanceFeedRead:
+) -> schemas.MaintenanceFeedRead:
     return await maintenance_feed.feed_of(
         session, caller, clock, enterprise_id, settings.public_url
     )
@@ -196,7 +183,7 @@ async def rotate_maintenance_feed(
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
-) -> MaintenanceFeedRead:
+) -> schemas.MaintenanceFeedRead:
     return await maintenance_feed.feed_of(
         session, caller, clock, enterprise_id, settings.public_url, rotate=True
     )
@@ -208,7 +195,7 @@ async def rotate_maintenance_feed(
 )
 async def get_policy(
     country: str, caller: MaintenanceReader, session: SessionDep
-) -> MaintenancePolicyRead:
+) -> schemas.MaintenancePolicyRead:
     return await maintenance_policies.get_policy(session, country)
 
 
@@ -218,9 +205,9 @@ async def get_policy(
 )
 async def put_policy(
     country: str,
-    payload: MaintenancePolicyUpdate,
+    payload: schemas.MaintenancePolicyUpdate,
     caller: CountryPolicyEditor,
     session: SessionDep,
     clock: ClockDep,
-) -> MaintenancePolicyRead:
+) -> schemas.MaintenancePolicyRead:
     return await maintenance_policies.put_policy(session, clock, country, payload)

@@ -3,32 +3,29 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
 from app.core.deps import ClockDep, SessionDep
-from app.core.etag import IfMatch, set_etag
+from app.core.etag import IfMatch, with_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
-from app.core.pagination import Page, PageParams, page_params
-from app.services.orders import service
+from app.core.pagination import Page, Paging
+from app.services.orders import schemas, service
 from app.services.orders.policy import OrderDesk, OrderMover, OrderReader, OrderStaff
 from app.services.orders.rules import OrderStatus
-from app.services.orders.schemas import OrderCreate, OrderRead, OrderTransition, TouchpointRecord
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
-Paging = Annotated[PageParams, Depends(page_params)]
 
 
 @router.post("", status_code=201, summary="Create an order (customer care managers)")
 async def create_order(
-    payload: OrderCreate,
+    payload: schemas.OrderCreate,
     caller: OrderDesk,
     session: SessionDep,
     clock: ClockDep,
     claim: Idempotency,
-) -> OrderRead:
+) -> schemas.OrderRead:
     return await service.create_order(session, caller, clock, claim, payload)
 
 
@@ -39,7 +36,7 @@ async def list_orders(
     paging: Paging,
     enterprise_id: uuid.UUID | None = None,
     status: OrderStatus | None = None,
-) -> Page[OrderRead]:
+) -> Page[schemas.OrderRead]:
     return await service.ORDERS.page(
         session, caller, paging, enterprise_id=enterprise_id, status=status
     )
@@ -48,10 +45,9 @@ async def list_orders(
 @router.get("/{order_id}", summary="One order, with its six touchpoints in the handbook's order")
 async def get_order(
     order_id: uuid.UUID, caller: OrderReader, session: SessionDep, response: Response
-) -> OrderRead:
+) -> schemas.OrderRead:
     order = await service.ORDERS.get(session, caller, order_id)
-    set_etag(response, order.version)
-    return order
+    return with_etag(response, order)
 
 
 @router.post(
@@ -60,16 +56,15 @@ async def get_order(
 )
 async def record_touchpoint(
     order_id: uuid.UUID,
-    payload: TouchpointRecord,
+    payload: schemas.TouchpointRecord,
     caller: OrderStaff,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
     if_match: IfMatch = None,
-) -> OrderRead:
+) -> schemas.OrderRead:
     order = await service.record_touchpoint(session, caller, clock, order_id, payload, if_match)
-    set_etag(response, order.version)
-    return order
+    return with_etag(response, order)
 
 
 @router.post(
@@ -78,16 +73,15 @@ async def record_touchpoint(
 )
 async def change_status(
     order_id: uuid.UUID,
-    payload: OrderTransition,
+    payload: schemas.OrderTransition,
     caller: OrderMover,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
     if_match: IfMatch = None,
-) -> OrderRead:
+) -> schemas.OrderRead:
     order = await service.change_status(session, caller, clock, order_id, payload, if_match)
-    set_etag(response, order.version)
-    return order
+    return with_etag(response, order)
 
 
 @router.get("/{order_id}/events", summary="The order's history, oldest first")

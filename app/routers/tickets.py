@@ -10,31 +10,15 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
 
 from app.core.deps import AnyCaller, ClockDep, ProviderAdmin, SessionDep
-from app.core.etag import IfMatch, set_etag
+from app.core.etag import IfMatch, with_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
-from app.core.pagination import Page, PageParams, page_params
-from app.services.tickets import service, sla_policies
+from app.core.pagination import Page, Paging
+from app.services.tickets import schemas, service, sla_policies
 from app.services.tickets.rules import Severity, Stage, Status
-from app.services.tickets.schemas import (
-    EscalationIn,
-    HoldIn,
-    NoteIn,
-    ResumeIn,
-    SlaPolicyBody,
-    SlaPolicyRead,
-    SlaReport,
-    TicketCreate,
-    TicketFilters,
-    TicketRead,
-    TicketUpdate,
-    TransitionIn,
-)
 from app.services.tickets.service import sla_report
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
-
-Paging = Annotated[PageParams, Depends(page_params)]
 
 
 async def ticket_filters(
@@ -45,8 +29,8 @@ async def ticket_filters(
     breached: Annotated[
         bool | None, Query(description="Only tickets with a breached clock")
     ] = None,
-) -> TicketFilters:
-    return TicketFilters(
+) -> schemas.TicketFilters:
+    return schemas.TicketFilters(
         status=status,
         stage=stage,
         severity=severity,
@@ -55,80 +39,76 @@ async def ticket_filters(
     )
 
 
-Filters = Annotated[TicketFilters, Depends(ticket_filters)]
-
-
-def _answer(response: Response, ticket: TicketRead) -> TicketRead:
-    set_etag(response, ticket.version)
-    return ticket
+Filters = Annotated[schemas.TicketFilters, Depends(ticket_filters)]
 
 
 @router.post("", status_code=201, summary="Open a trouble ticket")
 async def open_ticket(
-    payload: TicketCreate,
+    payload: schemas.TicketCreate,
     caller: AnyCaller,
     session: SessionDep,
     clock: ClockDep,
     claim: Idempotency,
     response: Response,
-) -> TicketRead:
+) -> schemas.TicketRead:
     ticket = await service.open_ticket(session, caller, clock, claim, payload)
     response.headers["Location"] = f"/v1/tickets/{ticket.id}"
-    return _answer(response, ticket)
+    return with_etag(response, ticket)
 
 
 @router.get("", summary="Tickets the caller may see, by filter; keyset pages")
 async def list_tickets(
     caller: AnyCaller, session: SessionDep, filters: Filters, paging: Paging
-) -> Page[TicketRead]:
+) -> Page[schemas.TicketRead]:
     return await service.list_tickets(session, caller, filters, paging)
 
 
 @router.get("/{ticket_id}", summary="One ticket with its SLA clocks")
 async def get_ticket(
     ticket_id: uuid.UUID, caller: AnyCaller, session: SessionDep, response: Response
-) -> TicketRead:
-    return _answer(response, await service.get_ticket(session, caller, ticket_id))
+) -> schemas.TicketRead:
+    return with_etag(response, await service.get_ticket(session, caller, ticket_id))
 
 
 @router.patch("/{ticket_id}", summary="Change severity, contact or description (If-Match)")
 async def update_ticket(
     ticket_id: uuid.UUID,
-    payload: TicketUpdate,
+    payload: schemas.TicketUpdate,
     caller: AnyCaller,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
     if_match: IfMatch = None,
-) -> TicketRead:
+) -> schemas.TicketRead:
     ticket = await service.update_ticket(session, caller, clock, ticket_id, payload, if_match)
-    return _answer(response, ticket)
+    return with_etag(response, ticket)
 
 
 @router.post("/{ticket_id}/transitions", summary="Move to the next stage (provider staff)")
 async def move_ticket(
     ticket_id: uuid.UUID,
-    payload: TransitionIn,
+    payload: schemas.TransitionIn,
     caller: AnyCaller,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
     if_match: IfMatch = None,
-) -> TicketRead:
+) -> schemas.TicketRead:
     ticket = await service.move_ticket(session, caller, clock, ticket_id, payload, if_match)
-    return _answer(response, ticket)
+    return with_etag(response, ticket)
 
 
 @router.post("/{ticket_id}/hold", summary="Wait for the customer: the SLA clock stops")
 async def hold_ticket(
     ticket_id: uuid.UUID,
-    payload: HoldIn,
+    payload: schemas.HoldIn,
     caller: AnyCaller,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
-) -> TicketRead:
-    return _answer(response, await service.hold_ticket(session, caller, clock, ticket_id, payload))
+) -> schemas.TicketRead:
+    ticket = await service.hold_ticket(session, caller, clock, ticket_id, payload)
+    return with_etag(response, ticket)
 
 
 @router.post("/{ticket_id}/resume", summary="Resume: the clock runs again, due time pushed")
@@ -138,35 +118,36 @@ async def resume_ticket(
     session: SessionDep,
     clock: ClockDep,
     response: Response,
-    payload: Annotated[ResumeIn | None, Body()] = None,
-) -> TicketRead:
+    payload: Annotated[schemas.ResumeIn | None, Body()] = None,
+) -> schemas.TicketRead:
     ticket = await service.resume_ticket(session, caller, clock, ticket_id, payload)
-    return _answer(response, ticket)
+    return with_etag(response, ticket)
 
 
 @router.post("/{ticket_id}/notes", status_code=201, summary="Add a note (public or internal)")
 async def add_note(
     ticket_id: uuid.UUID,
-    payload: NoteIn,
+    payload: schemas.NoteIn,
     caller: AnyCaller,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
-) -> TicketRead:
-    return _answer(response, await service.add_note(session, caller, clock, ticket_id, payload))
+) -> schemas.TicketRead:
+    ticket = await service.add_note(session, caller, clock, ticket_id, payload)
+    return with_etag(response, ticket)
 
 
 @router.post("/{ticket_id}/escalations", status_code=201, summary="Escalate one level")
 async def escalate_ticket(
     ticket_id: uuid.UUID,
-    payload: EscalationIn,
+    payload: schemas.EscalationIn,
     caller: AnyCaller,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
-) -> TicketRead:
+) -> schemas.TicketRead:
     ticket = await service.escalate_ticket(session, caller, clock, ticket_id, payload)
-    return _answer(response, ticket)
+    return with_etag(response, ticket)
 
 
 @router.get("/{ticket_id}/events", summary="The ticket's history, oldest first, a page at a time")
@@ -184,25 +165,23 @@ CountryPath = Annotated[str, Path(pattern=r"^[A-Za-z]{2}$", description="ISO 316
 @sla_router.get("/v1/sla-policies/{country}", summary="A country's SLA policy")
 async def get_policy(
     country: CountryPath, caller: AnyCaller, session: SessionDep, response: Response
-) -> SlaPolicyRead:
+) -> schemas.SlaPolicyRead:
     policy = await sla_policies.get_policy(session, country)
-    set_etag(response, policy.version)
-    return policy
+    return with_etag(response, policy)
 
 
 @sla_router.put("/v1/sla-policies/{country}", summary="Replace a country's SLA policy (admins)")
 async def put_policy(
     country: CountryPath,
-    payload: SlaPolicyBody,
+    payload: schemas.SlaPolicyBody,
     caller: ProviderAdmin,
     session: SessionDep,
     clock: ClockDep,
     response: Response,
     if_match: IfMatch = None,
-) -> SlaPolicyRead:
+) -> schemas.SlaPolicyRead:
     policy = await sla_policies.put_policy(session, caller, clock, country, payload, if_match)
-    set_etag(response, policy.version)
-    return policy
+    return with_etag(response, policy)
 
 
 @sla_router.get("/v1/reports/sla", summary="Clocks met and breached per stage; time to restore")
@@ -212,5 +191,5 @@ async def report(
     enterprise_id: Annotated[uuid.UUID | None, Query()] = None,
     start: Annotated[datetime | None, Query(alias="from")] = None,
     end: Annotated[datetime | None, Query(alias="to")] = None,
-) -> SlaReport:
+) -> schemas.SlaReport:
     return await sla_report(session, caller, enterprise_id, start, end)

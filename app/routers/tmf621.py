@@ -16,16 +16,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.deps import AnyCaller, ClockDep, SessionDep, SettingsDep
 from app.core.errors import PROBLEM_JSON, Problem
-from app.services.tmf621 import reads, service
+from app.services.tmf621 import reads, schemas, service
 from app.services.tmf621.rules import TMF_EVENT_TYPES
-from app.services.tmf621.schemas import (
-    EventSubscription,
-    EventSubscriptionInput,
-    TmfError,
-    TroubleTicket,
-    TroubleTicketCreate,
-    TroubleTicketUpdate,
-)
 
 MAPPING = """TMF621 v4 over the same tickets as `/v1/tickets`.
 
@@ -44,15 +36,15 @@ affected service (`@referredType` `Service`, its id or code).
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {
-        "model": TmfError,
+        "model": schemas.TmfError,
         "description": "Bad request; a URL holding a NUL character is refused before routing, "
         "as an RFC 9457 problem",
         "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     },
-    401: {"model": TmfError, "description": "Not signed in"},
-    403: {"model": TmfError, "description": "Not allowed"},
-    404: {"model": TmfError, "description": "Not found"},
-    409: {"model": TmfError, "description": "Conflict"},
+    401: {"model": schemas.TmfError, "description": "Not signed in"},
+    403: {"model": schemas.TmfError, "description": "Not allowed"},
+    404: {"model": schemas.TmfError, "description": "Not found"},
+    409: {"model": schemas.TmfError, "description": "Conflict"},
 }
 
 
@@ -111,7 +103,7 @@ Filter = Annotated[str | None, Query(max_length=200)]
     "/troubleTicket",
     summary="List trouble tickets (fields, offset, limit, equality filters)",
     description=MAPPING,
-    response_model=list[TroubleTicket],
+    response_model=list[schemas.TroubleTicket],
 )
 async def list_trouble_tickets(
     request: Request,
@@ -153,7 +145,7 @@ async def list_trouble_tickets(
 @router.get(
     "/troubleTicket/{id}",
     summary="Retrieve a trouble ticket",
-    response_model=TroubleTicket,
+    response_model=schemas.TroubleTicket,
 )
 async def get_trouble_ticket(
     id: str, caller: AnyCaller, session: SessionDep, fields: Fields = None
@@ -166,10 +158,10 @@ async def get_trouble_ticket(
     status_code=201,
     summary="Create a trouble ticket",
     description=MAPPING,
-    response_model=TroubleTicket,
+    response_model=schemas.TroubleTicket,
 )
 async def create_trouble_ticket(
-    payload: TroubleTicketCreate,
+    payload: schemas.TroubleTicketCreate,
     response: Response,
     caller: AnyCaller,
     session: SessionDep,
@@ -183,7 +175,7 @@ async def create_trouble_ticket(
 @router.patch(
     "/troubleTicket/{id}",
     summary="Update a trouble ticket (application/merge-patch+json)",
-    response_model=TroubleTicket,
+    response_model=schemas.TroubleTicket,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -197,7 +189,9 @@ async def create_trouble_ticket(
 )
 async def patch_trouble_ticket(
     id: str,
-    payload: Annotated[TroubleTicketUpdate, Body(media_type="application/merge-patch+json")],
+    payload: Annotated[
+        schemas.TroubleTicketUpdate, Body(media_type="application/merge-patch+json")
+    ],
     caller: AnyCaller,
     session: SessionDep,
     clock: ClockDep,
@@ -207,12 +201,12 @@ async def patch_trouble_ticket(
 
 @router.post("/hub", status_code=201, summary="Register a listener for TMF621 events")
 async def register_listener(
-    payload: EventSubscriptionInput,
+    payload: schemas.EventSubscriptionInput,
     caller: AnyCaller,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
-) -> EventSubscription:
+) -> schemas.EventSubscription:
     return await service.register_hub(session, caller, clock, settings, payload)
 
 
