@@ -28,17 +28,15 @@ from app.core.events import OUTBOX_CHANNEL
 from app.core.idempotency import IdempotencyClaim, replay_stored_answer
 from app.core.tenancy import Caller, visible_enterprise_ids
 from app.services.directory.rules import city_key
-from app.services.tickets.clocks import SLA_CHANNEL
+from app.services.tickets.clocks import SLA_CHANNEL, first_due
 from app.services.tickets.directory import city_tier
 from app.services.tickets.events import TicketCreated
 from app.services.tickets.reads import clock_read
 from app.services.tickets.rules import (
     CityTier,
-    ClockView,
     Stage,
     Status,
     due_at,
-    next_due,
     target_for,
 )
 from app.services.tickets.schemas import ClockRead, SiteRead, TicketCreate, TicketRead
@@ -177,15 +175,8 @@ async def open_ticket(
         _json(row["escalation_ratios"]),
     )
     target = target_for(policy, Stage.reception, tier, started_at)
-    view = ClockView(
-        started_at=started_at,
-        target=target,
-        paused=timedelta(0),
-        warning_ratio=policy.warning_ratio,
-        escalation_ratios=policy.escalation_ratios,
-    )
     due = due_at(started_at, target, timedelta(0))
-    next_at = next_due(view)
+    next_at = first_due(started_at, target, policy)
     number = f"TT-{now.year}-{row['number_seq']:06d}"
     answer = _answer(
         payload,
