@@ -117,6 +117,32 @@ async def _resolve(driver: Any, caller: Caller, payload: TicketCreate) -> Any:
     )
 
 
+async def _insert(
+    session: AsyncSession,
+    driver: Any,
+    caller: Caller,
+    claim: IdempotencyClaim | None,
+    payload: TicketCreate,
+    params: tuple[Any, ...],
+) -> None:
+    try:
+        if in_server_transaction(driver):
+            # Inside a transaction a failed statement would poison it: fence it.
+            async with driver.transaction():
+                await driver.execute(_INSERT, *params)
+        else:
+            await driver.execute(_INSERT, *params)
+    except asyncpg.UniqueViolationError as exc:
+        # A concurrent request won a race: the same Idempotency-Key, or the
+        # same external_id. Answer as if this one had come second.
+        if claim is not None and exc.table_name == "idempotency_records":
+            await replay_stored_answer(session, claim)
+        existing = await _resolve(driver, caller, payload)
+        if existing is not None and existing["duplicate"] is not None:
+            raise _duplicate(_json(existing["duplicate"]), payload.external_id) from None
+        raise
+
+
 async def open_ticket(
     session: AsyncSession,
     caller: Caller,
@@ -218,32 +244,6 @@ async def open_ticket(
         # (in tests, the surrounding savepoint is released).
         await session.commit()
     return answer
-
-
-async def _insert(
-    session: AsyncSession,
-    driver: Any,
-    caller: Caller,
-    claim: IdempotencyClaim | None,
-    payload: TicketCreate,
-    params: tuple[Any, ...],
-) -> None:
-    try:
-        if in_server_transaction(driver):
-            # Inside a transaction a failed statement would poison it: fence it.
-            async with driver.transaction():
-                await driver.execute(_INSERT, *params)
-        else:
-            await driver.execute(_INSERT, *params)
-    except asyncpg.UniqueViolationError as exc:
-        # A concurrent request won a race: the same Idempotency-Key, or the
-        # same external_id. Answer as if this one had come second.
-        if claim is not None and exc.table_name == "idempotency_records":
-            await replay_stored_answer(session, claim)
-        existing = await _resolve(driver, caller, payload)
-        if existing is not None and existing["duplicate"] is not None:
-            raise _duplicate(_json(existing["duplicate"]), payload.external_id) from None
-        raise
 
 
 def _answer(
