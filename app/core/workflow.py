@@ -275,15 +275,21 @@ def _tenant(row: Any) -> uuid.UUID | None:
     return enterprise_id
 
 
+def snapshot(carried: type[EventPayload], row: Any) -> dict[str, Any]:
+    """The fields every event of a resource carries (`carried`, the payload its events
+    extend), as the row has them now."""
+    return {name: getattr(row, name) for name in carried.model_fields}
+
+
 def entering(
-    entered: Mapping[S, type[EventPayload]], snapshot: Callable[[R], Mapping[str, Any]]
+    entered: Mapping[S, type[EventPayload]], carried: type[EventPayload]
 ) -> Callable[[R, S, Mapping[str, Any]], EventPayload]:
     """The `event` of a workflow whose every status has an event type of its own: the event of
-    the status entered, carrying the row's snapshot and the move's fields (a note, a time)."""
+    the status entered, carrying the row's `snapshot` and the move's fields (a note, a time)."""
 
     def event(row: R, before: S, extra: Mapping[str, Any]) -> EventPayload:
         status: Any = getattr(row, "status")  # noqa: B009 (R is any ORM row)
-        return entered[status](**snapshot(row), **extra)
+        return entered[status](**snapshot(carried, row), **extra)
 
     return event
 

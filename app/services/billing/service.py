@@ -14,7 +14,7 @@ from app.core.errors import field_error
 from app.core.handbook import handbook
 from app.core.idempotency import IdempotencyClaim
 from app.core.tenancy import Caller
-from app.core.workflow import Emit, Workflow, entering, received_when
+from app.core.workflow import Emit, Workflow, entering, received_when, snapshot
 from app.models import Account, BillingRequest
 from app.services.billing.events import (
     ENTERED,
@@ -62,18 +62,6 @@ def billing_read(row: BillingRequest) -> BillingRequestRead:
     )
 
 
-def snapshot(row: BillingRequest) -> dict[str, Any]:
-    """The fields every billing event carries."""
-    return {
-        "type": row.type,
-        "subject": row.subject,
-        "status": row.status,
-        "ack_due_at": row.ack_due_at,
-        "effective_invoice": row.effective_invoice,
-        "route_to": row.route_to,
-    }
-
-
 BILLING: Workflow[BillingRequest, BillingStatus, BillingRequestRead] = Workflow(
     model=BillingRequest,
     what="billing request",
@@ -82,7 +70,7 @@ BILLING: Workflow[BillingRequest, BillingStatus, BillingRequestRead] = Workflow(
     moves=BILLING_TRANSITIONS,
     roles=MOVE_ROLES,
     read=billing_read,
-    event=entering(ENTERED, snapshot),
+    event=entering(ENTERED, BillingSnapshot),
 )
 
 
@@ -136,7 +124,7 @@ async def create_billing_request(
         updated_at=now,
         version=1,
     )
-    received = Emit(BillingReceived(**snapshot(row)), enterprise_id)
+    received = Emit(BillingReceived(**snapshot(BillingSnapshot, row)), enterprise_id)
     return await BILLING.create(session, caller, claim, row, now, [received])
 
 
@@ -193,7 +181,8 @@ async def resolve(
             amount=money_text(row.credit_amount, row.credit_currency),
             currency=row.credit_currency,
         )
-        return [Emit(BillingCreditIssued(**snapshot(row), credit=money), row.enterprise_id)]
+        issued = BillingCreditIssued(**snapshot(BillingSnapshot, row), credit=money)
+        return [Emit(issued, row.enterprise_id)]
 
     step = BILLING.move(
         resolution(payload.outcome),
