@@ -107,6 +107,10 @@ class Workflow(Generic[R, S, Out]):
             attempt=f"become {to.value}", to=to, roles=self.roles[to], doing=doing, hook=hook
         )
 
+    def edit(self, attempt: str, roles: frozenset[Role], *, doing: str, hook: Hook[R]) -> Step[R]:
+        """A write that keeps the status (an edit, a touchpoint): refused once it is final."""
+        return Step(attempt=attempt, to=None, roles=roles, doing=doing, hook=hook)
+
     def move(
         self,
         to: S,

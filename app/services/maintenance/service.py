@@ -16,7 +16,7 @@ from app.core.errors import Conflict, field_error
 from app.core.idempotency import IdempotencyClaim
 from app.core.pagination import Page, PageParams
 from app.core.tenancy import Caller, visible_to
-from app.core.workflow import Emit, Step, Workflow, record_all
+from app.core.workflow import Emit, Workflow, record_all
 from app.models import Maintenance, MaintenanceImpact, Service
 from app.services.maintenance.country_policies import check_rules
 from app.services.maintenance.events import (
@@ -274,13 +274,7 @@ async def update_maintenance(
             *_notices(MaintenanceCancelled, row, removed, codes, reason=released),
         ]
 
-    step: Step[Maintenance] = Step(
-        attempt="be changed",
-        to=None,
-        roles=ROLES["update"],
-        doing="change maintenance",
-        hook=edit,
-    )
+    step = MAINTENANCE.edit("be changed", ROLES["update"], doing="change maintenance", hook=edit)
     return await MAINTENANCE.advance(session, caller, clock, maintenance_id, step, if_match)
 
 

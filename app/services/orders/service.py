@@ -15,7 +15,7 @@ from app.core.errors import field_error
 from app.core.handbook import handbook
 from app.core.idempotency import IdempotencyClaim
 from app.core.tenancy import Caller, visible_to
-from app.core.workflow import Emit, Step, Workflow
+from app.core.workflow import Emit, Workflow
 from app.models import Enterprise, Order
 from app.services.orders.events import (
     OrderCreated,
@@ -180,12 +180,8 @@ async def record_touchpoint(
             emits.append(Emit(_status_changed(order, before, {}), order.enterprise_id))
         return emits
 
-    step: Step[Order] = Step(
-        attempt="record a touchpoint",
-        to=None,
-        roles=ROLES["record_touchpoint"],
-        doing="record touchpoints",
-        hook=record,
+    step = ORDERS.edit(
+        "record a touchpoint", ROLES["record_touchpoint"], doing="record touchpoints", hook=record
     )
     return await ORDERS.advance(session, caller, clock, order_id, step, if_match)
 
