@@ -7,6 +7,8 @@ same way for all of them:
 
 - `load` (by id in the caller's scope, optionally locked), `get`, `page` (keyset) and
   `history` (the resource's events, a page at a time, in the caller's view);
+- `create`: created and updated now, version 1, inserted with its parts, first events,
+  committed once with the `Idempotency-Key` answer;
 - `advance`, the one write sequence: lock -> authorise -> state check -> If-Match -> the
   step's own change (a hook) -> version and updated_at -> events -> commit, once.
 
@@ -201,12 +203,20 @@ class Workflow(Generic[R, S, Out]):
         row: R,
         at: datetime,
         emits: Sequence[Emit],
+        *,
+        parts: Sequence[Any] = (),
     ) -> Out:
-        """A new resource: inserted, its first events recorded, answered, and committed once
+        """A new resource: created and updated `at`, version 1, inserted, then its `parts`
+        (rows that refer to it), its first events recorded, answered, and committed once
         together with the answer kept for its `Idempotency-Key`."""
+        new: Any = row
+        new.created_at = new.updated_at = at
+        new.version = 1
         session.add(row)
         await session.flush()
-        new: Any = row
+        if parts:
+            session.add_all(parts)
+            await session.flush()
         await record_all(session, caller, new.id, at, emits)
         answer = (await self.shape(session, caller, [row]))[0]
         await commit_creation(session, claim, cast(BaseModel, answer))

@@ -120,9 +120,6 @@ async def create_billing_request(
         effective_invoice=invoice,
         route_to=route_to,
         created_by=caller.actor,
-        created_at=now,
-        updated_at=now,
-        version=1,
     )
     received = Emit(BillingReceived(**snapshot(BillingSnapshot, row)), enterprise_id)
     return await BILLING.create(session, caller, claim, row, now, [received])

@@ -157,9 +157,6 @@ async def create_change_request(
         analysis_due_at=analysis_due_at,
         routed_to=routed_to,
         created_by=caller.actor,
-        created_at=now,
-        updated_at=now,
-        version=1,
     )
     entered = [ChangeStatus.received]
     if status is ChangeStatus.referred:

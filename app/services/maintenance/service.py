@@ -190,22 +190,15 @@ async def create_maintenance(
         expected_impact=payload.expected_impact.value,
         impacted_service_ids=[s.id for s in services],
         created_by=caller.actor,
-        created_at=now,
-        updated_at=now,
-        version=1,
     )
-    session.add(row)
-    await session.flush()
     grouped = _by_enterprise(services)
     impacts = [
         MaintenanceImpact(maintenance_id=row.id, enterprise_id=eid, service_ids=ids)
         for eid, ids in grouped.items()
     ]
-    session.add_all(impacts)
-    await session.flush()
     codes = {s.id: s.code for s in services}
     notices = _notices(MaintenanceAnnounced, row, grouped, codes)
-    return await MAINTENANCE.create(session, caller, claim, row, now, notices)
+    return await MAINTENANCE.create(session, caller, claim, row, now, notices, parts=impacts)
 
 
 async def list_maintenances(

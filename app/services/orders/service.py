@@ -126,9 +126,6 @@ async def create_order(
         status=OrderStatus.submitted.value,
         customer_care_manager={"id": caller.actor, "name": caller.name},
         touchpoints={},
-        created_at=now,
-        updated_at=now,
-        version=1,
     )
     created = OrderCreated(
         number=order.number, product_line=order.product_line, status=order.status
