@@ -1,9 +1,9 @@
 """One mechanism for the resources that move through states.
 
 A resource (an order, a billing request, a change request, a maintenance) declares a
-`Workflow`: its move table (status -> the statuses that may follow), who may move it into
-each status, the event a move records and its read shape. The mechanism does the rest the
-same way for all of them:
+`Workflow`: its model and the subject type of its events, its move table (status -> the
+statuses that may follow), who may move it into each status, the event a move records and
+its read shape. The mechanism does the rest the same way for all of them:
 
 - `load` (by id in the caller's scope, optionally locked), `get`, `page` (keyset) and
   `history` (the resource's events, a page at a time, in the caller's view);
@@ -80,21 +80,25 @@ class Step(Generic[R]):
 @dataclass(frozen=True, kw_only=True)
 class Workflow(Generic[R, S, Out]):
     model: type[R]
-    what: str  # "billing request": names the resource in 404s and 409s
-    subject_type: str  # the events' subject type
-    status: type[S]
-    moves: Mapping[S, frozenset[S]]
+    subject_type: str  # the events' subject type; in words it names the resource in 404s
+    moves: Mapping[S, frozenset[S]]  # every status, and the statuses that may follow it
     roles: Mapping[S, frozenset[Role]]  # who may move the resource into each status
-    read: Callable[[R], Out]
     # The event a move records: (row after the move, status before, the move's fields).
     event: Callable[[R, S, Mapping[str, Any]], EventPayload] | None = None
+    # The read shape: of the row alone (`read`), or, needing more than the row (what the
+    # caller may see of its parts), of a batch of rows (`reads`).
+    read: Callable[[R], Out] | None = None
+    reads: Callable[[AsyncSession, Caller, Sequence[R]], Awaitable[list[Out]]] | None = None
     # A resource without `enterprise_id` says which rows a caller sees (a SQL condition).
     scope: Callable[[Caller], ColumnElement[bool]] | None = None
-    # A read shape that needs more than the row (what the caller may see of its parts).
-    reads: Callable[[AsyncSession, Caller, Sequence[R]], Awaitable[list[Out]]] | None = None
+    what: str = field(init=False)  # "billing request", for 404s and 409s
+    status: type[S] = field(init=False)  # the move table's statuses
     final: frozenset[S] = field(init=False)
 
     def __post_init__(self) -> None:
+        assert (self.read is None) != (self.reads is None), f"{self.model}: read or reads"
+        object.__setattr__(self, "what", self.subject_type.replace("_", " "))
+        object.__setattr__(self, "status", type(next(iter(self.moves))))
         object.__setattr__(self, "final", frozenset(s for s in self.status if not self.moves[s]))
 
     # --- the table
@@ -157,7 +161,8 @@ class Workflow(Generic[R, S, Out]):
     async def shape(self, session: AsyncSession, caller: Caller, rows: Sequence[R]) -> list[Out]:
         if self.reads is not None:
             return await self.reads(session, caller, rows)
-        return [self.read(row) for row in rows]
+        read = cast(Callable[[R], Out], self.read)
+        return [read(row) for row in rows]
 
     async def get(self, session: AsyncSession, caller: Caller, row_id: uuid.UUID) -> Out:
         row = await self.load(session, caller, row_id)

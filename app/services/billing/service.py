@@ -64,13 +64,11 @@ def billing_read(row: BillingRequest) -> BillingRequestRead:
 
 BILLING: Workflow[BillingRequest, BillingStatus, BillingRequestRead] = Workflow(
     model=BillingRequest,
-    what="billing request",
     subject_type=BillingSnapshot.subject_type,
-    status=BillingStatus,
     moves=BILLING_TRANSITIONS,
     roles=MOVE_ROLES,
-    read=billing_read,
     event=entering(ENTERED, BillingSnapshot),
+    read=billing_read,
 )
 
 

@@ -78,13 +78,11 @@ def change_read(row: ChangeRequest) -> ChangeRequestRead:
 
 CHANGES: Workflow[ChangeRequest, ChangeStatus, ChangeRequestRead] = Workflow(
     model=ChangeRequest,
-    what="change request",
     subject_type=ChangeSnapshot.subject_type,
-    status=ChangeStatus,
     moves=CHANGE_TRANSITIONS,
     roles=MOVE_ROLES,
-    read=change_read,
     event=entering(ENTERED, ChangeSnapshot),
+    read=change_read,
 )
 
 

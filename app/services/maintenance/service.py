@@ -95,14 +95,11 @@ async def _reads(
 
 MAINTENANCE: Workflow[Maintenance, MaintenanceStatus, MaintenanceRead] = Workflow(
     model=Maintenance,
-    what="maintenance",
     subject_type=MaintenancePayload.subject_type,
-    status=MaintenanceStatus,
     moves=MAINTENANCE_TRANSITIONS,
     roles=MOVE_ROLES,
-    read=lambda row: maintenance_read(row, []),
-    scope=_visible,
     reads=_reads,
+    scope=_visible,
 )
 
 

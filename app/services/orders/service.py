@@ -86,13 +86,11 @@ def _status_changed(order: Order, before: OrderStatus, extra: Mapping[str, Any])
 
 ORDERS: Workflow[Order, OrderStatus, OrderRead] = Workflow(
     model=Order,
-    what="order",
     subject_type=OrderPayload.subject_type,
-    status=OrderStatus,
     moves=ORDER_TRANSITIONS,
     roles=MOVE_ROLES,
-    read=order_read,
     event=_status_changed,
+    read=order_read,
 )
 
 
