@@ -1,12 +1,14 @@
 """One mechanism for the resources that move through states.
 
 A resource (an order, a billing request, a change request, a maintenance) declares a
-`Workflow`: its move table (status -> the statuses that may follow), who may move it into
-each status, the event a move records and its read shape. The mechanism does the rest the
-same way for all of them:
+`Workflow`: its model and the subject type of its events, its move table (status -> the
+statuses that may follow), who may move it into each status, the event a move records and
+its read shape. The mechanism does the rest the same way for all of them:
 
 - `load` (by id in the caller's scope, optionally locked), `get`, `page` (keyset) and
   `history` (the resource's events, a page at a time, in the caller's view);
+- `create`: created and updated now, version 1, inserted with its parts, first events,
+  committed once with the `Idempotency-Key` answer;
 - `advance`, the one write sequence: lock -> authorise -> state check -> If-Match -> the
   step's own change (a hook) -> version and updated_at -> events -> commit, once.
 
@@ -78,21 +80,25 @@ class Step(Generic[R]):
 @dataclass(frozen=True, kw_only=True)
 class Workflow(Generic[R, S, Out]):
     model: type[R]
-    what: str  # "billing request": names the resource in 404s and 409s
-    subject_type: str  # the events' subject type
-    status: type[S]
-    moves: Mapping[S, frozenset[S]]
+    subject_type: str  # the events' subject type; in words it names the resource in 404s
+    moves: Mapping[S, frozenset[S]]  # every status, and the statuses that may follow it
     roles: Mapping[S, frozenset[Role]]  # who may move the resource into each status
-    read: Callable[[R], Out]
     # The event a move records: (row after the move, status before, the move's fields).
     event: Callable[[R, S, Mapping[str, Any]], EventPayload] | None = None
+    # The read shape: of the row alone (`read`), or, needing more than the row (what the
+    # caller may see of its parts), of a batch of rows (`reads`).
+    read: Callable[[R], Out] | None = None
+    reads: Callable[[AsyncSession, Caller, Sequence[R]], Awaitable[list[Out]]] | None = None
     # A resource without `enterprise_id` says which rows a caller sees (a SQL condition).
     scope: Callable[[Caller], ColumnElement[bool]] | None = None
-    # A read shape that needs more than the row (what the caller may see of its parts).
-    reads: Callable[[AsyncSession, Caller, Sequence[R]], Awaitable[list[Out]]] | None = None
+    what: str = field(init=False)  # "billing request", for 404s and 409s
+    status: type[S] = field(init=False)  # the move table's statuses
     final: frozenset[S] = field(init=False)
 
     def __post_init__(self) -> None:
+        assert (self.read is None) != (self.reads is None), f"{self.model}: read or reads"
+        object.__setattr__(self, "what", self.subject_type.replace("_", " "))
+        object.__setattr__(self, "status", type(next(iter(self.moves))))
         object.__setattr__(self, "final", frozenset(s for s in self.status if not self.moves[s]))
 
     # --- the table
@@ -106,6 +112,10 @@ class Workflow(Generic[R, S, Out]):
         return Step(
             attempt=f"become {to.value}", to=to, roles=self.roles[to], doing=doing, hook=hook
         )
+
+    def edit(self, attempt: str, roles: frozenset[Role], *, doing: str, hook: Hook[R]) -> Step[R]:
+        """A write that keeps the status (an edit, a touchpoint): refused once it is final."""
+        return Step(attempt=attempt, to=None, roles=roles, doing=doing, hook=hook)
 
     def move(
         self,
@@ -151,7 +161,8 @@ class Workflow(Generic[R, S, Out]):
     async def shape(self, session: AsyncSession, caller: Caller, rows: Sequence[R]) -> list[Out]:
         if self.reads is not None:
             return await self.reads(session, caller, rows)
-        return [self.read(row) for row in rows]
+        read = cast(Callable[[R], Out], self.read)
+        return [read(row) for row in rows]
 
     async def get(self, session: AsyncSession, caller: Caller, row_id: uuid.UUID) -> Out:
         row = await self.load(session, caller, row_id)
@@ -197,12 +208,20 @@ class Workflow(Generic[R, S, Out]):
         row: R,
         at: datetime,
         emits: Sequence[Emit],
+        *,
+        parts: Sequence[Any] = (),
     ) -> Out:
-        """A new resource: inserted, its first events recorded, answered, and committed once
+        """A new resource: created and updated `at`, version 1, inserted, then its `parts`
+        (rows that refer to it), its first events recorded, answered, and committed once
         together with the answer kept for its `Idempotency-Key`."""
+        new: Any = row
+        new.created_at = new.updated_at = at
+        new.version = 1
         session.add(row)
         await session.flush()
-        new: Any = row
+        if parts:
+            session.add_all(parts)
+            await session.flush()
         await record_all(session, caller, new.id, at, emits)
         answer = (await self.shape(session, caller, [row]))[0]
         await commit_creation(session, claim, cast(BaseModel, answer))
@@ -275,15 +294,21 @@ def _tenant(row: Any) -> uuid.UUID | None:
     return enterprise_id
 
 
+def snapshot(carried: type[EventPayload], row: Any) -> dict[str, Any]:
+    """The fields every event of a resource carries (`carried`, the payload its events
+    extend), as the row has them now."""
+    return {name: getattr(row, name) for name in carried.model_fields}
+
+
 def entering(
-    entered: Mapping[S, type[EventPayload]], snapshot: Callable[[R], Mapping[str, Any]]
+    entered: Mapping[S, type[EventPayload]], carried: type[EventPayload]
 ) -> Callable[[R, S, Mapping[str, Any]], EventPayload]:
     """The `event` of a workflow whose every status has an event type of its own: the event of
-    the status entered, carrying the row's snapshot and the move's fields (a note, a time)."""
+    the status entered, carrying the row's `snapshot` and the move's fields (a note, a time)."""
 
     def event(row: R, before: S, extra: Mapping[str, Any]) -> EventPayload:
         status: Any = getattr(row, "status")  # noqa: B009 (R is any ORM row)
-        return entered[status](**snapshot(row), **extra)
+        return entered[status](**snapshot(carried, row), **extra)
 
     return event
 

@@ -14,7 +14,7 @@ from app.core.errors import field_error
 from app.core.handbook import handbook
 from app.core.idempotency import IdempotencyClaim
 from app.core.tenancy import Caller
-from app.core.workflow import Emit, Workflow, entering, received_when
+from app.core.workflow import Emit, Workflow, entering, received_when, snapshot
 from app.models import Account, BillingRequest
 from app.services.billing.events import (
     ENTERED,
@@ -62,27 +62,13 @@ def billing_read(row: BillingRequest) -> BillingRequestRead:
     )
 
 
-def snapshot(row: BillingRequest) -> dict[str, Any]:
-    """The fields every billing event carries."""
-    return {
-        "type": row.type,
-        "subject": row.subject,
-        "status": row.status,
-        "ack_due_at": row.ack_due_at,
-        "effective_invoice": row.effective_invoice,
-        "route_to": row.route_to,
-    }
-
-
 BILLING: Workflow[BillingRequest, BillingStatus, BillingRequestRead] = Workflow(
     model=BillingRequest,
-    what="billing request",
     subject_type=BillingSnapshot.subject_type,
-    status=BillingStatus,
     moves=BILLING_TRANSITIONS,
     roles=MOVE_ROLES,
+    event=entering(ENTERED, BillingSnapshot),
     read=billing_read,
-    event=entering(ENTERED, snapshot),
 )
 
 
@@ -132,11 +118,8 @@ async def create_billing_request(
         effective_invoice=invoice,
         route_to=route_to,
         created_by=caller.actor,
-        created_at=now,
-        updated_at=now,
-        version=1,
     )
-    received = Emit(BillingReceived(**snapshot(row)), enterprise_id)
+    received = Emit(BillingReceived(**snapshot(BillingSnapshot, row)), enterprise_id)
     return await BILLING.create(session, caller, claim, row, now, [received])
 
 
@@ -193,7 +176,8 @@ async def resolve(
             amount=money_text(row.credit_amount, row.credit_currency),
             currency=row.credit_currency,
         )
-        return [Emit(BillingCreditIssued(**snapshot(row), credit=money), row.enterprise_id)]
+        issued = BillingCreditIssued(**snapshot(BillingSnapshot, row), credit=money)
+        return [Emit(issued, row.enterprise_id)]
 
     step = BILLING.move(
         resolution(payload.outcome),

@@ -14,7 +14,7 @@ from app.core.errors import NotFound, field_error
 from app.core.idempotency import IdempotencyClaim
 from app.core.pagination import Page
 from app.core.tenancy import Caller, visible_to
-from app.core.workflow import Emit, Workflow, entering, received_when
+from app.core.workflow import Emit, Workflow, entering, received_when, snapshot
 from app.models import ChangeRequest, Service
 from app.services.calendars.service import due_after
 from app.services.changes.events import ENTERED, ChangeSnapshot
@@ -76,27 +76,13 @@ def change_read(row: ChangeRequest) -> ChangeRequestRead:
     )
 
 
-def snapshot(row: ChangeRequest) -> dict[str, Any]:
-    """The fields every change event carries."""
-    return {
-        "catalog_item": row.catalog_item,
-        "standard": row.standard,
-        "status": row.status,
-        "service_ids": list(row.service_ids),
-        "analysis_due_at": row.analysis_due_at,
-        "routed_to": row.routed_to,
-    }
-
-
 CHANGES: Workflow[ChangeRequest, ChangeStatus, ChangeRequestRead] = Workflow(
     model=ChangeRequest,
-    what="change request",
     subject_type=ChangeSnapshot.subject_type,
-    status=ChangeStatus,
     moves=CHANGE_TRANSITIONS,
     roles=MOVE_ROLES,
+    event=entering(ENTERED, ChangeSnapshot),
     read=change_read,
-    event=entering(ENTERED, snapshot),
 )
 
 
@@ -169,14 +155,11 @@ async def create_change_request(
         analysis_due_at=analysis_due_at,
         routed_to=routed_to,
         created_by=caller.actor,
-        created_at=now,
-        updated_at=now,
-        version=1,
     )
     entered = [ChangeStatus.received]
     if status is ChangeStatus.referred:
         entered.append(ChangeStatus.referred)
-    emits = [Emit(ENTERED[s](**snapshot(row)), enterprise_id) for s in entered]
+    emits = [Emit(ENTERED[s](**snapshot(ChangeSnapshot, row)), enterprise_id) for s in entered]
     return await CHANGES.create(session, caller, claim, row, now, emits)
 
 

@@ -16,7 +16,7 @@ from app.core.errors import Conflict, field_error
 from app.core.idempotency import IdempotencyClaim
 from app.core.pagination import Page, PageParams
 from app.core.tenancy import Caller, visible_to
-from app.core.workflow import Emit, Step, Workflow, record_all
+from app.core.workflow import Emit, Workflow, record_all
 from app.models import Maintenance, MaintenanceImpact, Service
 from app.services.maintenance.country_policies import check_rules
 from app.services.maintenance.events import (
@@ -95,14 +95,11 @@ async def _reads(
 
 MAINTENANCE: Workflow[Maintenance, MaintenanceStatus, MaintenanceRead] = Workflow(
     model=Maintenance,
-    what="maintenance",
     subject_type=MaintenancePayload.subject_type,
-    status=MaintenanceStatus,
     moves=MAINTENANCE_TRANSITIONS,
     roles=MOVE_ROLES,
-    read=lambda row: maintenance_read(row, []),
-    scope=_visible,
     reads=_reads,
+    scope=_visible,
 )
 
 
@@ -190,22 +187,15 @@ async def create_maintenance(
         expected_impact=payload.expected_impact.value,
         impacted_service_ids=[s.id for s in services],
         created_by=caller.actor,
-        created_at=now,
-        updated_at=now,
-        version=1,
     )
-    session.add(row)
-    await session.flush()
     grouped = _by_enterprise(services)
     impacts = [
         MaintenanceImpact(maintenance_id=row.id, enterprise_id=eid, service_ids=ids)
         for eid, ids in grouped.items()
     ]
-    session.add_all(impacts)
-    await session.flush()
     codes = {s.id: s.code for s in services}
     notices = _notices(MaintenanceAnnounced, row, grouped, codes)
-    return await MAINTENANCE.create(session, caller, claim, row, now, notices)
+    return await MAINTENANCE.create(session, caller, claim, row, now, notices, parts=impacts)
 
 
 async def list_maintenances(
@@ -274,13 +264,7 @@ async def update_maintenance(
             *_notices(MaintenanceCancelled, row, removed, codes, reason=released),
         ]
 
-    step: Step[Maintenance] = Step(
-        attempt="be changed",
-        to=None,
-        roles=ROLES["update"],
-        doing="change maintenance",
-        hook=edit,
-    )
+    step = MAINTENANCE.edit("be changed", ROLES["update"], doing="change maintenance", hook=edit)
     return await MAINTENANCE.advance(session, caller, clock, maintenance_id, step, if_match)
 
 

@@ -15,7 +15,7 @@ from app.core.errors import field_error
 from app.core.handbook import handbook
 from app.core.idempotency import IdempotencyClaim
 from app.core.tenancy import Caller, visible_to
-from app.core.workflow import Emit, Step, Workflow
+from app.core.workflow import Emit, Workflow
 from app.models import Enterprise, Order
 from app.services.orders.events import (
     OrderCreated,
@@ -86,13 +86,11 @@ def _status_changed(order: Order, before: OrderStatus, extra: Mapping[str, Any])
 
 ORDERS: Workflow[Order, OrderStatus, OrderRead] = Workflow(
     model=Order,
-    what="order",
     subject_type=OrderPayload.subject_type,
-    status=OrderStatus,
     moves=ORDER_TRANSITIONS,
     roles=MOVE_ROLES,
-    read=order_read,
     event=_status_changed,
+    read=order_read,
 )
 
 
@@ -126,9 +124,6 @@ async def create_order(
         status=OrderStatus.submitted.value,
         customer_care_manager={"id": caller.actor, "name": caller.name},
         touchpoints={},
-        created_at=now,
-        updated_at=now,
-        version=1,
     )
     created = OrderCreated(
         number=order.number, product_line=order.product_line, status=order.status
@@ -180,12 +175,8 @@ async def record_touchpoint(
             emits.append(Emit(_status_changed(order, before, {}), order.enterprise_id))
         return emits
 
-    step: Step[Order] = Step(
-        attempt="record a touchpoint",
-        to=None,
-        roles=ROLES["record_touchpoint"],
-        doing="record touchpoints",
-        hook=record,
+    step = ORDERS.edit(
+        "record a touchpoint", ROLES["record_touchpoint"], doing="record touchpoints", hook=record
     )
     return await ORDERS.advance(session, caller, clock, order_id, step, if_match)
 

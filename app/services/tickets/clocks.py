@@ -61,6 +61,19 @@ def view_of(row: Any, *, paused: timedelta | None = None) -> ClockView:
     )
 
 
+def first_due(started_at: datetime, target: timedelta | None, policy: Policy) -> datetime | None:
+    """When a clock just started under `policy` first needs the engine (None: never)."""
+    return next_due(
+        ClockView(
+            started_at=started_at,
+            target=target,
+            paused=timedelta(0),
+            warning_ratio=policy.warning_ratio,
+            escalation_ratios=policy.escalation_ratios,
+        )
+    )
+
+
 async def open_clock(session: AsyncSession, ticket_id: uuid.UUID) -> Any:
     """The ticket's clock that has not ended, locked (None when the ticket has none)."""
     c = SlaClock.__table__.c
@@ -84,14 +97,7 @@ async def start_clock(
     target: timedelta | None,
     policy: Policy,
 ) -> datetime | None:
-    view = ClockView(
-        started_at=started_at,
-        target=target,
-        paused=timedelta(0),
-        warning_ratio=policy.warning_ratio,
-        escalation_ratios=policy.escalation_ratios,
-    )
-    next_at = next_due(view)
+    next_at = first_due(started_at, target, policy)
     await session.execute(
         insert(SlaClock).values(
             ticket_id=ticket_id,

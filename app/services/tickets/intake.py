@@ -28,17 +28,15 @@ from app.core.events import OUTBOX_CHANNEL
 from app.core.idempotency import IdempotencyClaim, replay_stored_answer
 from app.core.tenancy import Caller, visible_enterprise_ids
 from app.services.directory.rules import city_key
-from app.services.tickets.clocks import SLA_CHANNEL
+from app.services.tickets.clocks import SLA_CHANNEL, first_due
 from app.services.tickets.directory import city_tier
 from app.services.tickets.events import TicketCreated
 from app.services.tickets.reads import clock_read
 from app.services.tickets.rules import (
     CityTier,
-    ClockView,
     Stage,
     Status,
     due_at,
-    next_due,
     target_for,
 )
 from app.services.tickets.schemas import ClockRead, SiteRead, TicketCreate, TicketRead
@@ -119,6 +117,32 @@ async def _resolve(driver: Any, caller: Caller, payload: TicketCreate) -> Any:
     )
 
 
+async def _insert(
+    session: AsyncSession,
+    driver: Any,
+    caller: Caller,
+    claim: IdempotencyClaim | None,
+    payload: TicketCreate,
+    params: tuple[Any, ...],
+) -> None:
+    try:
+        if in_server_transaction(driver):
+            # Inside a transaction a failed statement would poison it: fence it.
+            async with driver.transaction():
+                await driver.execute(_INSERT, *params)
+        else:
+            await driver.execute(_INSERT, *params)
+    except asyncpg.UniqueViolationError as exc:
+        # A concurrent request won a race: the same Idempotency-Key, or the
+        # same external_id. Answer as if this one had come second.
+        if claim is not None and exc.table_name == "idempotency_records":
+            await replay_stored_answer(session, claim)
+        existing = await _resolve(driver, caller, payload)
+        if existing is not None and existing["duplicate"] is not None:
+            raise _duplicate(_json(existing["duplicate"]), payload.external_id) from None
+        raise
+
+
 async def open_ticket(
     session: AsyncSession,
     caller: Caller,
@@ -177,15 +201,8 @@ async def open_ticket(
         _json(row["escalation_ratios"]),
     )
     target = target_for(policy, Stage.reception, tier, started_at)
-    view = ClockView(
-        started_at=started_at,
-        target=target,
-        paused=timedelta(0),
-        warning_ratio=policy.warning_ratio,
-        escalation_ratios=policy.escalation_ratios,
-    )
     due = due_at(started_at, target, timedelta(0))
-    next_at = next_due(view)
+    next_at = first_due(started_at, target, policy)
     number = f"TT-{now.year}-{row['number_seq']:06d}"
     answer = _answer(
         payload,
@@ -227,32 +244,6 @@ async def open_ticket(
         # (in tests, the surrounding savepoint is released).
         await session.commit()
     return answer
-
-
-async def _insert(
-    session: AsyncSession,
-    driver: Any,
-    caller: Caller,
-    claim: IdempotencyClaim | None,
-    payload: TicketCreate,
-    params: tuple[Any, ...],
-) -> None:
-    try:
-        if in_server_transaction(driver):
-            # Inside a transaction a failed statement would poison it: fence it.
-            async with driver.transaction():
-                await driver.execute(_INSERT, *params)
-        else:
-            await driver.execute(_INSERT, *params)
-    except asyncpg.UniqueViolationError as exc:
-        # A concurrent request won a race: the same Idempotency-Key, or the
-        # same external_id. Answer as if this one had come second.
-        if claim is not None and exc.table_name == "idempotency_records":
-            await replay_stored_answer(session, claim)
-        existing = await _resolve(driver, caller, payload)
-        if existing is not None and existing["duplicate"] is not None:
-            raise _duplicate(_json(existing["duplicate"]), payload.external_id) from None
-        raise
 
 
 def _answer(

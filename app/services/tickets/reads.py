@@ -93,30 +93,16 @@ def _decoded(value: Any) -> Any:
 
 
 def ticket_read(row: Any) -> TicketRead:
+    """The row as it is, but for its JSON columns, decoded and shaped."""
     m = row._mapping if hasattr(row, "_mapping") else row
     sla = _decoded(m["sla"])
-    return TicketRead(
-        id=m["id"],
-        number=m["number"],
-        enterprise_id=m["enterprise_id"],
-        service_id=m["service_id"],
-        severity=m["severity"],
-        summary=m["summary"],
-        description=m["description"],
-        contact=_decoded(m["contact"]),
-        site=SiteRead.model_validate(_decoded(m["site"])),
-        city_tier=m["city_tier"],
-        status=m["status"],
-        stage=m["stage"],
-        escalation_level=m["escalation_level"],
-        breached=m["breached"],
-        hold_reason=m["hold_reason"],
-        sla=[clock_read(c) for c in (sla or [])],
-        external_id=m["external_id"],
-        reported_at=m["reported_at"],
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
-        version=m["version"],
+    return TicketRead.model_validate(
+        {
+            **m,
+            "contact": _decoded(m["contact"]),
+            "site": SiteRead.model_validate(_decoded(m["site"])),
+            "sla": [clock_read(c) for c in (sla or [])],
+        }
     )
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import field_error
@@ -15,6 +16,24 @@ from app.services.tickets.rules import TIMED_STAGES, Stage, format_duration
 from app.services.tickets.schemas import ImpactRead, SlaReport, StageReport
 
 MAX_IMPACTS = 1000
+
+
+def _asked_about(
+    stmt: Select[Any],
+    enterprise: ColumnElement[uuid.UUID],
+    enterprise_id: uuid.UUID | None,
+    at: ColumnElement[datetime],
+    start: datetime | None,
+    end: datetime | None,
+) -> Select[Any]:
+    """The rows the report was asked about: of one enterprise (if named), `at` in [start, end)."""
+    if enterprise_id is not None:
+        stmt = stmt.where(enterprise == enterprise_id)
+    if start is not None:
+        stmt = stmt.where(at >= start)
+    if end is not None:
+        stmt = stmt.where(at < end)
+    return stmt
 
 
 async def sla_report(
@@ -36,12 +55,7 @@ async def sla_report(
         func.count().filter(c.state.in_(("running", "paused"))).label("running"),
     ).group_by(c.stage)
     counts = visible_to(counts, caller, SlaClock.enterprise_id)
-    if enterprise_id is not None:
-        counts = counts.where(c.enterprise_id == enterprise_id)
-    if start is not None:
-        counts = counts.where(c.started_at >= start)
-    if end is not None:
-        counts = counts.where(c.started_at < end)
+    counts = _asked_about(counts, c.enterprise_id, enterprise_id, c.started_at, start, end)
     by_stage = {r.stage: r for r in (await session.execute(counts)).all()}
     stages = []
     for stage in TIMED_STAGES:
@@ -71,12 +85,7 @@ async def sla_report(
         .limit(MAX_IMPACTS)
     )  # fmt: skip
     closed = visible_to(closed, caller, Ticket.enterprise_id)
-    if enterprise_id is not None:
-        closed = closed.where(t.enterprise_id == enterprise_id)
-    if start is not None:
-        closed = closed.where(t.closed_at >= start)
-    if end is not None:
-        closed = closed.where(t.closed_at < end)
+    closed = _asked_about(closed, t.enterprise_id, enterprise_id, t.closed_at, start, end)
     rows = (await session.execute(closed)).all()
     impacts = [
         ImpactRead(

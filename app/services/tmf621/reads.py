@@ -264,13 +264,18 @@ async def list_tickets(
     return items, int(total)
 
 
+def path_id(value: str, what: str) -> uuid.UUID:
+    """The id in a TMF621 path: one that is not a UUID is unknown like any other (404)."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound(f"{what} {value} not found") from None
+
+
 async def get_ticket(
     session: AsyncSession, caller: Caller, ticket_id: str, fields: str | None = None
 ) -> dict[str, Any]:
-    try:
-        key = uuid.UUID(ticket_id)
-    except ValueError:
-        raise NotFound(f"trouble ticket {ticket_id} not found") from None
+    key = path_id(ticket_id, "trouble ticket")
     row = (
         await session.execute(
             visible_to(_base(), caller, Ticket.enterprise_id).where(Ticket.id == key)

@@ -23,7 +23,7 @@ from app.services.tickets import intake, workflow
 from app.services.tickets.events import TicketUpdated
 from app.services.tickets.schemas import NoteIn as TicketNoteIn
 from app.services.tickets.schemas import TicketCreate, TicketUpdate
-from app.services.tmf621.reads import get_ticket
+from app.services.tmf621.reads import get_ticket, path_id
 from app.services.tmf621.rules import KNOWN_SEVERITIES, carrier_desk_severity, hub_event_types
 from app.services.tmf621.schemas import (
     EventSubscription,
@@ -222,10 +222,7 @@ async def register_hub(
 
 
 async def unregister_hub(session: AsyncSession, caller: Caller, clock: Clock, hub_id: str) -> None:
-    try:
-        key = uuid.UUID(hub_id)
-    except ValueError:
-        raise NotFound(f"hub {hub_id} not found") from None
+    key = path_id(hub_id, "hub")
     hub = (
         await session.execute(
             visible_to(select(WebhookEndpoint), caller, WebhookEndpoint.enterprise_id)
