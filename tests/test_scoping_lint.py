@@ -38,18 +38,18 @@ ALLOWED: dict[str, str] = {
     # The shared builders behind the four entries above.
     "identity/service:_identities_seen_by": "tenant filter: clients and users",
     "identity/service:_enterprises_held": "reads links of already visible clients or users",
-    # --- tickets (issue 4)
+    # --- tickets
     # The running clock of a ticket the calling use case already fetched
     # through visible_to (fetch_ticket), or that the SLA engine claimed.
     "tickets/clocks:open_clock": "clock of an already authorised ticket",
     # The events of a ticket authorised by fetch_ticket just before.
     "tickets/reads:ticket_events": "history of an already authorised ticket",
-    # --- countries (issue 3)
+    # --- directory
     # The country of a contact just fetched through the caller's scope.
     "directory/contacts:update_contact": "country of an already authorised contact",
     # Delivery looks up whom to notify for an event of a known enterprise.
     "directory/contacts:contacts_for": "worker side: recipients of an event, by its enterprise",
-    # --- delivery (issue 5): the worker runs as the system, for every tenant,
+    # --- delivery: the worker runs as the system, for every tenant,
     # claiming due rows with FOR UPDATE SKIP LOCKED; no caller exists there.
     "delivery/fanout:fan_out_batch": "worker: fans out the outbox of every tenant",
     "delivery/mail_sender:claim_mail": "worker: claims due mail of every tenant",
@@ -58,7 +58,7 @@ ALLOWED: dict[str, str] = {
     "delivery/notifications:_ticket_context": "worker: the ticket of an event being mailed",
     "delivery/notifications:_admin_recipients": "worker: owners of an endpoint being disabled",
     "delivery/notifications:_recipients": "worker: recipients of an event, by its enterprise",
-    # --- requests (issue 6)
+    # --- orders, billing, changes, maintenance
     # The account is looked up inside the enterprise just authorised by visible_to.
     "billing/service:_check_account": "account of an already authorised enterprise",
     # The country of a change request already loaded through find_visible.
@@ -77,7 +77,7 @@ ALLOWED: dict[str, str] = {
     "maintenance/service:_services": "staff-only: a GCR may touch every tenant's services",
     # The account team of the enterprise of an already authorised change request.
     "changes/referrals:referral_target": "team of an already authorised enterprise",
-    # --- TMF621 (issue 5)
+    # --- TMF621
     # The statement builder; every caller-facing use wraps it in visible_to, and
     # represent_tickets runs worker-side for hub events of known tickets.
     "tmf621/reads:_base": "builder: wrapped in visible_to by its callers",
@@ -89,13 +89,8 @@ ALLOWED: dict[str, str] = {
     "delivery/webhooks:replay_delivery": "attempt lookup under an already authorised webhook",
 }
 
-# Selects that arrived with the merge of issue 5 (which brought issue 6's
-# orders, billing, changes and maintenances, and TMF621) shortly before this
-# branch's deadline. NOT reviewed by issue 7: listed so the lint keeps
-# guarding every other function; their owners should move each entry to
-# ALLOWED with a reason, or wrap the select in visible_to.
-# Reviewed after the merges of issues 5 and 6; each reason says why no tenant
-# filter belongs there. Keep this empty: a new unscoped select fails the lint.
+# Keep this empty: a new unscoped select fails the lint until it is wrapped in visible_to
+# or listed in ALLOWED with its reason.
 UNREVIEWED: set[str] = set()
 
 

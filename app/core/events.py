@@ -81,6 +81,25 @@ async def record_event(
     return event_id
 
 
+def event_and_outbox_ctes(
+    source: str, *, subject_type: str, event_type: str, at: str, actor: str, data: str
+) -> str:
+    """The same writes as `record_event`, as two CTEs (`e`, `o`) for a hot path that folds them
+    into its own statement: one event and its outbox row for each row of the CTE `source`
+    (which has `id` and `enterprise_id`). `at`, `actor` and `data` are SQL expressions (usually
+    parameters). Kept here so that one file changes when the events or outbox tables do."""
+    return f"""e AS (
+  INSERT INTO events (enterprise_id, subject_type, subject_id, type, at, actor, data)
+  SELECT {source}.enterprise_id, '{subject_type}', {source}.id, '{event_type}', {at}, {actor},
+      {data}::jsonb FROM {source}
+  RETURNING id, enterprise_id, at
+),
+o AS (
+  INSERT INTO outbox (event_id, enterprise_id, created_at)
+  SELECT e.id, e.enterprise_id, e.at FROM e
+)"""
+
+
 async def events_page(
     session: AsyncSession,
     caller: Caller,

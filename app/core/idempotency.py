@@ -190,6 +190,21 @@ async def commit_new_row(
     return answer
 
 
+def stored_answer_cte(
+    source: str, *, principal: str, key: str, request_hash: str, body: str, at: str
+) -> str:
+    """What `commit_creation` stores, as a CTE (`i`) for a hot path that folds it into its own
+    statement: the 201 answer to an `Idempotency-Key`, written once per row of `source` and only
+    when a key was given (`principal` is NULL otherwise). The arguments are SQL expressions."""
+    return f"""i AS (
+  INSERT INTO idempotency_records (principal, key, request_hash, status_code, body, headers,
+      created_at)
+  SELECT {principal}::text, {key}::text, {request_hash}::text, 201, {body}::jsonb, '{{}}'::jsonb,
+      {at}
+  FROM {source} WHERE {principal}::text IS NOT NULL
+)"""
+
+
 async def replay_stored_answer(session: AsyncSession, claim: IdempotencyClaim) -> None:
     """After losing a race on the key: raise the winner's answer (or re-raise if absent)."""
     record = await _find(session, claim.principal, claim.key)

@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import Clock
 from app.core.database import begin_on_server, driver_connection, in_server_transaction
 from app.core.errors import Conflict, Forbidden, field_error
-from app.core.events import OUTBOX_CHANNEL
-from app.core.idempotency import IdempotencyClaim, replay_stored_answer
+from app.core.events import OUTBOX_CHANNEL, event_and_outbox_ctes
+from app.core.idempotency import IdempotencyClaim, replay_stored_answer, stored_answer_cte
 from app.core.tenancy import Caller, visible_enterprise_ids
 from app.services.directory.rules import city_key
 from app.services.tickets.clocks import SLA_CHANNEL, first_due
@@ -57,6 +57,20 @@ SELECT s.id, s.enterprise_id, s.site_address, s.site_city, s.site_country,
 _RESOLVE_BY_ID = _RESOLVE.format(service="s.id = $1::uuid")
 _RESOLVE_BY_CODE = _RESOLVE.format(service="s.code = $1::text")
 
+# ticket.created with its outbox row, and the Idempotency-Key answer: the platform's own
+# fragments (next to record_event and commit_creation), folded into the one INSERT.
+_CREATED_EVENT = event_and_outbox_ctes(
+    "t",
+    subject_type=TicketCreated.subject_type,
+    event_type=TicketCreated.event_type,
+    at="$14",
+    actor="$20",
+    data="$21",
+)
+_STORED_ANSWER = stored_answer_cte(
+    "t", principal="$22", key="$23", request_hash="$24", body="$25", at="$14"
+)
+
 _INSERT = f"""
 WITH t AS (
   INSERT INTO tickets (id, number, enterprise_id, service_id, severity, summary, description,
@@ -73,22 +87,8 @@ c AS (
       $18::jsonb, $19
   FROM t
 ),
-e AS (
-  INSERT INTO events (enterprise_id, subject_type, subject_id, type, at, actor, data)
-  SELECT t.enterprise_id, '{TicketCreated.subject_type}', t.id, '{TicketCreated.event_type}',
-      $14, $20, $21::jsonb FROM t
-  RETURNING id, enterprise_id, at
-),
-o AS (
-  INSERT INTO outbox (event_id, enterprise_id, created_at)
-  SELECT e.id, e.enterprise_id, e.at FROM e
-),
-i AS (
-  INSERT INTO idempotency_records (principal, key, request_hash, status_code, body, headers,
-      created_at)
-  SELECT $22::text, $23::text, $24::text, 201, $25::jsonb, '{{}}'::jsonb, $14
-  FROM t WHERE $22::text IS NOT NULL
-)
+{_CREATED_EVENT},
+{_STORED_ANSWER}
 SELECT pg_notify('{SLA_CHANNEL}', $26::text), pg_notify('{OUTBOX_CHANNEL}', '') FROM t
 """
 

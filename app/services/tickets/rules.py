@@ -97,7 +97,7 @@ def status_after_move(current: Stage) -> Status:
             return Status.open
 
 
-# Not in the handbook: the product's own defaults (issue 4). Level 1 at the
+# Not in the handbook: the product's own defaults. Level 1 at the
 # breach, level 2 at 150 % of the target, level 3 at 200 %.
 DEFAULT_WARNING_RATIO = 0.75
 
