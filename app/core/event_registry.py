@@ -1,7 +1,8 @@
 """Typed events: what each event type carries, and what of it a customer may see.
 
 Every feature declares, in its `events.py`, a `StrEnum` of its event types and
-one payload model per type, registered with `@registered`. `record_event`
+one payload model per type, registered by naming its type in the class line
+(`class BillingReceived(BillingSnapshot, event_type=BillingEvent.received): ...`). `record_event`
 takes a payload, never a loose dict, so the public contract of an event is its
 model, not whatever a helper happened to write. A field annotated
 `Annotated[T, STAFF_ONLY]` never leaves to a customer; a payload whose whole
@@ -16,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -34,7 +35,13 @@ STAFF_ONLY = StaffOnly()
 
 
 class EventPayload(BaseModel):
-    """The body of one event type. Subclasses set `event_type` and `subject_type`."""
+    """The body of one event type. A feature's base payload names the `subject_type` of its
+    events, each payload model its `event_type`, as class keywords:
+
+        class OrderPayload(EventPayload, subject_type="order"): ...
+        class OrderCreated(OrderPayload, event_type=OrderEvent.created): ...
+
+    A class with an `event_type` is registered under it (once)."""
 
     # A field may be named after a keyword (`from_` stored as `from`): Python code uses the
     # name, the stored body and every view of it the alias.
@@ -42,6 +49,16 @@ class EventPayload(BaseModel):
 
     event_type: ClassVar[str]
     subject_type: ClassVar[str]
+
+    def __init_subclass__(
+        cls, *, event_type: str | None = None, subject_type: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        if subject_type is not None:
+            cls.subject_type = subject_type
+        if event_type is not None:
+            cls.event_type = event_type
+            _register(cls)
 
     @classmethod
     def staff_only_fields(cls) -> frozenset[str]:
@@ -64,13 +81,10 @@ class EventPayload(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude=set(self.staff_only_fields()))
 
 
-P = TypeVar("P", bound=type[EventPayload])
-
 _REGISTRY: dict[str, type[EventPayload]] = {}
 
 
-def registered(cls: P) -> P:
-    """Class decorator: register a payload model under its event type (once)."""
+def _register(cls: type[EventPayload]) -> None:
     existing = _REGISTRY.get(cls.event_type)
     if existing is not None and existing is not cls:
         raise RuntimeError(
@@ -78,7 +92,6 @@ def registered(cls: P) -> P:
             f"{existing.__qualname__} and {cls.__qualname__}"
         )
     _REGISTRY[cls.event_type] = cls
-    return cls
 
 
 def registered_types() -> frozenset[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, MetaData
+from sqlalchemy import DateTime, Index, Integer, MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -24,6 +24,14 @@ class Base(DeclarativeBase):
 
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
+
+
+def page_index(table: str, *leading: str) -> Index:
+    """The index a page of `table` ordered by `updated_at, id` reads: `page_index("orders")`
+    for everyone's page, `page_index("orders", "enterprise_id")` for one tenant's. Named
+    `ix_<table>_<columns>` (`ix_orders_enterprise_id_updated_at_id`)."""
+    columns = (*leading, "updated_at", "id")
+    return Index(f"ix_{table}_{'_'.join(columns)}", *columns)
 
 
 class Versioned:

@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamped, Versioned, new_id
+from app.models.base import Base, Timestamped, Versioned, new_id, page_index
 
 
 class BillingRequest(Versioned, Timestamped, Base):
@@ -36,8 +36,6 @@ class BillingRequest(Versioned, Timestamped, Base):
     created_by: Mapped[str] = mapped_column(String(120))
 
     __table_args__ = (
-        Index(
-            "ix_billing_requests_enterprise_id_updated_at_id", "enterprise_id", "updated_at", "id"
-        ),
-        Index("ix_billing_requests_updated_at_id", "updated_at", "id"),
+        page_index("billing_requests", "enterprise_id"),
+        page_index("billing_requests"),
     )

@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, Uuid
+from sqlalchemy import ForeignKey, String, Text, Uuid
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamped, Versioned, new_id
+from app.models.base import Base, Timestamped, Versioned, new_id, page_index
 
 
 class ChangeRequest(Versioned, Timestamped, Base):
@@ -33,8 +33,6 @@ class ChangeRequest(Versioned, Timestamped, Base):
     created_by: Mapped[str] = mapped_column(String(120))
 
     __table_args__ = (
-        Index(
-            "ix_change_requests_enterprise_id_updated_at_id", "enterprise_id", "updated_at", "id"
-        ),
-        Index("ix_change_requests_updated_at_id", "updated_at", "id"),
+        page_index("change_requests", "enterprise_id"),
+        page_index("change_requests"),
     )

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamped, Versioned, new_id
+from app.models.base import Base, Timestamped, Versioned, new_id, page_index
 
 
 class DirectoryLine(Base):
@@ -117,11 +117,4 @@ class NotificationContact(Versioned, Timestamped, Base):
     language: Mapped[str] = mapped_column(String(2))
     events: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
 
-    __table_args__ = (
-        Index(
-            "ix_notification_contacts_enterprise_id_updated_at_id",
-            "enterprise_id",
-            "updated_at",
-            "id",
-        ),
-    )
+    __table_args__ = (page_index("notification_contacts", "enterprise_id"),)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamped, Versioned, new_id
+from app.models.base import Base, Timestamped, Versioned, new_id, page_index
 
 
 class Enterprise(Versioned, Timestamped, Base):
@@ -18,7 +18,7 @@ class Enterprise(Versioned, Timestamped, Base):
     country: Mapped[str] = mapped_column(String(2))
     segment: Mapped[str] = mapped_column(String(20), default="enterprise")
 
-    __table_args__ = (Index("ix_enterprises_updated_at_id", "updated_at", "id"),)
+    __table_args__ = (page_index("enterprises"),)
 
 
 class Account(Timestamped, Base):
@@ -47,6 +47,4 @@ class Service(Versioned, Timestamped, Base):
     site_city: Mapped[str] = mapped_column(String(120))
     site_country: Mapped[str] = mapped_column(String(2))
 
-    __table_args__ = (
-        Index("ix_services_enterprise_id_updated_at_id", "enterprise_id", "updated_at", "id"),
-    )
+    __table_args__ = (page_index("services", "enterprise_id"),)

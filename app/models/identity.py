@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamped, Versioned, new_id
+from app.models.base import Base, Timestamped, Versioned, new_id, page_index
 
 
 class ApiClient(Base):
@@ -53,7 +53,7 @@ class User(Versioned, Timestamped, Base):
     last_login_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 
-    __table_args__ = (Index("ix_users_updated_at_id", "updated_at", "id"),)
+    __table_args__ = (page_index("users"),)
 
 
 class UserEnterprise(Base):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, time
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import ForeignKey, Integer, String, Text, Uuid
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamped, Versioned, new_id
+from app.models.base import Base, Timestamped, Versioned, new_id, page_index
 
 
 class Maintenance(Versioned, Timestamped, Base):
@@ -29,7 +29,7 @@ class Maintenance(Versioned, Timestamped, Base):
     created_by: Mapped[str] = mapped_column(String(120))
     cancel_reason: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_maintenances_updated_at_id", "updated_at", "id"),)
+    __table_args__ = (page_index("maintenances"),)
 
 
 class MaintenanceImpact(Base):

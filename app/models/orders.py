@@ -6,11 +6,11 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamped, Versioned, new_id
+from app.models.base import Base, Timestamped, Versioned, new_id, page_index
 
 
 class Order(Versioned, Timestamped, Base):
@@ -29,6 +29,6 @@ class Order(Versioned, Timestamped, Base):
     touchpoints: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
 
     __table_args__ = (
-        Index("ix_orders_enterprise_id_updated_at_id", "enterprise_id", "updated_at", "id"),
-        Index("ix_orders_updated_at_id", "updated_at", "id"),
+        page_index("orders", "enterprise_id"),
+        page_index("orders"),
     )

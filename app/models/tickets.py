@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamped, Versioned, new_id
+from app.models.base import Base, Timestamped, Versioned, new_id, page_index
 
 # TT-2026-000123: the number part comes from this sequence, so two intakes
 # never race for a number.
@@ -70,8 +70,8 @@ class Ticket(Versioned, Timestamped, Base):
     closed_at: Mapped[datetime | None]
 
     __table_args__ = (
-        Index("ix_tickets_updated_at_id", "updated_at", "id"),
-        Index("ix_tickets_enterprise_id_updated_at_id", "enterprise_id", "updated_at", "id"),
+        page_index("tickets"),
+        page_index("tickets", "enterprise_id"),
         Index(
             "uq_tickets_enterprise_id_external_id",
             "enterprise_id",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 from pydantic import BaseModel
 
-from app.core.event_registry import STAFF_ONLY, EventPayload, registered
+from app.core.event_registry import STAFF_ONLY, EventPayload
 from app.services.billing.rules import BillingStatus
 
 
@@ -21,10 +21,8 @@ class BillingEvent(StrEnum):
     credit_issued = "billing.credit_issued"
 
 
-class BillingSnapshot(EventPayload):
+class BillingSnapshot(EventPayload, subject_type="billing_request"):
     """What every billing event carries: the request as it stands after the event."""
-
-    subject_type: ClassVar[str] = "billing_request"
 
     type: str
     subject: str
@@ -34,9 +32,7 @@ class BillingSnapshot(EventPayload):
     route_to: str | None
 
 
-@registered
-class BillingReceived(BillingSnapshot):
-    event_type: ClassVar[str] = BillingEvent.received
+class BillingReceived(BillingSnapshot, event_type=BillingEvent.received): ...
 
 
 class BillingWorked(BillingSnapshot):
@@ -52,24 +48,16 @@ class BillingAnswered(BillingSnapshot):
     note: str = ""
 
 
-@registered
-class BillingAcknowledged(BillingWorked):
-    event_type: ClassVar[str] = BillingEvent.acknowledged
+class BillingAcknowledged(BillingWorked, event_type=BillingEvent.acknowledged): ...
 
 
-@registered
-class BillingInReview(BillingWorked):
-    event_type: ClassVar[str] = BillingEvent.in_review
+class BillingInReview(BillingWorked, event_type=BillingEvent.in_review): ...
 
 
-@registered
-class BillingResolved(BillingAnswered):
-    event_type: ClassVar[str] = BillingEvent.resolved
+class BillingResolved(BillingAnswered, event_type=BillingEvent.resolved): ...
 
 
-@registered
-class BillingRejected(BillingAnswered):
-    event_type: ClassVar[str] = BillingEvent.rejected
+class BillingRejected(BillingAnswered, event_type=BillingEvent.rejected): ...
 
 
 class Credit(BaseModel):
@@ -77,9 +65,7 @@ class Credit(BaseModel):
     currency: str
 
 
-@registered
-class BillingCreditIssued(BillingSnapshot):
-    event_type: ClassVar[str] = BillingEvent.credit_issued
+class BillingCreditIssued(BillingSnapshot, event_type=BillingEvent.credit_issued):
     credit: Credit
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any
 
-from app.core.event_registry import EventPayload, registered
+from app.core.event_registry import EventPayload
 from app.services.changes.rules import ChangeStatus
 
 
@@ -21,10 +21,8 @@ class ChangeEvent(StrEnum):
     cancelled = "change.cancelled"
 
 
-class ChangeSnapshot(EventPayload):
+class ChangeSnapshot(EventPayload, subject_type="change_request"):
     """What every change event carries: the request as it stands after the event."""
-
-    subject_type: ClassVar[str] = "change_request"
 
     catalog_item: str | None
     standard: bool
@@ -40,41 +38,27 @@ class ChangeNoted(ChangeSnapshot):
     note: str = ""
 
 
-@registered
-class ChangeReceived(ChangeSnapshot):
-    event_type: ClassVar[str] = ChangeEvent.received
+class ChangeReceived(ChangeSnapshot, event_type=ChangeEvent.received): ...
 
 
-@registered
-class ChangeReferred(ChangeSnapshot):
-    event_type: ClassVar[str] = ChangeEvent.referred
+class ChangeReferred(ChangeSnapshot, event_type=ChangeEvent.referred): ...
 
 
-@registered
-class ChangeAnalysed(ChangeNoted):
-    event_type: ClassVar[str] = ChangeEvent.analysed
+class ChangeAnalysed(ChangeNoted, event_type=ChangeEvent.analysed): ...
 
 
-@registered
-class ChangeScheduled(ChangeSnapshot):
-    event_type: ClassVar[str] = ChangeEvent.scheduled
+class ChangeScheduled(ChangeSnapshot, event_type=ChangeEvent.scheduled):
     start: datetime
     end: datetime
 
 
-@registered
-class ChangeCompleted(ChangeNoted):
-    event_type: ClassVar[str] = ChangeEvent.completed
+class ChangeCompleted(ChangeNoted, event_type=ChangeEvent.completed): ...
 
 
-@registered
-class ChangeRejected(ChangeNoted):
-    event_type: ClassVar[str] = ChangeEvent.rejected
+class ChangeRejected(ChangeNoted, event_type=ChangeEvent.rejected): ...
 
 
-@registered
-class ChangeCancelled(ChangeNoted):
-    event_type: ClassVar[str] = ChangeEvent.cancelled
+class ChangeCancelled(ChangeNoted, event_type=ChangeEvent.cancelled): ...
 
 
 # The event of entering each status.

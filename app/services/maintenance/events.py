@@ -11,9 +11,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
 
-from app.core.event_registry import EventPayload, registered
+from app.core.event_registry import EventPayload
 
 
 class MaintenanceEvent(StrEnum):
@@ -23,9 +22,7 @@ class MaintenanceEvent(StrEnum):
     acknowledged = "maintenance.acknowledged"
 
 
-class MaintenancePayload(EventPayload):
-    subject_type: ClassVar[str] = "maintenance"
-
+class MaintenancePayload(EventPayload, subject_type="maintenance"):
     gcr_number: str
 
 
@@ -43,24 +40,15 @@ class MaintenanceNotice(MaintenancePayload):
     service_codes: list[str]
 
 
-@registered
-class MaintenanceAnnounced(MaintenanceNotice):
-    event_type: ClassVar[str] = MaintenanceEvent.announced
+class MaintenanceAnnounced(MaintenanceNotice, event_type=MaintenanceEvent.announced): ...
 
 
-@registered
-class MaintenanceUpdated(MaintenanceNotice):
-    event_type: ClassVar[str] = MaintenanceEvent.updated
+class MaintenanceUpdated(MaintenanceNotice, event_type=MaintenanceEvent.updated):
     changed: list[str]
 
 
-@registered
-class MaintenanceCancelled(MaintenanceNotice):
+class MaintenanceCancelled(MaintenanceNotice, event_type=MaintenanceEvent.cancelled):
     """`reason` is why the work is cancelled, or no longer touches this enterprise."""
 
-    event_type: ClassVar[str] = MaintenanceEvent.cancelled
 
-
-@registered
-class MaintenanceAcknowledged(MaintenancePayload):
-    event_type: ClassVar[str] = MaintenanceEvent.acknowledged
+class MaintenanceAcknowledged(MaintenancePayload, event_type=MaintenanceEvent.acknowledged): ...

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import ClassVar
 
 from pydantic import ConfigDict, Field
 
-from app.core.event_registry import EventPayload, registered
+from app.core.event_registry import EventPayload
 
 
 class OrderEvent(StrEnum):
@@ -21,34 +20,26 @@ class OrderEvent(StrEnum):
     status_changed = "order.status_changed"
 
 
-class OrderPayload(EventPayload):
-    subject_type: ClassVar[str] = "order"
-
+class OrderPayload(EventPayload, subject_type="order"):
     number: str
 
 
-@registered
-class OrderCreated(OrderPayload):
-    event_type: ClassVar[str] = OrderEvent.created
+class OrderCreated(OrderPayload, event_type=OrderEvent.created):
     product_line: str
     status: str
 
 
-@registered
-class OrderTouchpointRecorded(OrderPayload):
-    event_type: ClassVar[str] = OrderEvent.touchpoint_recorded
+class OrderTouchpointRecorded(OrderPayload, event_type=OrderEvent.touchpoint_recorded):
     key: str
     note: str = ""
     expected_delivery_date: date | None = None
 
 
-@registered
-class OrderStatusChanged(OrderPayload):
+class OrderStatusChanged(OrderPayload, event_type=OrderEvent.status_changed):
     # `from` is a Python keyword: the field is `from_`, written and read as "from".
     model_config = ConfigDict(
         extra="forbid", frozen=True, serialize_by_alias=True, validate_by_name=True
     )
-    event_type: ClassVar[str] = OrderEvent.status_changed
     from_: str = Field(alias="from")
     to: str
     note: str = ""

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from app.core.event_registry import STAFF_ONLY, EventPayload, registered
+from app.core.event_registry import STAFF_ONLY, EventPayload
 from app.services.directory.rules import PhoneNumber
 from app.services.tickets.rules import CityTier, Severity, Stage
 from app.services.tickets.schemas import NoteVisibility
@@ -37,10 +37,8 @@ class TicketEventType(StrEnum):
     sla_breached = "sla.breached"
 
 
-class TicketEvent(EventPayload):
+class TicketEvent(EventPayload, subject_type="ticket"):
     """Every ticket event names its ticket by number."""
-
-    subject_type: ClassVar[str] = "ticket"
 
     number: str
 
@@ -48,10 +46,7 @@ class TicketEvent(EventPayload):
 ClockId = Annotated[int | None, STAFF_ONLY]
 
 
-@registered
-class TicketCreated(TicketEvent):
-    event_type: ClassVar[str] = TicketEventType.created
-
+class TicketCreated(TicketEvent, event_type=TicketEventType.created):
     severity: Severity
     stage: Stage
     city_tier: CityTier
@@ -59,10 +54,7 @@ class TicketCreated(TicketEvent):
     due_at: datetime | None
 
 
-@registered
-class TicketUpdated(TicketEvent):
-    event_type: ClassVar[str] = TicketEventType.updated
-
+class TicketUpdated(TicketEvent, event_type=TicketEventType.updated):
     changes: dict[str, Any] = Field(description="The fields changed, with their new values")
     via: Literal["tmf621"] | None = None
 
@@ -77,47 +69,30 @@ class TicketMove(TicketEvent):
     due_at: datetime | None
 
 
-@registered
-class TicketStageChanged(TicketMove):
-    event_type: ClassVar[str] = TicketEventType.stage_changed
-
+class TicketStageChanged(TicketMove, event_type=TicketEventType.stage_changed):
     eta: datetime | None = None
 
 
-@registered
-class TicketClosed(TicketMove):
-    event_type: ClassVar[str] = TicketEventType.closed
-
+class TicketClosed(TicketMove, event_type=TicketEventType.closed):
     time_of_impact: str = Field(description="ISO 8601 duration, the customer's waiting left out")
 
 
-@registered
-class TicketCancelled(TicketMove):
-    event_type: ClassVar[str] = TicketEventType.cancelled
+class TicketCancelled(TicketMove, event_type=TicketEventType.cancelled): ...
 
 
-@registered
-class TicketHeld(TicketEvent):
-    event_type: ClassVar[str] = TicketEventType.held
-
+class TicketHeld(TicketEvent, event_type=TicketEventType.held):
     reason: str
     stage: Stage
 
 
-@registered
-class TicketResumed(TicketEvent):
-    event_type: ClassVar[str] = TicketEventType.resumed
-
+class TicketResumed(TicketEvent, event_type=TicketEventType.resumed):
     stage: Stage
     paused_seconds: float
     due_at: datetime | None
     note: str | None
 
 
-@registered
-class TicketNoteAdded(TicketEvent):
-    event_type: ClassVar[str] = TicketEventType.note_added
-
+class TicketNoteAdded(TicketEvent, event_type=TicketEventType.note_added):
     visibility: NoteVisibility
     body: str
 
@@ -139,10 +114,7 @@ class EscalationContacts(BaseModel):
     after_hours: PhoneNumber | None
 
 
-@registered
-class TicketEscalated(TicketEvent):
-    event_type: ClassVar[str] = TicketEventType.escalated
-
+class TicketEscalated(TicketEvent, event_type=TicketEventType.escalated):
     level: int
     reason: str
     requested_by: Literal["customer", "provider", "sla"]
@@ -159,16 +131,10 @@ class SlaEvent(TicketEvent):
     clock_id: ClockId = None
 
 
-@registered
-class SlaWarning(SlaEvent):
-    event_type: ClassVar[str] = TicketEventType.sla_warning
-
+class SlaWarning(SlaEvent, event_type=TicketEventType.sla_warning):
     warning_ratio: float
 
 
-@registered
-class SlaBreached(SlaEvent):
-    event_type: ClassVar[str] = TicketEventType.sla_breached
-
+class SlaBreached(SlaEvent, event_type=TicketEventType.sla_breached):
     lag_seconds: Annotated[float | None, STAFF_ONLY] = None
     recorded_at_stage_end: Annotated[bool, STAFF_ONLY] = False
