@@ -15,6 +15,7 @@ from app.core.etag import check_if_match
 from app.core.idempotency import IdempotencyClaim, commit_creation, commit_new_row
 from app.core.orm_pages import fetch_page
 from app.core.pagination import Page, PageParams
+from app.core.reads import read_of
 from app.core.row_versions import new_version
 from app.core.tenancy import Caller, find_visible, visible_to
 from app.models import Account, Enterprise, Service
@@ -145,21 +146,10 @@ async def list_accounts(
 
 
 def service_read(service: Service) -> ServiceRead:
-    return ServiceRead(
-        id=service.id,
-        enterprise_id=service.enterprise_id,
-        account_id=service.account_id,
-        code=service.code,
-        product_line=service.product_line,
-        description=service.description,
-        status=service.status,
-        site=SiteRead(
-            address=service.site_address, city=service.site_city, country=service.site_country
-        ),
-        version=service.version,
-        created_at=service.created_at,
-        updated_at=service.updated_at,
+    site = SiteRead(
+        address=service.site_address, city=service.site_city, country=service.site_country
     )
+    return read_of(ServiceRead, service, site=site)
 
 
 async def create_service(

@@ -17,6 +17,7 @@ from app.core.etag import check_if_match
 from app.core.idempotency import IdempotencyClaim, commit_creation
 from app.core.orm_pages import fetch_page
 from app.core.pagination import Page, PageParams
+from app.core.reads import read_of
 from app.core.roles import Role, is_provider, may_grant
 from app.core.row_versions import new_version
 from app.core.security import API_CLIENT_PREFIX, hash_password, hash_token, new_token, token_hint
@@ -122,16 +123,7 @@ async def _user_enterprises(
 
 
 def _client_read(client: ApiClient, enterprise_ids: list[uuid.UUID]) -> ApiClientRead:
-    return ApiClientRead(
-        id=client.id,
-        name=client.name,
-        role=Role(client.role),
-        enterprise_ids=enterprise_ids,
-        token_hint=client.token_hint,
-        created_at=client.created_at,
-        last_used_at=client.last_used_at,
-        revoked_at=client.revoked_at,
-    )
+    return read_of(ApiClientRead, client, enterprise_ids=enterprise_ids)
 
 
 async def create_api_client(
@@ -209,21 +201,7 @@ async def revoke_api_client(
 
 
 def user_read(user: User, enterprise_ids: list[uuid.UUID]) -> UserRead:
-    return UserRead(
-        id=user.id,
-        email=user.email,
-        name=user.name,
-        role=Role(user.role),
-        language=user.language,
-        enterprise_ids=enterprise_ids,
-        default_enterprise_id=user.default_enterprise_id,
-        locked_until=user.locked_until,
-        last_login_at=user.last_login_at,
-        revoked_at=user.revoked_at,
-        version=user.version,
-        created_at=user.created_at,
-        updated_at=user.updated_at,
-    )
+    return read_of(UserRead, user, enterprise_ids=enterprise_ids)
 
 
 def _check_default(default: uuid.UUID | None, enterprise_ids: list[uuid.UUID]) -> uuid.UUID | None:
