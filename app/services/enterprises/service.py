@@ -112,12 +112,11 @@ async def create_account(
 ) -> AccountRead:
     await get_enterprise(session, caller, enterprise_id)
     now = clock.now()
+    # The body's fields (number, name, currency) are the account's columns as they are.
     account = Account(
         id=uuid.uuid4(),
         enterprise_id=enterprise_id,
-        number=payload.number,
-        name=payload.name,
-        currency=payload.currency,
+        **payload.model_dump(),
         created_at=now,
         updated_at=now,
     )
