@@ -52,7 +52,7 @@ ALLOWED: dict[str, str] = {
     # --- delivery: the worker runs as the system, for every tenant,
     # claiming due rows with FOR UPDATE SKIP LOCKED; no caller exists there.
     "delivery/fanout:fan_out_batch": "worker: fans out the outbox of every tenant",
-    "delivery/mail_sender:claim_mail": "worker: claims due mail of every tenant",
+    "delivery/leases:lease_due": "worker: leases due mail and deliveries of every tenant",
     "delivery/notifications:endpoint_disabled_mails": "worker: mails owners of disabled endpoints",
     "delivery/notifications:_context": "worker: builds a mail for an event of a known enterprise",
     "delivery/notifications:_ticket_context": "worker: the ticket of an event being mailed",

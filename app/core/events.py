@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import field_error
 from app.core.event_registry import EventPayload, customer_view
 from app.core.pagination import Page, PageParams, decode_cursor, page_of
+from app.core.reads import read_of
 from app.core.schemas import Instant, ResponseBody
 from app.core.tenancy import Caller, visible_to
 from app.models.platform import Event, OutboxMessage
@@ -145,14 +146,7 @@ def event_read(caller: Caller, event: Event) -> EventRead | None:
     data: dict[str, Any] | None = visible_data(caller, event.type, event.data)
     if data is None:
         return None
-    return EventRead(
-        id=event.id,
-        type=event.type,
-        at=event.at,
-        actor=event.actor,
-        enterprise_id=event.enterprise_id,
-        data=data,
-    )
+    return read_of(EventRead, event, data=data)
 
 
 # An instant given with any offset, kept and answered in UTC (RFC 3339 UTC everywhere).

@@ -82,6 +82,19 @@ def visible_enterprise_ids(caller: Caller) -> list[uuid.UUID] | None:
 M = TypeVar("M")
 
 
+async def one_or_404(
+    session: AsyncSession, stmt: Select[tuple[M]], what: str, key: object, *, lock: bool = False
+) -> M:
+    """The one row `stmt` selects (locked `FOR UPDATE` with `lock`), or a 404 naming `what`
+    and `key`; scope `stmt` to the caller first (`visible_to`), so another tenant's is a 404."""
+    if lock:
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"{what} {key} not found")
+    return row
+
+
 async def find_visible(
     session: AsyncSession,
     caller: Caller,
@@ -98,9 +111,4 @@ async def find_visible(
     stmt = visible_to(select(model), caller, table.enterprise_id).where(table.id == row_id)
     if within is not None:
         stmt = stmt.where(table.enterprise_id == within)
-    if lock:
-        stmt = stmt.with_for_update()
-    row = (await session.execute(stmt)).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"{what} {row_id} not found")
-    return row
+    return await one_or_404(session, stmt, what, row_id, lock=lock)

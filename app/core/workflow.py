@@ -33,14 +33,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
 from app.core.deps import refuse_unless
-from app.core.errors import IllegalMove, NotFound, field_error
+from app.core.errors import IllegalMove, field_error
 from app.core.etag import check_if_match
 from app.core.event_registry import EventPayload
 from app.core.events import EventRead, events_page, record_event
 from app.core.idempotency import IdempotencyClaim, commit_creation
 from app.core.pagination import Page, PageParams, keyset, page_of
 from app.core.roles import Role
-from app.core.tenancy import Caller, find_visible, visible_to
+from app.core.tenancy import Caller, find_visible, one_or_404, visible_to
 from app.core.time_bounds import received_at_problem
 
 S = TypeVar("S", bound=StrEnum)
@@ -151,12 +151,7 @@ class Workflow(Generic[R, S, Out]):
             )
         table: Any = self.model
         stmt = select(self.model).where(table.id == row_id, self.scope(caller))
-        if lock:
-            stmt = stmt.with_for_update()
-        row = (await session.execute(stmt)).scalar_one_or_none()
-        if row is None:
-            raise NotFound(f"{self.what} {row_id} not found")
-        return row
+        return await one_or_404(session, stmt, self.what, row_id, lock=lock)
 
     async def shape(self, session: AsyncSession, caller: Caller, rows: Sequence[R]) -> list[Out]:
         if self.reads is not None:

@@ -13,6 +13,7 @@ from app.core.clock import Clock
 from app.core.errors import field_error
 from app.core.handbook import handbook
 from app.core.idempotency import IdempotencyClaim
+from app.core.reads import read_of
 from app.core.tenancy import Caller
 from app.core.workflow import Emit, Workflow, entering, received_when, snapshot
 from app.models import Account, BillingRequest
@@ -54,12 +55,7 @@ def billing_read(row: BillingRequest) -> BillingRequestRead:
             amount=money_text(row.credit_amount, row.credit_currency),
             currency=row.credit_currency,
         )
-    return BillingRequestRead.model_validate(
-        {
-            **{c: getattr(row, c) for c in BillingRequestRead.model_fields if hasattr(row, c)},
-            "credit": credit,
-        }
-    )
+    return read_of(BillingRequestRead, row, credit=credit)
 
 
 BILLING: Workflow[BillingRequest, BillingStatus, BillingRequestRead] = Workflow(

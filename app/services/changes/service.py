@@ -13,6 +13,7 @@ from app.core.clock import Clock
 from app.core.errors import NotFound, field_error
 from app.core.idempotency import IdempotencyClaim
 from app.core.pagination import Page
+from app.core.reads import read_of
 from app.core.tenancy import Caller, visible_to
 from app.core.workflow import Emit, Workflow, entering, received_when, snapshot
 from app.models import ChangeRequest, Service
@@ -57,23 +58,7 @@ def change_read(row: ChangeRequest) -> ChangeRequestRead:
         window = WindowRead(start=row.window_start, end=row.window_end)
     if row.scheduled_start is not None and row.scheduled_end is not None:
         scheduled = WindowRead(start=row.scheduled_start, end=row.scheduled_end)
-    return ChangeRequestRead(
-        id=row.id,
-        enterprise_id=row.enterprise_id,
-        catalog_item=row.catalog_item,
-        standard=row.standard,
-        service_ids=list(row.service_ids),
-        description=row.description,
-        window=window,
-        status=ChangeStatus(row.status),
-        received_at=row.received_at,
-        analysis_due_at=row.analysis_due_at,
-        routed_to=row.routed_to,
-        scheduled=scheduled,
-        version=row.version,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return read_of(ChangeRequestRead, row, window=window, scheduled=scheduled)
 
 
 CHANGES: Workflow[ChangeRequest, ChangeStatus, ChangeRequestRead] = Workflow(

@@ -18,12 +18,13 @@ from email.utils import make_msgid
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
 from app.core.settings import Settings
 from app.models import MailMessage
+from app.services.delivery.leases import lease_due
 from app.services.delivery.rules import LEASE, MAIL_MAX_ATTEMPTS, MAIL_RETRY_DELAYS, next_retry
 
 logger = logging.getLogger("carrierdesk.mail")
@@ -71,20 +72,9 @@ class ClaimedMail:
 
 
 async def claim_mail(session: AsyncSession, now: datetime, limit: int) -> list[ClaimedMail]:
-    due = (
-        select(MailMessage.id)
-        .where(MailMessage.status == "pending", MailMessage.next_attempt_at <= now)
-        .order_by(MailMessage.next_attempt_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
     rows = (
         await session.execute(
-            update(MailMessage)
-            .where(MailMessage.id.in_(due))
-            .values(attempts=MailMessage.attempts + 1, next_attempt_at=now + LEASE)
-            .returning(
+            lease_due(MailMessage, now, limit, LEASE).returning(
                 MailMessage.id,
                 MailMessage.recipient,
                 MailMessage.subject,

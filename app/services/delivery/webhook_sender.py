@@ -30,6 +30,7 @@ from app.core.clock import Clock
 from app.core.settings import Settings
 from app.models import OutboxMessage, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.services.delivery.addresses import AddressRefused, check_url
+from app.services.delivery.leases import lease_due
 from app.services.delivery.rules import (
     LEASE,
     WEBHOOK_RETRY_DELAYS,
@@ -113,22 +114,9 @@ async def claim_due(
 ) -> list[Claimed]:
     """Lease up to `limit` due deliveries, each the head of its endpoint's queue."""
     heads = _heads()
-    head = (
-        select(WebhookDelivery.id)
-        .where(
-            WebhookDelivery.id.in_(select(heads.c.id).where(heads.c.next_attempt_at <= now)),
-            WebhookDelivery.status == "pending",
-            WebhookDelivery.next_attempt_at <= now,
-        )
-        .order_by(WebhookDelivery.next_attempt_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
+    head_due = WebhookDelivery.id.in_(select(heads.c.id).where(heads.c.next_attempt_at <= now))
     leased = (
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id.in_(head))
-        .values(attempts=WebhookDelivery.attempts + 1, next_attempt_at=now + lease)
+        lease_due(WebhookDelivery, now, limit, lease, head_due)
         .returning(
             WebhookDelivery.id,
             WebhookDelivery.endpoint_id,

@@ -16,7 +16,7 @@ from app.core.orm_pages import fetch_page
 from app.core.pagination import Page, PageParams
 from app.core.row_versions import new_version
 from app.core.settings import Settings
-from app.core.tenancy import Caller, visible_to
+from app.core.tenancy import Caller, one_or_404, visible_to
 from app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.services.delivery.addresses import AddressRefused, check_url
 from app.services.delivery.rules import new_webhook_secret
@@ -111,12 +111,7 @@ async def get_webhook(
     session: AsyncSession, caller: Caller, webhook_id: uuid.UUID, *, lock: bool = False
 ) -> WebhookEndpoint:
     stmt = _visible(caller).where(WebhookEndpoint.id == webhook_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    endpoint: WebhookEndpoint | None = (await session.execute(stmt)).scalar_one_or_none()
-    if endpoint is None:
-        raise NotFound(f"webhook {webhook_id} not found")
-    return endpoint
+    return await one_or_404(session, stmt, "webhook", webhook_id, lock=lock)
 
 
 async def list_webhooks(

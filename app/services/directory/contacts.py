@@ -14,6 +14,7 @@ from app.core.etag import check_if_match
 from app.core.event_registry import pattern_matches
 from app.core.idempotency import IdempotencyClaim, commit_new_row
 from app.core.pagination import Page, PageParams
+from app.core.reads import read_of
 from app.core.row_versions import new_version
 from app.core.tenancy import Caller, find_visible
 from app.models import Enterprise, NotificationContact
@@ -23,20 +24,10 @@ from app.services.enterprises.service import get_enterprise, page_of_enterprise
 
 
 def contact_read(contact: NotificationContact) -> ContactRead:
-    return ContactRead(
-        id=contact.id,
-        enterprise_id=contact.enterprise_id,
-        name=contact.name,
-        email=contact.email,
-        phone=PhoneNumber(display=contact.phone, e164=contact.phone_e164)
-        if contact.phone
-        else None,
-        language=Language(contact.language),
-        events=list(contact.events),
-        version=contact.version,
-        created_at=contact.created_at,
-        updated_at=contact.updated_at,
-    )
+    phone = None
+    if contact.phone:
+        phone = PhoneNumber(display=contact.phone, e164=contact.phone_e164)
+    return read_of(ContactRead, contact, phone=phone)
 
 
 def _e164(text: str, country: str) -> str:

@@ -10,13 +10,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
-from app.core.errors import Conflict, NotFound, field_error
+from app.core.errors import Conflict, field_error
 from app.core.etag import check_if_match
 from app.core.idempotency import IdempotencyClaim, commit_creation, commit_new_row
 from app.core.orm_pages import fetch_page
 from app.core.pagination import Page, PageParams
+from app.core.reads import read_of
 from app.core.row_versions import new_version
-from app.core.tenancy import Caller, find_visible, visible_to
+from app.core.tenancy import Caller, find_visible, one_or_404, visible_to
 from app.models import Account, Enterprise, Service
 from app.services.enterprises.schemas import (
     AccountCreate,
@@ -38,12 +39,7 @@ async def get_enterprise(
     stmt = visible_to(select(Enterprise), caller, Enterprise.id).where(
         Enterprise.id == enterprise_id
     )
-    if lock:
-        stmt = stmt.with_for_update()
-    enterprise = (await session.execute(stmt)).scalar_one_or_none()
-    if enterprise is None:
-        raise NotFound(f"enterprise {enterprise_id} not found")
-    return enterprise
+    return await one_or_404(session, stmt, "enterprise", enterprise_id, lock=lock)
 
 
 async def page_of_enterprise(
@@ -116,12 +112,11 @@ async def create_account(
 ) -> AccountRead:
     await get_enterprise(session, caller, enterprise_id)
     now = clock.now()
+    # The body's fields (number, name, currency) are the account's columns as they are.
     account = Account(
         id=uuid.uuid4(),
         enterprise_id=enterprise_id,
-        number=payload.number,
-        name=payload.name,
-        currency=payload.currency,
+        **payload.model_dump(),
         created_at=now,
         updated_at=now,
     )
@@ -145,21 +140,10 @@ async def list_accounts(
 
 
 def service_read(service: Service) -> ServiceRead:
-    return ServiceRead(
-        id=service.id,
-        enterprise_id=service.enterprise_id,
-        account_id=service.account_id,
-        code=service.code,
-        product_line=service.product_line,
-        description=service.description,
-        status=service.status,
-        site=SiteRead(
-            address=service.site_address, city=service.site_city, country=service.site_country
-        ),
-        version=service.version,
-        created_at=service.created_at,
-        updated_at=service.updated_at,
+    site = SiteRead(
+        address=service.site_address, city=service.site_city, country=service.site_country
     )
+    return read_of(ServiceRead, service, site=site)
 
 
 async def create_service(

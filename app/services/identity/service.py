@@ -17,10 +17,11 @@ from app.core.etag import check_if_match
 from app.core.idempotency import IdempotencyClaim, commit_creation
 from app.core.orm_pages import fetch_page
 from app.core.pagination import Page, PageParams
+from app.core.reads import read_of
 from app.core.roles import Role, is_provider, may_grant
 from app.core.row_versions import new_version
 from app.core.security import API_CLIENT_PREFIX, hash_password, hash_token, new_token, token_hint
-from app.core.tenancy import Caller
+from app.core.tenancy import Caller, one_or_404
 from app.models import ApiClient, ApiClientEnterprise, Enterprise, User, UserEnterprise, UserSession
 from app.services.identity.schemas import (
     ApiClientCreate,
@@ -122,16 +123,7 @@ async def _user_enterprises(
 
 
 def _client_read(client: ApiClient, enterprise_ids: list[uuid.UUID]) -> ApiClientRead:
-    return ApiClientRead(
-        id=client.id,
-        name=client.name,
-        role=Role(client.role),
-        enterprise_ids=enterprise_ids,
-        token_hint=client.token_hint,
-        created_at=client.created_at,
-        last_used_at=client.last_used_at,
-        revoked_at=client.revoked_at,
-    )
+    return read_of(ApiClientRead, client, enterprise_ids=enterprise_ids)
 
 
 async def create_api_client(
@@ -198,9 +190,7 @@ async def revoke_api_client(
     session: AsyncSession, caller: Caller, clock: Clock, client_id: uuid.UUID
 ) -> None:
     stmt = _clients_seen_by(caller).where(ApiClient.id == client_id)
-    client = (await session.execute(stmt.with_for_update())).scalar_one_or_none()
-    if client is None:
-        raise NotFound(f"API client {client_id} not found")
+    client = await one_or_404(session, stmt, "API client", client_id, lock=True)
     if not may_grant(caller.role, Role(client.role)):
         raise NotFound(f"API client {client_id} not found")
     if client.revoked_at is None:
@@ -209,21 +199,7 @@ async def revoke_api_client(
 
 
 def user_read(user: User, enterprise_ids: list[uuid.UUID]) -> UserRead:
-    return UserRead(
-        id=user.id,
-        email=user.email,
-        name=user.name,
-        role=Role(user.role),
-        language=user.language,
-        enterprise_ids=enterprise_ids,
-        default_enterprise_id=user.default_enterprise_id,
-        locked_until=user.locked_until,
-        last_login_at=user.last_login_at,
-        revoked_at=user.revoked_at,
-        version=user.version,
-        created_at=user.created_at,
-        updated_at=user.updated_at,
-    )
+    return read_of(UserRead, user, enterprise_ids=enterprise_ids)
 
 
 def _check_default(default: uuid.UUID | None, enterprise_ids: list[uuid.UUID]) -> uuid.UUID | None:
@@ -279,10 +255,8 @@ async def _load_user_for(
     session: AsyncSession, caller: Caller, user_id: uuid.UUID, *, for_update: bool = False
 ) -> User:
     stmt = _users_seen_by(caller).where(User.id == user_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    user = (await session.execute(stmt)).scalar_one_or_none()
-    if user is None or (caller.id != user_id and not may_grant(caller.role, Role(user.role))):
+    user = await one_or_404(session, stmt, "user", user_id, lock=for_update)
+    if caller.id != user_id and not may_grant(caller.role, Role(user.role)):
         raise NotFound(f"user {user_id} not found")
     return user
 

@@ -41,12 +41,7 @@ async def policy_for(session: AsyncSession, country: str) -> MaintenancePolicy:
 
 
 def _read(policy: MaintenancePolicy) -> MaintenancePolicyRead:
-    return MaintenancePolicyRead(
-        country=policy.country,
-        window_start=policy.window_start,
-        window_end=policy.window_end,
-        notice_days=policy.notice_days,
-    )
+    return MaintenancePolicyRead.model_validate(policy)
 
 
 async def get_policy(session: AsyncSession, country: str) -> MaintenancePolicyRead:

@@ -14,6 +14,7 @@ from app.core.clock import Clock
 from app.core.errors import field_error
 from app.core.handbook import handbook
 from app.core.idempotency import IdempotencyClaim
+from app.core.reads import read_of
 from app.core.tenancy import Caller, visible_to
 from app.core.workflow import Emit, Workflow
 from app.models import Enterprise, Order
@@ -34,9 +35,7 @@ from app.services.orders.rules import (
 from app.services.orders.schemas import (
     OrderCreate,
     OrderRead,
-    OrderSiteIn,
     OrderTransition,
-    PersonRef,
     TouchpointRead,
     TouchpointRecord,
 )
@@ -60,22 +59,7 @@ def order_read(order: Order) -> OrderRead:
                 note=entry.get("note") if entry else None,
             )
         )
-    return OrderRead(
-        id=order.id,
-        number=order.number,
-        enterprise_id=order.enterprise_id,
-        product_line=order.product_line,
-        description=order.description,
-        sites=[OrderSiteIn.model_validate(s) for s in order.sites],
-        requested_delivery_date=order.requested_delivery_date,
-        expected_delivery_date=order.expected_delivery_date,
-        status=OrderStatus(order.status),
-        customer_care_manager=PersonRef.model_validate(order.customer_care_manager),
-        touchpoints=points,
-        version=order.version,
-        created_at=order.created_at,
-        updated_at=order.updated_at,
-    )
+    return read_of(OrderRead, order, touchpoints=points)
 
 
 def _status_changed(order: Order, before: OrderStatus, extra: Mapping[str, Any]) -> OrderPayload:

@@ -12,10 +12,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
-from app.core.errors import Forbidden, NotFound, Unprocessable, field_error
+from app.core.errors import Forbidden, Unprocessable, field_error
 from app.core.events import record_event
 from app.core.settings import Settings
-from app.core.tenancy import Caller, visible_to
+from app.core.tenancy import Caller, one_or_404, visible_to
 from app.models import TmfTicketAttributes, WebhookEndpoint
 from app.services.delivery.addresses import AddressRefused, check_url
 from app.services.delivery.webhooks import new_endpoint
@@ -223,19 +223,12 @@ async def register_hub(
 
 async def unregister_hub(session: AsyncSession, caller: Caller, clock: Clock, hub_id: str) -> None:
     key = path_id(hub_id, "hub")
-    hub = (
-        await session.execute(
-            visible_to(select(WebhookEndpoint), caller, WebhookEndpoint.enterprise_id)
-            .where(
-                WebhookEndpoint.id == key,
-                WebhookEndpoint.kind == "tmf621",
-                WebhookEndpoint.status != "deleted",
-            )
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
-    if hub is None:
-        raise NotFound(f"hub {hub_id} not found")
+    stmt = visible_to(select(WebhookEndpoint), caller, WebhookEndpoint.enterprise_id).where(
+        WebhookEndpoint.id == key,
+        WebhookEndpoint.kind == "tmf621",
+        WebhookEndpoint.status != "deleted",
+    )
+    hub = await one_or_404(session, stmt, "hub", hub_id, lock=True)
     hub.status = "deleted"
     hub.updated_at = clock.now()
     hub.version += 1
