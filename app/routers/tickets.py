@@ -131,8 +131,7 @@ CountryPath = Annotated[str, Path(pattern=r"^[A-Za-z]{2}$", description="ISO 316
 async def get_policy(
     country: CountryPath, caller: AnyCaller, session: SessionDep, response: Response
 ) -> schemas.SlaPolicyRead:
-    policy = await sla_policies.get_policy(session, country)
-    return with_etag(response, policy)
+    return with_etag(response, await sla_policies.get_policy(session, country))
 
 
 @sla_router.put("/v1/sla-policies/{country}", summary="Replace a country's SLA policy (admins)")
