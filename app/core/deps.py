@@ -74,8 +74,8 @@ class WriteContext:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> Row:
-        """Run `use_case(session, caller, clock, *args)`, the order every write use case takes
-        them in, and answer the row it returns with its `ETag`."""
+        """Run `use_case(session, caller, clock, *args)`, the order the use cases take them in,
+        and answer the row it returns with its `ETag`."""
         return self.tagged(await use_case(self.session, caller, self.clock, *args, **kwargs))
 
 
