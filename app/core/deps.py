@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
 from app.core.errors import DRIVER_CONNECTION_ERRORS, Forbidden, Unauthorized
+from app.core.etag import HasVersion, IfMatch, with_etag
 from app.core.roles import CUSTOMER_ROLES, PROVIDER_ROLES, Role
 from app.core.settings import Settings
 from app.core.tenancy import Caller
@@ -46,6 +48,59 @@ async def get_settings_dep(request: Request) -> Settings:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+Row = TypeVar("Row", bound=HasVersion)
+P = ParamSpec("P")
+
+
+@dataclass(frozen=True, slots=True)
+class WriteContext:
+    """What a write endpoint hands its use case besides the caller and the body: the session (the
+    use case commits it) and the clock; and the response, so the answer carries its ETag."""
+
+    session: AsyncSession
+    clock: Clock
+    response: Response
+
+    def tagged(self, row: Row) -> Row:
+        """Answer `row` with its `ETag` (see `app.core.etag.with_etag`)."""
+        return with_etag(self.response, row)
+
+    async def answer(
+        self,
+        use_case: Callable[Concatenate[AsyncSession, Caller, Clock, P], Awaitable[Row]],
+        caller: Caller,
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> Row:
+        """Run `use_case(session, caller, clock, *args)`, the order the use cases take them in,
+        and answer the row it returns with its `ETag`."""
+        return self.tagged(await use_case(self.session, caller, self.clock, *args, **kwargs))
+
+
+@dataclass(frozen=True, slots=True)
+class GuardedWriteContext(WriteContext):
+    """A write that takes `If-Match`, the ETag last read (a stale one answers 412)."""
+
+    if_match: str | None
+
+
+async def get_write_context(
+    session: SessionDep, clock: ClockDep, response: Response
+) -> WriteContext:
+    return WriteContext(session, clock, response)
+
+
+async def get_guarded_write_context(
+    session: SessionDep, clock: ClockDep, response: Response, if_match: IfMatch = None
+) -> GuardedWriteContext:
+    return GuardedWriteContext(session, clock, response, if_match)
+
+
+# One parameter instead of `session, clock, response` (and `if_match`): `write: Write`.
+Write = Annotated[WriteContext, Depends(get_write_context)]
+GuardedWrite = Annotated[GuardedWriteContext, Depends(get_guarded_write_context)]
 
 _bearer = HTTPBearer(auto_error=False, description="An API client's token or a user's access token")
 

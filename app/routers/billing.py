@@ -6,8 +6,8 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from app.core.deps import ClockDep, SessionDep
-from app.core.etag import IfMatch, with_etag
+from app.core.deps import GuardedWrite, SessionDep, Write
+from app.core.etag import with_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, Paging
@@ -44,11 +44,10 @@ for them, and only staff may set `received_at` (an e-mail that came in earlier).
 async def create_billing_request(
     payload: schemas.BillingRequestCreate,
     caller: BillingFiler,
-    session: SessionDep,
-    clock: ClockDep,
+    write: Write,
     claim: Idempotency,
 ) -> schemas.BillingRequestRead:
-    return await service.create_billing_request(session, caller, clock, claim, payload)
+    return await service.create_billing_request(write.session, caller, write.clock, claim, payload)
 
 
 @router.get("", summary="Billing requests the caller may see")
@@ -81,13 +80,9 @@ async def transition(
     request_id: uuid.UUID,
     payload: schemas.BillingTransition,
     caller: BillingAgent,
-    session: SessionDep,
-    clock: ClockDep,
-    response: Response,
-    if_match: IfMatch = None,
+    write: GuardedWrite,
 ) -> schemas.BillingRequestRead:
-    row = await service.transition(session, caller, clock, request_id, payload, if_match)
-    return with_etag(response, row)
+    return await write.answer(service.transition, caller, request_id, payload, write.if_match)
 
 
 @router.post(
@@ -101,13 +96,9 @@ async def resolve(
     request_id: uuid.UUID,
     payload: schemas.BillingResolve,
     caller: BillingResolver,
-    session: SessionDep,
-    clock: ClockDep,
-    response: Response,
-    if_match: IfMatch = None,
+    write: GuardedWrite,
 ) -> schemas.BillingRequestRead:
-    row = await service.resolve(session, caller, clock, request_id, payload, if_match)
-    return with_etag(response, row)
+    return await write.answer(service.resolve, caller, request_id, payload, write.if_match)
 
 
 @router.get("/{request_id}/events", summary="The billing request's history, oldest first")

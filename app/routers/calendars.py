@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
 
-from app.core.deps import AnyCaller, ClockDep, ProviderAdmin, SessionDep
-from app.core.etag import IfMatch, with_etag
+from app.core.deps import AnyCaller, GuardedWrite, ProviderAdmin, SessionDep, Write
+from app.core.etag import with_etag
 from app.core.idempotency import Idempotency
 from app.core.pagination import CursorPaging, Page
 from app.services.calendars import schemas, service
@@ -32,13 +32,12 @@ async def update_calendar(
     country: str,
     payload: schemas.CalendarWrite,
     caller: ProviderAdmin,
-    session: SessionDep,
-    clock: ClockDep,
-    response: Response,
-    if_match: IfMatch = None,
+    write: GuardedWrite,
 ) -> schemas.CalendarRead:
-    calendar = await service.update_calendar(session, clock, country, payload, if_match)
-    return with_etag(response, calendar)
+    calendar = await service.update_calendar(
+        write.session, write.clock, country, payload, write.if_match
+    )
+    return write.tagged(calendar)
 
 
 @router.get("/{country}/closed-days", summary="Extra closed days beyond public holidays")
@@ -53,11 +52,10 @@ async def add_closed_day(
     country: str,
     payload: schemas.ClosedDayWrite,
     caller: ProviderAdmin,
-    session: SessionDep,
-    clock: ClockDep,
+    write: Write,
     claim: Idempotency,
 ) -> schemas.ClosedDayRead:
-    return await service.add_closed_day(session, clock, claim, country, payload)
+    return await service.add_closed_day(write.session, write.clock, claim, country, payload)
 
 
 @router.delete(

@@ -6,8 +6,8 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from app.core.deps import ClockDep, SessionDep
-from app.core.etag import IfMatch, with_etag
+from app.core.deps import GuardedWrite, SessionDep, Write
+from app.core.etag import with_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, Paging
@@ -49,11 +49,10 @@ async def change_catalog(caller: ChangeReader) -> Page[schemas.CatalogItemRead]:
 async def create_change_request(
     payload: schemas.ChangeRequestCreate,
     caller: ChangeRequester,
-    session: SessionDep,
-    clock: ClockDep,
+    write: Write,
     claim: Idempotency,
 ) -> schemas.ChangeRequestRead:
-    return await service.create_change_request(session, caller, clock, claim, payload)
+    return await service.create_change_request(write.session, caller, write.clock, claim, payload)
 
 
 @router.get("/v1/change-requests", summary="Change requests the caller may see")
@@ -85,13 +84,9 @@ async def schedule(
     change_id: uuid.UUID,
     payload: schemas.ChangeSchedule,
     caller: ChangeScheduler,
-    session: SessionDep,
-    clock: ClockDep,
-    response: Response,
-    if_match: IfMatch = None,
+    write: GuardedWrite,
 ) -> schemas.ChangeRequestRead:
-    row = await service.schedule(session, caller, clock, change_id, payload, if_match)
-    return with_etag(response, row)
+    return await write.answer(service.schedule, caller, change_id, payload, write.if_match)
 
 
 @router.post(
@@ -102,13 +97,9 @@ async def transition(
     change_id: uuid.UUID,
     payload: schemas.ChangeTransition,
     caller: ChangeMover,
-    session: SessionDep,
-    clock: ClockDep,
-    response: Response,
-    if_match: IfMatch = None,
+    write: GuardedWrite,
 ) -> schemas.ChangeRequestRead:
-    row = await service.transition(session, caller, clock, change_id, payload, if_match)
-    return with_etag(response, row)
+    return await write.answer(service.transition, caller, change_id, payload, write.if_match)
 
 
 @router.get("/v1/change-requests/{change_id}/events", summary="The change's history")

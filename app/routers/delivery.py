@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sse_starlette.sse import EventSourceResponse
 
-from app.core.deps import AnyCaller, ClockDep, SessionDep, SettingsDep, require_roles
-from app.core.etag import IfMatch, with_etag
+from app.core.deps import AnyCaller, GuardedWrite, SessionDep, SettingsDep, Write, require_roles
+from app.core.etag import with_etag
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, Paging
 from app.core.roles import Role
@@ -45,12 +45,13 @@ SIGNING = (
 async def create_webhook(
     payload: schemas.WebhookCreate,
     caller: Manager,
-    session: SessionDep,
-    clock: ClockDep,
+    write: Write,
     settings: SettingsDep,
     claim: Idempotency,
 ) -> schemas.WebhookCreated:
-    return await webhooks.create_webhook(session, caller, clock, settings, claim, payload)
+    return await webhooks.create_webhook(
+        write.session, caller, write.clock, settings, claim, payload
+    )
 
 
 @router.get("", summary="Webhook endpoints of the caller's enterprises")
@@ -73,23 +74,18 @@ async def update_webhook(
     webhook_id: uuid.UUID,
     payload: schemas.WebhookUpdate,
     caller: Manager,
-    session: SessionDep,
-    clock: ClockDep,
+    write: GuardedWrite,
     settings: SettingsDep,
-    response: Response,
-    if_match: IfMatch = None,
 ) -> schemas.WebhookRead:
-    endpoint = await webhooks.update_webhook(
-        session, caller, clock, settings, webhook_id, payload, if_match
+    endpoint = await write.answer(
+        webhooks.update_webhook, caller, settings, webhook_id, payload, write.if_match
     )
-    return schemas.WebhookRead.model_validate(with_etag(response, endpoint))
+    return schemas.WebhookRead.model_validate(endpoint)
 
 
 @router.delete("/{webhook_id}", status_code=204, summary="Delete a webhook endpoint")
-async def delete_webhook(
-    webhook_id: uuid.UUID, caller: Manager, session: SessionDep, clock: ClockDep
-) -> None:
-    await webhooks.delete_webhook(session, caller, clock, webhook_id)
+async def delete_webhook(webhook_id: uuid.UUID, caller: Manager, write: Write) -> None:
+    await webhooks.delete_webhook(write.session, caller, write.clock, webhook_id)
 
 
 @router.post(
@@ -100,10 +96,9 @@ async def rotate_secret(
     webhook_id: uuid.UUID,
     payload: schemas.SecretRotation,
     caller: Manager,
-    session: SessionDep,
-    clock: ClockDep,
+    write: Write,
 ) -> schemas.SecretRotated:
-    return await webhooks.rotate_secret(session, caller, clock, webhook_id, payload)
+    return await webhooks.rotate_secret(write.session, caller, write.clock, webhook_id, payload)
 
 
 @router.get(
@@ -125,10 +120,11 @@ async def replay_delivery(
     webhook_id: uuid.UUID,
     delivery_id: uuid.UUID,
     caller: Manager,
-    session: SessionDep,
-    clock: ClockDep,
+    write: Write,
 ) -> schemas.DeliveryRead:
-    return await webhooks.replay_delivery(session, caller, clock, webhook_id, delivery_id)
+    return await webhooks.replay_delivery(
+        write.session, caller, write.clock, webhook_id, delivery_id
+    )
 
 
 mail_router = APIRouter(prefix="/v1/mail-messages", tags=["notifications"])

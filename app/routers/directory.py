@@ -10,14 +10,15 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from app.core.deps import (
     AnyCaller,
-    ClockDep,
     CustomerAdminOrProvider,
+    GuardedWrite,
     ProviderAdmin,
     ProviderStaff,
     SessionDep,
+    Write,
     require_roles,
 )
-from app.core.etag import IfMatch, with_etag
+from app.core.etag import with_etag
 from app.core.idempotency import Idempotency
 from app.core.pagination import CursorPaging, Page, Paging
 from app.core.roles import PROVIDER_ROLES, Role
@@ -94,13 +95,12 @@ async def put_escalation(
     country: str,
     payload: schemas.EscalationMatrixWrite,
     caller: ProviderAdmin,
-    session: SessionDep,
-    clock: ClockDep,
-    response: Response,
-    if_match: IfMatch = None,
+    write: GuardedWrite,
 ) -> schemas.EscalationMatrixRead:
-    matrix = await escalation.replace_matrix(session, clock, country, payload, if_match)
-    return with_etag(response, matrix)
+    matrix = await escalation.replace_matrix(
+        write.session, write.clock, country, payload, write.if_match
+    )
+    return write.tagged(matrix)
 
 
 contacts_router = APIRouter(prefix="/v1/enterprises", tags=["contacts"])
@@ -121,11 +121,12 @@ async def create_contact(
     enterprise_id: uuid.UUID,
     payload: schemas.ContactCreate,
     caller: CustomerAdminOrProvider,
-    session: SessionDep,
-    clock: ClockDep,
+    write: Write,
     claim: Idempotency,
 ) -> schemas.ContactRead:
-    return await contacts.create_contact(session, caller, clock, claim, enterprise_id, payload)
+    return await contacts.create_contact(
+        write.session, caller, write.clock, claim, enterprise_id, payload
+    )
 
 
 @contacts_router.get("/{enterprise_id}/contacts", summary="The enterprise's notification contacts")
@@ -155,15 +156,11 @@ async def update_contact(
     contact_id: uuid.UUID,
     payload: schemas.ContactUpdate,
     caller: CustomerAdminOrProvider,
-    session: SessionDep,
-    clock: ClockDep,
-    response: Response,
-    if_match: IfMatch = None,
+    write: GuardedWrite,
 ) -> schemas.ContactRead:
-    contact = await contacts.update_contact(
-        session, caller, clock, enterprise_id, contact_id, payload, if_match
+    return await write.answer(
+        contacts.update_contact, caller, enterprise_id, contact_id, payload, write.if_match
     )
-    return with_etag(response, contact)
 
 
 @contacts_router.delete(
@@ -195,10 +192,11 @@ async def put_account_team(
     enterprise_id: uuid.UUID,
     payload: schemas.AccountTeamWrite,
     caller: ProviderStaff,
-    session: SessionDep,
-    clock: ClockDep,
+    write: Write,
 ) -> schemas.AccountTeamRead:
-    return await account_team.set_account_team(session, caller, clock, enterprise_id, payload)
+    return await account_team.set_account_team(
+        write.session, caller, write.clock, enterprise_id, payload
+    )
 
 
 city_tiers_router = APIRouter(prefix="/v1/city-tiers", tags=["city tiers"])
@@ -228,7 +226,6 @@ async def put_city_tier(
     city: City,
     payload: schemas.CityTierWrite,
     caller: ProviderAdmin,
-    session: SessionDep,
-    clock: ClockDep,
+    write: Write,
 ) -> schemas.CityTierRead:
-    return await city_tiers.set_city_tier(session, clock, country, city, payload.tier)
+    return await city_tiers.set_city_tier(write.session, write.clock, country, city, payload.tier)

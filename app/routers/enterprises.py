@@ -6,8 +6,8 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from app.core.deps import AnyCaller, ClockDep, ProviderAdmin, SessionDep
-from app.core.etag import IfMatch, with_etag
+from app.core.deps import AnyCaller, GuardedWrite, ProviderAdmin, SessionDep, Write
+from app.core.etag import with_etag
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, Paging
 from app.services.enterprises import schemas, service
@@ -17,13 +17,9 @@ router = APIRouter(prefix="/v1/enterprises", tags=["enterprises"])
 
 @router.post("", status_code=201, summary="Create an enterprise (provider admins)")
 async def create_enterprise(
-    payload: schemas.EnterpriseCreate,
-    caller: ProviderAdmin,
-    session: SessionDep,
-    clock: ClockDep,
-    claim: Idempotency,
+    payload: schemas.EnterpriseCreate, caller: ProviderAdmin, write: Write, claim: Idempotency
 ) -> schemas.EnterpriseRead:
-    return await service.create_enterprise(session, clock, claim, payload)
+    return await service.create_enterprise(write.session, write.clock, claim, payload)
 
 
 @router.get("", summary="Enterprises the caller may act for")
@@ -46,15 +42,12 @@ async def update_enterprise(
     enterprise_id: uuid.UUID,
     payload: schemas.EnterpriseUpdate,
     caller: ProviderAdmin,
-    session: SessionDep,
-    clock: ClockDep,
-    response: Response,
-    if_match: IfMatch = None,
+    write: GuardedWrite,
 ) -> schemas.EnterpriseRead:
-    enterprise = await service.update_enterprise(
-        session, caller, clock, enterprise_id, payload, if_match
+    enterprise = await write.answer(
+        service.update_enterprise, caller, enterprise_id, payload, write.if_match
     )
-    return schemas.EnterpriseRead.model_validate(with_etag(response, enterprise))
+    return schemas.EnterpriseRead.model_validate(enterprise)
 
 
 @router.post("/{enterprise_id}/accounts", status_code=201, summary="Add a billing account")
@@ -62,11 +55,12 @@ async def create_account(
     enterprise_id: uuid.UUID,
     payload: schemas.AccountCreate,
     caller: ProviderAdmin,
-    session: SessionDep,
-    clock: ClockDep,
+    write: Write,
     claim: Idempotency,
 ) -> schemas.AccountRead:
-    return await service.create_account(session, caller, clock, claim, enterprise_id, payload)
+    return await service.create_account(
+        write.session, caller, write.clock, claim, enterprise_id, payload
+    )
 
 
 @router.get("/{enterprise_id}/accounts", summary="The enterprise's billing accounts")
@@ -83,11 +77,12 @@ async def create_service(
     enterprise_id: uuid.UUID,
     payload: schemas.ServiceCreate,
     caller: ProviderAdmin,
-    session: SessionDep,
-    clock: ClockDep,
+    write: Write,
     claim: Idempotency,
 ) -> schemas.ServiceRead:
-    return await service.create_service(session, caller, clock, claim, enterprise_id, payload)
+    return await service.create_service(
+        write.session, caller, write.clock, claim, enterprise_id, payload
+    )
 
 
 @router.get("/{enterprise_id}/services", summary="The enterprise's services")

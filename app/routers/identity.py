@@ -7,8 +7,16 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from app.core.deps import AnyCaller, ClockDep, CustomerAdminOrProvider, SessionDep, SettingsDep
-from app.core.etag import IfMatch, with_etag
+from app.core.deps import (
+    AnyCaller,
+    ClockDep,
+    CustomerAdminOrProvider,
+    GuardedWrite,
+    SessionDep,
+    SettingsDep,
+    Write,
+)
+from app.core.etag import with_etag
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, Paging
 from app.services.identity import schemas, service, signin
@@ -18,14 +26,9 @@ router = APIRouter(prefix="/v1", tags=["identity"])
 
 @router.get("/me", summary="Who the bearer token belongs to")
 async def me(caller: AnyCaller) -> schemas.Me:
-    return schemas.Me(
-        id=caller.id,
-        kind=caller.kind,
-        name=caller.name,
-        role=caller.role,
-        enterprise_ids=sorted(caller.enterprise_ids),
-        default_enterprise_id=caller.default_enterprise_id,
-    )
+    me = schemas.Me.model_validate(caller)  # the caller's own fields, by name
+    me.enterprise_ids.sort()
+    return me
 
 
 @router.post(
@@ -34,11 +37,10 @@ async def me(caller: AnyCaller) -> schemas.Me:
 async def create_api_client(
     payload: schemas.ApiClientCreate,
     caller: CustomerAdminOrProvider,
-    session: SessionDep,
-    clock: ClockDep,
+    write: Write,
     claim: Idempotency,
 ) -> schemas.ApiClientCreated:
-    return await service.create_api_client(session, caller, clock, claim, payload)
+    return await service.create_api_client(write.session, caller, write.clock, claim, payload)
 
 
 @router.get("/api-clients", summary="API clients the caller administers")
@@ -50,21 +52,17 @@ async def list_api_clients(
 
 @router.delete("/api-clients/{client_id}", status_code=204, summary="Revoke an API client's token")
 async def revoke_api_client(
-    client_id: uuid.UUID, caller: CustomerAdminOrProvider, session: SessionDep, clock: ClockDep
+    client_id: uuid.UUID, caller: CustomerAdminOrProvider, write: Write
 ) -> Response:
-    await service.revoke_api_client(session, caller, clock, client_id)
+    await service.revoke_api_client(write.session, caller, write.clock, client_id)
     return Response(status_code=204)
 
 
 @router.post("/users", status_code=201, summary="Invite a user")
 async def create_user(
-    payload: schemas.UserCreate,
-    caller: CustomerAdminOrProvider,
-    session: SessionDep,
-    clock: ClockDep,
-    claim: Idempotency,
+    payload: schemas.UserCreate, caller: CustomerAdminOrProvider, write: Write, claim: Idempotency
 ) -> schemas.UserRead:
-    return await service.create_user(session, caller, clock, claim, payload)
+    return await service.create_user(write.session, caller, write.clock, claim, payload)
 
 
 @router.get("/users", summary="Users the caller administers")
@@ -87,20 +85,16 @@ async def update_user(
     user_id: uuid.UUID,
     payload: schemas.UserUpdate,
     caller: CustomerAdminOrProvider,
-    session: SessionDep,
-    clock: ClockDep,
-    response: Response,
-    if_match: IfMatch = None,
+    write: GuardedWrite,
 ) -> schemas.UserRead:
-    user = await service.update_user(session, caller, clock, user_id, payload, if_match)
-    return with_etag(response, user)
+    return await write.answer(service.update_user, caller, user_id, payload, write.if_match)
 
 
 @router.delete("/users/{user_id}", status_code=204, summary="Revoke a user and end their sessions")
 async def revoke_user(
-    user_id: uuid.UUID, caller: CustomerAdminOrProvider, session: SessionDep, clock: ClockDep
+    user_id: uuid.UUID, caller: CustomerAdminOrProvider, write: Write
 ) -> Response:
-    await service.revoke_user(session, caller, clock, user_id)
+    await service.revoke_user(write.session, caller, write.clock, user_id)
     return Response(status_code=204)
 
 
@@ -122,8 +116,8 @@ async def refresh(
 
 
 @auth_router.post("/logout", status_code=204, summary="Sign out: both tokens stop working")
-async def sign_out(caller: AnyCaller, session: SessionDep, clock: ClockDep) -> Response:
-    await signin.sign_out(session, clock, caller)
+async def sign_out(caller: AnyCaller, write: Write) -> Response:
+    await signin.sign_out(write.session, write.clock, caller)
     return Response(status_code=204)
 
 

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AwareDatetime
 
-from app.core.deps import ClockDep, SessionDep, SettingsDep
-from app.core.etag import IfMatch, with_etag
+from app.core.deps import ClockDep, GuardedWrite, SessionDep, SettingsDep, Write
+from app.core.etag import with_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, Paging
@@ -54,11 +54,10 @@ own `maintenance.announced` event (and so its own notification).
 async def create_maintenance(
     payload: schemas.MaintenanceCreate,
     caller: MaintenanceAnnouncer,
-    session: SessionDep,
-    clock: ClockDep,
+    write: Write,
     claim: Idempotency,
 ) -> schemas.MaintenanceRead:
-    return await service.create_maintenance(session, caller, clock, claim, payload)
+    return await service.create_maintenance(write.session, caller, write.clock, claim, payload)
 
 
 @router.get(
@@ -110,15 +109,11 @@ async def update_maintenance(
     maintenance_id: uuid.UUID,
     payload: schemas.MaintenanceUpdate,
     caller: MaintenanceEditor,
-    session: SessionDep,
-    clock: ClockDep,
-    response: Response,
-    if_match: IfMatch = None,
+    write: GuardedWrite,
 ) -> schemas.MaintenanceRead:
-    row = await service.update_maintenance(
-        session, caller, clock, maintenance_id, payload, if_match
+    return await write.answer(
+        service.update_maintenance, caller, maintenance_id, payload, write.if_match
     )
-    return with_etag(response, row)
 
 
 @router.post(
@@ -129,15 +124,11 @@ async def cancel_maintenance(
     maintenance_id: uuid.UUID,
     payload: schemas.MaintenanceCancel,
     caller: MaintenanceCanceller,
-    session: SessionDep,
-    clock: ClockDep,
-    response: Response,
-    if_match: IfMatch = None,
+    write: GuardedWrite,
 ) -> schemas.MaintenanceRead:
-    row = await service.cancel_maintenance(
-        session, caller, clock, maintenance_id, payload, if_match
+    return await write.answer(
+        service.cancel_maintenance, caller, maintenance_id, payload, write.if_match
     )
-    return with_etag(response, row)
 
 
 @router.post(
@@ -145,9 +136,9 @@ async def cancel_maintenance(
     summary="Acknowledge a maintenance notice (impacted customers)",
 )
 async def acknowledge(
-    maintenance_id: uuid.UUID, caller: MaintenanceAcknowledger, session: SessionDep, clock: ClockDep
+    maintenance_id: uuid.UUID, caller: MaintenanceAcknowledger, write: Write
 ) -> schemas.MaintenanceRead:
-    return await service.acknowledge(session, caller, clock, maintenance_id)
+    return await service.acknowledge(write.session, caller, write.clock, maintenance_id)
 
 
 @router.get("/v1/maintenances/{maintenance_id}/events", summary="The maintenance's history")
@@ -164,12 +155,11 @@ async def maintenance_events(
 async def maintenance_feed_url(
     enterprise_id: uuid.UUID,
     caller: MaintenanceReader,
-    session: SessionDep,
-    clock: ClockDep,
+    write: Write,
     settings: SettingsDep,
 ) -> schemas.MaintenanceFeedRead:
     return await maintenance_feed.feed_of(
-        session, caller, clock, enterprise_id, settings.public_url
+        write.session, caller, write.clock, enterprise_id, settings.public_url
     )
 
 
@@ -180,12 +170,11 @@ async def maintenance_feed_url(
 async def rotate_maintenance_feed(
     enterprise_id: uuid.UUID,
     caller: FeedRotator,
-    session: SessionDep,
-    clock: ClockDep,
+    write: Write,
     settings: SettingsDep,
 ) -> schemas.MaintenanceFeedRead:
     return await maintenance_feed.feed_of(
-        session, caller, clock, enterprise_id, settings.public_url, rotate=True
+        write.session, caller, write.clock, enterprise_id, settings.public_url, rotate=True
     )
 
 
@@ -207,7 +196,6 @@ async def put_policy(
     country: str,
     payload: schemas.MaintenancePolicyUpdate,
     caller: CountryPolicyEditor,
-    session: SessionDep,
-    clock: ClockDep,
+    write: Write,
 ) -> schemas.MaintenancePolicyRead:
-    return await maintenance_policies.put_policy(session, clock, country, payload)
+    return await maintenance_policies.put_policy(write.session, write.clock, country, payload)

@@ -6,8 +6,8 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from app.core.deps import ClockDep, SessionDep
-from app.core.etag import IfMatch, with_etag
+from app.core.deps import GuardedWrite, SessionDep, Write
+from app.core.etag import with_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, Paging
@@ -22,11 +22,10 @@ router = APIRouter(prefix="/v1/orders", tags=["orders"])
 async def create_order(
     payload: schemas.OrderCreate,
     caller: OrderDesk,
-    session: SessionDep,
-    clock: ClockDep,
+    write: Write,
     claim: Idempotency,
 ) -> schemas.OrderRead:
-    return await service.create_order(session, caller, clock, claim, payload)
+    return await service.create_order(write.session, caller, write.clock, claim, payload)
 
 
 @router.get("", summary="Orders the caller may see")
@@ -58,13 +57,9 @@ async def record_touchpoint(
     order_id: uuid.UUID,
     payload: schemas.TouchpointRecord,
     caller: OrderStaff,
-    session: SessionDep,
-    clock: ClockDep,
-    response: Response,
-    if_match: IfMatch = None,
+    write: GuardedWrite,
 ) -> schemas.OrderRead:
-    order = await service.record_touchpoint(session, caller, clock, order_id, payload, if_match)
-    return with_etag(response, order)
+    return await write.answer(service.record_touchpoint, caller, order_id, payload, write.if_match)
 
 
 @router.post(
@@ -75,13 +70,9 @@ async def change_status(
     order_id: uuid.UUID,
     payload: schemas.OrderTransition,
     caller: OrderMover,
-    session: SessionDep,
-    clock: ClockDep,
-    response: Response,
-    if_match: IfMatch = None,
+    write: GuardedWrite,
 ) -> schemas.OrderRead:
-    order = await service.change_status(session, caller, clock, order_id, payload, if_match)
-    return with_etag(response, order)
+    return await write.answer(service.change_status, caller, order_id, payload, write.if_match)
 
 
 @router.get("/{order_id}/events", summary="The order's history, oldest first")

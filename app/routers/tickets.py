@@ -9,8 +9,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
 
-from app.core.deps import AnyCaller, ClockDep, ProviderAdmin, SessionDep
-from app.core.etag import IfMatch, with_etag
+from app.core.deps import AnyCaller, ClockDep, GuardedWrite, ProviderAdmin, SessionDep, Write
+from app.core.etag import with_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, Paging
@@ -72,82 +72,47 @@ async def get_ticket(
 
 @router.patch("/{ticket_id}", summary="Change severity, contact or description (If-Match)")
 async def update_ticket(
-    ticket_id: uuid.UUID,
-    payload: schemas.TicketUpdate,
-    caller: AnyCaller,
-    session: SessionDep,
-    clock: ClockDep,
-    response: Response,
-    if_match: IfMatch = None,
+    ticket_id: uuid.UUID, payload: schemas.TicketUpdate, caller: AnyCaller, write: GuardedWrite
 ) -> schemas.TicketRead:
-    ticket = await service.update_ticket(session, caller, clock, ticket_id, payload, if_match)
-    return with_etag(response, ticket)
+    return await write.answer(service.update_ticket, caller, ticket_id, payload, write.if_match)
 
 
 @router.post("/{ticket_id}/transitions", summary="Move to the next stage (provider staff)")
 async def move_ticket(
-    ticket_id: uuid.UUID,
-    payload: schemas.TransitionIn,
-    caller: AnyCaller,
-    session: SessionDep,
-    clock: ClockDep,
-    response: Response,
-    if_match: IfMatch = None,
+    ticket_id: uuid.UUID, payload: schemas.TransitionIn, caller: AnyCaller, write: GuardedWrite
 ) -> schemas.TicketRead:
-    ticket = await service.move_ticket(session, caller, clock, ticket_id, payload, if_match)
-    return with_etag(response, ticket)
+    return await write.answer(service.move_ticket, caller, ticket_id, payload, write.if_match)
 
 
 @router.post("/{ticket_id}/hold", summary="Wait for the customer: the SLA clock stops")
 async def hold_ticket(
-    ticket_id: uuid.UUID,
-    payload: schemas.HoldIn,
-    caller: AnyCaller,
-    session: SessionDep,
-    clock: ClockDep,
-    response: Response,
+    ticket_id: uuid.UUID, payload: schemas.HoldIn, caller: AnyCaller, write: Write
 ) -> schemas.TicketRead:
-    ticket = await service.hold_ticket(session, caller, clock, ticket_id, payload)
-    return with_etag(response, ticket)
+    return await write.answer(service.hold_ticket, caller, ticket_id, payload)
 
 
 @router.post("/{ticket_id}/resume", summary="Resume: the clock runs again, due time pushed")
 async def resume_ticket(
     ticket_id: uuid.UUID,
     caller: AnyCaller,
-    session: SessionDep,
-    clock: ClockDep,
-    response: Response,
+    write: Write,
     payload: Annotated[schemas.ResumeIn | None, Body()] = None,
 ) -> schemas.TicketRead:
-    ticket = await service.resume_ticket(session, caller, clock, ticket_id, payload)
-    return with_etag(response, ticket)
+    return await write.answer(service.resume_ticket, caller, ticket_id, payload)
 
 
 @router.post("/{ticket_id}/notes", status_code=201, summary="Add a note (public or internal)")
 async def add_note(
-    ticket_id: uuid.UUID,
-    payload: schemas.NoteIn,
-    caller: AnyCaller,
-    session: SessionDep,
-    clock: ClockDep,
-    response: Response,
+    ticket_id: uuid.UUID, payload: schemas.NoteIn, caller: AnyCaller, write: Write
 ) -> schemas.TicketRead:
-    ticket = await service.add_note(session, caller, clock, ticket_id, payload)
-    return with_etag(response, ticket)
+    return await write.answer(service.add_note, caller, ticket_id, payload)
 
 
 @router.post("/{ticket_id}/escalations", status_code=201, summary="Escalate one level")
 async def escalate_ticket(
-    ticket_id: uuid.UUID,
-    payload: schemas.EscalationIn,
-    caller: AnyCaller,
-    session: SessionDep,
-    clock: ClockDep,
-    response: Response,
+    ticket_id: uuid.UUID, payload: schemas.EscalationIn, caller: AnyCaller, write: Write
 ) -> schemas.TicketRead:
-    ticket = await service.escalate_ticket(session, caller, clock, ticket_id, payload)
-    return with_etag(response, ticket)
+    return await write.answer(service.escalate_ticket, caller, ticket_id, payload)
 
 
 @router.get("/{ticket_id}/events", summary="The ticket's history, oldest first, a page at a time")
@@ -166,22 +131,14 @@ CountryPath = Annotated[str, Path(pattern=r"^[A-Za-z]{2}$", description="ISO 316
 async def get_policy(
     country: CountryPath, caller: AnyCaller, session: SessionDep, response: Response
 ) -> schemas.SlaPolicyRead:
-    policy = await sla_policies.get_policy(session, country)
-    return with_etag(response, policy)
+    return with_etag(response, await sla_policies.get_policy(session, country))
 
 
 @sla_router.put("/v1/sla-policies/{country}", summary="Replace a country's SLA policy (admins)")
 async def put_policy(
-    country: CountryPath,
-    payload: schemas.SlaPolicyBody,
-    caller: ProviderAdmin,
-    session: SessionDep,
-    clock: ClockDep,
-    response: Response,
-    if_match: IfMatch = None,
+    country: CountryPath, payload: schemas.SlaPolicyBody, caller: ProviderAdmin, write: GuardedWrite
 ) -> schemas.SlaPolicyRead:
-    policy = await sla_policies.put_policy(session, caller, clock, country, payload, if_match)
-    return with_etag(response, policy)
+    return await write.answer(sla_policies.put_policy, caller, country, payload, write.if_match)
 
 
 @sla_router.get("/v1/reports/sla", summary="Clocks met and breached per stage; time to restore")

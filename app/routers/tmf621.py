@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.deps import AnyCaller, ClockDep, SessionDep, SettingsDep
+from app.core.deps import AnyCaller, SessionDep, SettingsDep, Write
 from app.core.errors import PROBLEM_JSON, Problem
 from app.services.tmf621 import reads, schemas, service
 from app.services.tmf621.rules import TMF_EVENT_TYPES
@@ -161,14 +161,10 @@ async def get_trouble_ticket(
     response_model=schemas.TroubleTicket,
 )
 async def create_trouble_ticket(
-    payload: schemas.TroubleTicketCreate,
-    response: Response,
-    caller: AnyCaller,
-    session: SessionDep,
-    clock: ClockDep,
+    payload: schemas.TroubleTicketCreate, caller: AnyCaller, write: Write
 ) -> Any:
-    ticket = await service.create_ticket(session, caller, clock, payload)
-    response.headers["Location"] = ticket["href"]
+    ticket = await service.create_ticket(write.session, caller, write.clock, payload)
+    write.response.headers["Location"] = ticket["href"]
     return ticket
 
 
@@ -193,25 +189,21 @@ async def patch_trouble_ticket(
         schemas.TroubleTicketUpdate, Body(media_type="application/merge-patch+json")
     ],
     caller: AnyCaller,
-    session: SessionDep,
-    clock: ClockDep,
+    write: Write,
 ) -> Any:
-    return await service.patch_ticket(session, caller, clock, id, payload)
+    return await service.patch_ticket(write.session, caller, write.clock, id, payload)
 
 
 @router.post("/hub", status_code=201, summary="Register a listener for TMF621 events")
 async def register_listener(
     payload: schemas.EventSubscriptionInput,
     caller: AnyCaller,
-    session: SessionDep,
-    clock: ClockDep,
+    write: Write,
     settings: SettingsDep,
 ) -> schemas.EventSubscription:
-    return await service.register_hub(session, caller, clock, settings, payload)
+    return await service.register_hub(write.session, caller, write.clock, settings, payload)
 
 
 @router.delete("/hub/{id}", status_code=204, summary="Unregister a listener")
-async def unregister_listener(
-    id: str, caller: AnyCaller, session: SessionDep, clock: ClockDep
-) -> None:
-    await service.unregister_hub(session, caller, clock, id)
+async def unregister_listener(id: str, caller: AnyCaller, write: Write) -> None:
+    await service.unregister_hub(write.session, caller, write.clock, id)
