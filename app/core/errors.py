@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import asyncpg
@@ -25,6 +26,19 @@ class Problem(Exception):
     status = 400
     slug = "bad-request"
     title = "Bad request"
+
+    def __init_subclass__(
+        cls, *, status: int | None = None, title: str | None = None, slug: str | None = None
+    ) -> None:
+        """A problem type is declared in its class line: `class Forbidden(Problem, status=403,
+        title="Not allowed")`. Its `type` is the class name in kebab case unless `slug` says
+        otherwise; a subclass that declares nothing keeps its parent's."""
+        super().__init_subclass__()
+        if status is not None:
+            cls.status = status
+            cls.slug = slug or re.sub(r"(?<!^)(?=[A-Z])", "-", cls.__name__).lower()
+        if title is not None:
+            cls.title = title
 
     def __init__(
         self,
@@ -55,31 +69,24 @@ class Problem(Exception):
         return body
 
 
-class NotFound(Problem):
-    status, slug, title = 404, "not-found", "Not found"
+class NotFound(Problem, status=404, title="Not found"): ...
 
 
-class Unauthorized(Problem):
-    status, slug, title = 401, "unauthorized", "Not signed in"
-
+class Unauthorized(Problem, status=401, title="Not signed in"):
     def __init__(self, detail: str = "a valid bearer token is required", **kw: Any) -> None:
         kw.setdefault("headers", {"WWW-Authenticate": "Bearer"})
         super().__init__(detail, **kw)
 
 
-class Forbidden(Problem):
-    status, slug, title = 403, "forbidden", "Not allowed"
+class Forbidden(Problem, status=403, title="Not allowed"): ...
 
 
-class Conflict(Problem):
-    status, slug, title = 409, "conflict", "Conflict"
+class Conflict(Problem, status=409, title="Conflict"): ...
 
 
-class IllegalMove(Conflict):
+class IllegalMove(Conflict, status=409, title="Not allowed in the current state"):
     """The one answer to a move a resource's table does not allow from its current state:
     it names the state and the moves that are allowed from it."""
-
-    slug, title = "illegal-move", "Not allowed in the current state"
 
     def __init__(self, what: str, current: str, attempted: str, allowed: list[str]) -> None:
         moves = ", ".join(allowed) if allowed else "none"
@@ -90,28 +97,22 @@ class IllegalMove(Conflict):
         )
 
 
-class PreconditionFailed(Problem):
-    status, slug, title = 412, "precondition-failed", "Stale write"
+class PreconditionFailed(Problem, status=412, title="Stale write"): ...
 
 
-class PayloadTooLarge(Problem):
-    status, slug, title = 413, "payload-too-large", "Body too large"
+class PayloadTooLarge(Problem, status=413, title="Body too large"): ...
 
 
-class UnsupportedMediaType(Problem):
-    status, slug, title = 415, "unsupported-media-type", "Unsupported content type"
+class UnsupportedMediaType(Problem, status=415, title="Unsupported content type"): ...
 
 
-class Unprocessable(Problem):
-    status, slug, title = 422, "validation-error", "Invalid request"
+class Unprocessable(Problem, status=422, slug="validation-error", title="Invalid request"): ...
 
 
-class TooManyRequests(Problem):
-    status, slug, title = 429, "too-many-requests", "Too many requests"
+class TooManyRequests(Problem, status=429, title="Too many requests"): ...
 
 
-class ServiceUnavailable(Problem):
-    status, slug, title = 503, "service-unavailable", "Service unavailable"
+class ServiceUnavailable(Problem, status=503, title="Service unavailable"): ...
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {
