@@ -53,13 +53,17 @@ def _retry_after(until: datetime, now: datetime) -> str:
     return str(max(1, int((until - now).total_seconds() + 0.999)))
 
 
+async def _user_with_email(session: AsyncSession, email: str, *, lock: bool = False) -> User | None:
+    """The account an e-mail signs in as: addresses are compared in lower case."""
+    stmt = select(User).where(User.email == email.lower())
+    return (await session.execute(stmt.with_for_update() if lock else stmt)).scalar_one_or_none()
+
+
 async def sign_in(
     session: AsyncSession, clock: Clock, settings: Settings, email: str, password: str
 ) -> TokenPair:
     now = clock.now()
-    user = (
-        await session.execute(select(User).where(User.email == email.lower()).with_for_update())
-    ).scalar_one_or_none()
+    user = await _user_with_email(session, email, lock=True)
     if user is not None and user.locked_until is not None and user.locked_until > now:
         raise TooManyRequests(
             "too many failed sign-ins; wait before trying again",
@@ -143,12 +147,8 @@ async def request_password_reset(
 ) -> None:
     """Mail a single-use link; answer the same whether or not the address has an account."""
     now = clock.now()
-    user = (
-        await session.execute(
-            select(User).where(User.email == email.lower(), User.revoked_at.is_(None))
-        )
-    ).scalar_one_or_none()
-    if user is None:
+    user = await _user_with_email(session, email)
+    if user is None or user.revoked_at is not None:
         return
     token = new_token(RESET_PREFIX)
     session.add(
