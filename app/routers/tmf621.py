@@ -1,6 +1,6 @@
 """TMF621 Trouble Ticket v4 for carriers' OSS: TM Forum's shapes over Carrier Desk's tickets.
 
-Status and severity mapping tables: `app/domain/tmf621.py` (and this tag's description).
+Status and severity mapping tables: `app/services/tmf621/rules.py` (and this tag's description).
 """
 
 from __future__ import annotations

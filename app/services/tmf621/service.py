@@ -1,4 +1,4 @@
-"""TMF621 writes: create and merge-patch tickets, register hubs. Reads: `tmf_reads`."""
+"""TMF621 writes: create and merge-patch tickets, register hubs. Reads: `reads`."""
 
 from __future__ import annotations
 
