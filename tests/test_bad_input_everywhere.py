@@ -21,6 +21,7 @@ from tests.support.openapi_bodies import (
     string_fields,
     with_value,
 )
+from tests.support.tickets import make_desk
 from tests.support.world import World
 
 NOT_FREE_TEXT = {"email", "uuid", "date-time", "date", "uri", "duration", "time"}
@@ -32,6 +33,7 @@ BAD_TIMES = [
     "2026-11-23T25:61:00Z",  # hour 25
     "0001-01-01T00:00:00+14:00",  # valid text, but before year 1 once in UTC
     "9999-12-31T23:59:59-14:00",  # valid text, but after year 9999 once in UTC
+    "9000-01-01T00:00:00Z",  # a real instant, but beyond what the deadline arithmetic holds
     "not a time",
 ]
 UNICODE = [
@@ -166,3 +168,40 @@ async def test_unicode_in_every_text_field_is_kept_or_refused_cleanly(
             ):
                 failures.append(f"{op.key} {field}: accepted but not echoed back")
     assert not failures, "\n".join(failures)
+
+
+async def test_a_dispatch_eta_in_the_year_9000_is_422_naming_eta_and_changes_nothing(
+    world: World,
+) -> None:
+    desk = await make_desk(world)
+    ticket = await desk.open()
+    for stage in ("registration", "diagnosis"):
+        await desk.move(ticket["id"], stage)
+    for eta in ("9000-01-01T00:00:00Z", "2999-01-01T00:00:00Z"):
+        r = await world.client.post(
+            f"/v1/tickets/{ticket['id']}/transitions",
+            json={"to": "dispatch", "eta": eta},
+            headers=desk.staff,
+        )
+        assert r.status_code == 422, (eta, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["errors"][0]["field"] == "eta"
+    after = await world.client.get(f"/v1/tickets/{ticket['id']}", headers=desk.staff)
+    assert after.json()["stage"] == "diagnosis"
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/v1/reports/sla", "from"),
+        ("/v1/reports/sla", "to"),
+        ("/v1/tickets", "updated_since"),
+    ],
+)
+async def test_a_query_time_beyond_the_arithmetic_is_422_naming_it(
+    world: World, path: str, name: str
+) -> None:
+    r = await world.client.get(path, params={name: "9000-01-01T00:00:00Z"}, headers=world.admin)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert name in {e["field"] for e in r.json()["errors"]}

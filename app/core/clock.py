@@ -7,18 +7,25 @@ from typing import Annotated, Protocol
 
 from pydantic import AfterValidator, AwareDatetime
 
+from app.core.time_bounds import instant_problem
+
 
 def _in_utc(value: datetime) -> datetime:
     # "0001-01-01T00:00:00+14:00" parses, but lies before year 1 in UTC: the
     # database driver would overflow on it (a 500). Refuse it as bad input.
     try:
-        return value.astimezone(UTC)
+        in_utc = value.astimezone(UTC)
     except OverflowError as exc:
         raise ValueError("the instant is out of range once converted to UTC") from exc
+    problem = instant_problem(in_utc)
+    if problem is not None:
+        raise ValueError(problem)
+    return in_utc
 
 
 Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
-"""A timezone-aware instant that exists in UTC, normalised to UTC. Use for every input time."""
+"""A timezone-aware instant in the years the API takes (`time_bounds`), normalised to UTC.
+Use for every input time, in bodies, query parameters and headers alike."""
 
 
 class Clock(Protocol):

@@ -7,13 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AwareDatetime
 
 from app.core.deps import ClockDep, GuardedWrite, SessionDep, SettingsDep, Write
 from app.core.etag import with_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, Paging
+from app.core.schemas import Instant
 from app.services.maintenance import country_policies as maintenance_policies
 from app.services.maintenance import feed as maintenance_feed
 from app.services.maintenance import schemas, service
@@ -69,7 +69,7 @@ async def list_maintenances(
     session: SessionDep,
     paging: Paging,
     status: MaintenanceStatus | None = None,
-    starts_after: AwareDatetime | None = None,
+    starts_after: Instant | None = None,
 ) -> Page[schemas.MaintenanceRead]:
     return await service.list_maintenances(session, caller, paging, status, starts_after)
 

@@ -4,7 +4,6 @@ policies per country and the SLA report."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
@@ -14,6 +13,7 @@ from app.core.etag import with_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, Paging
+from app.core.schemas import Instant
 from app.services.tickets import schemas, service, sla_policies
 from app.services.tickets.rules import Severity, Stage, Status
 from app.services.tickets.service import sla_report
@@ -146,7 +146,7 @@ async def report(
     caller: AnyCaller,
     session: SessionDep,
     enterprise_id: Annotated[uuid.UUID | None, Query()] = None,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[Instant | None, Query(alias="from")] = None,
+    end: Annotated[Instant | None, Query(alias="to")] = None,
 ) -> schemas.SlaReport:
     return await sla_report(session, caller, enterprise_id, start, end)

@@ -221,6 +221,8 @@ def target_for(
         if eta is not None:
             if eta <= started_at:
                 raise ValueError("eta must be in the future")
+            if eta - started_at > MAX_DURATION:
+                raise ValueError("eta must be within a year")
             return eta - started_at
         if target is None:
             raise EtaRequired(f"dispatch to a {tier.value} site needs the engineer's eta")
