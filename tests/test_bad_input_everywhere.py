@@ -205,3 +205,18 @@ async def test_a_query_time_beyond_the_arithmetic_is_422_naming_it(
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert name in {e["field"] for e in r.json()["errors"]}
+
+
+@pytest.mark.parametrize("value", ["9" * 20, "9223372036854775808", "1_000", "-1", "+7"])
+async def test_a_last_event_id_out_of_range_is_a_422_before_the_stream_starts(
+    world: World, value: str
+) -> None:
+    # max_seconds: on a stream that did start, the answer still ends.
+    r = await world.client.get(
+        "/v1/events/stream",
+        params={"max_seconds": 1},
+        headers={**world.admin, "Last-Event-ID": value},
+    )
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["errors"][0]["field"] == "Last-Event-ID"

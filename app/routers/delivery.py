@@ -16,6 +16,7 @@ from app.core.pagination import Page, Paging
 from app.core.roles import Role
 from app.core.tenancy import Caller
 from app.services.delivery import event_stream, mail_log, schemas, webhooks
+from app.services.delivery.rules import MAX_EVENT_ID
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
@@ -136,7 +137,7 @@ async def list_mail(
     session: SessionDep,
     paging: Paging,
     status: schemas.MailStatus | None = None,
-    event_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    event_id: Annotated[int | None, Query(ge=1, le=MAX_EVENT_ID)] = None,
 ) -> Page[schemas.MailRead]:
     return await mail_log.list_mail(session, caller, paging, status, event_id)
 
@@ -160,7 +161,7 @@ async def stream(
     session: SessionDep,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
     after: Annotated[
-        int | None, Query(ge=0, le=2**62, description="Start after this event id")
+        int | None, Query(ge=0, le=MAX_EVENT_ID, description="Start after this event id")
     ] = None,
     max_seconds: Annotated[
         int,

@@ -22,6 +22,7 @@ from app.core.errors import field_error
 from app.core.events import visible_data
 from app.core.tenancy import Caller, visible_to
 from app.models import Event
+from app.services.delivery.rules import event_id_problem
 
 # Events of every tenant carry enterprise_id; a row without one is the provider's only.
 _TENANT = cast(InstrumentedAttribute[uuid.UUID], Event.enterprise_id)
@@ -34,13 +35,10 @@ BATCH = 200
 def parse_last_event_id(value: str | None) -> int | None:
     if value is None or value.strip() == "":
         return None
-    try:
-        parsed = int(value.strip())
-    except ValueError:
-        raise field_error("Last-Event-ID", "an event id (an integer) this stream sent") from None
-    if parsed < 0:
-        raise field_error("Last-Event-ID", "must not be negative")
-    return parsed
+    problem = event_id_problem(value.strip())
+    if problem is not None:
+        raise field_error("Last-Event-ID", problem)
+    return int(value.strip())
 
 
 async def starting_point(session: AsyncSession, caller: Caller, after: int | None) -> int:

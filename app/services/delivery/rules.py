@@ -4,6 +4,7 @@ the words the notification templates need in each language (es, pt, en)."""
 from __future__ import annotations
 
 import ipaddress
+import re
 import secrets
 from base64 import b64encode
 from datetime import datetime, timedelta
@@ -58,6 +59,22 @@ def new_webhook_secret() -> str:
 def message_id(endpoint_id: str, event_id: int) -> str:
     """The `webhook-id`: one per (endpoint, event), identical on every retry."""
     return f"msg_{event_id}_{endpoint_id.replace('-', '')[:12]}"
+
+
+# The largest event id a client may name (`after`, `Last-Event-ID`): far beyond any id the
+# events table will hand out, and within PostgreSQL's bigint.
+MAX_EVENT_ID = 2**62
+
+_EVENT_ID = re.compile(r"[0-9]{1,19}")
+
+
+def event_id_problem(text: str) -> str | None:
+    """Why a client's event id (the text of a header) is refused, or None."""
+    if _EVENT_ID.fullmatch(text) is None:
+        return "an event id (an integer) this stream sent"
+    if int(text) > MAX_EVENT_ID:
+        return f"must be at most {MAX_EVENT_ID}"
+    return None
 
 
 def url_problem(url: str) -> str | None:
