@@ -17,6 +17,7 @@ from app.services.delivery.rules import (
     pinned_url,
     should_disable,
     url_problem,
+    wire_host,
 )
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -63,6 +64,32 @@ def test_private_loopback_and_link_local_addresses_are_recognised() -> None:
         assert is_private_address(address), address
     assert not is_private_address("8.8.8.8")
     assert not is_private_address("2001:4860:4860::8888")
+
+
+def test_ipv6_transition_addresses_are_judged_by_the_ipv4_address_they_carry() -> None:
+    for address in (
+        "2002:a00:1::",  # 6to4 of 10.0.0.1
+        "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "64:ff9b::c0a8:101",  # NAT64 of 192.168.1.1
+        "::ffff:10.0.0.1",  # IPv4-mapped
+        "::10.0.0.1",  # IPv4-compatible
+    ):
+        assert is_private_address(address), address
+    assert not is_private_address("2002:808:808::")  # 6to4 of 8.8.8.8
+
+
+def test_host_names_go_on_the_wire_in_idna_ascii_and_malformed_ones_are_refused() -> None:
+    assert wire_host("b\u00fccher.example") == "xn--bcher-kva.example"
+    assert wire_host("NOC.Example.com") == "noc.example.com"
+    assert wire_host("2001:db8::1") == "2001:db8::1"
+    assert url_problem("https://b\u00fccher.example/hooks") is None
+    for url in ("http://a..com/h", "http://-a.com/h", "http://xn--a.com/h", "http://a_b.com/h"):
+        assert str(url_problem(url)).startswith("is not a valid host name"), url
+    assert pinned_url("https://b\u00fccher.example:8443/h", "192.0.2.7") == (
+        "https://192.0.2.7:8443/h",
+        "xn--bcher-kva.example:8443",
+    )
 
 
 def test_which_events_mail() -> None:

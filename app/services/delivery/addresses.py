@@ -6,7 +6,7 @@ import asyncio
 import socket
 from urllib.parse import urlsplit
 
-from app.services.delivery.rules import is_private_address, url_problem
+from app.services.delivery.rules import is_private_address, url_problem, wire_host
 
 
 class AddressRefused(Exception):
@@ -29,17 +29,15 @@ async def check_url(url: str, *, allow_private: bool, resolve_timeout: float = 5
     if allow_private:
         return []
     parts = urlsplit(url)
-    host = parts.hostname or ""
+    host = wire_host(parts.hostname or "")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         addresses = await asyncio.wait_for(resolve(host, port), timeout=resolve_timeout)
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, UnicodeError) as exc:
         raise AddressRefused(f"host {host} does not resolve") from exc
     if not addresses:
         raise AddressRefused(f"host {host} does not resolve")
-    private = sorted(a for a in addresses if is_private_address(a))
-    if private:
-        raise AddressRefused(
-            f"host {host} resolves to a private, loopback or link-local address ({private[0]})"
-        )
+    if any(is_private_address(a) for a in addresses):
+        # Say no more than that: where a name points inside the network is not for the caller.
+        raise AddressRefused(f"host {host} is not allowed")
     return sorted(addresses)

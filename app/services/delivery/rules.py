@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import idna
+
 
 def retry_delays(
     *, seconds: tuple[int, ...] = (), minutes: tuple[int, ...] = (), hours: tuple[int, ...] = ()
@@ -88,11 +90,33 @@ def url_problem(url: str) -> str | None:
         return "must be an http or https URL"
     if not parts.hostname:
         return "must name a host"
+    try:
+        wire_host(parts.hostname)
+    except ValueError as exc:
+        return str(exc)
     if parts.username or parts.password:
         return "must not carry credentials"
     if port == 0:
         return "names port 0"
     return None
+
+
+def wire_host(host: str) -> str:
+    """The host as it goes on the wire: an IP address as given, a name in its IDNA ASCII form
+    (`bücher.example` → `xn--bcher-kva.example`, full-width letters mapped as UTS 46 says).
+
+    Raises ValueError saying why the name is not a valid host name (`a..com`, `-a.com`, a label
+    over 63 characters, a broken `xn--` label, characters IDNA 2008 does not allow)."""
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        pass
+    else:
+        return host
+    try:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise ValueError(f"is not a valid host name ({exc})") from None
 
 
 def pinned_url(url: str, address: str) -> tuple[str, str]:
@@ -104,7 +128,7 @@ def pinned_url(url: str, address: str) -> tuple[str, str]:
     parts = urlsplit(url)
     host = f"[{address}]" if ":" in address else address
     netloc = host if parts.port is None else f"{host}:{parts.port}"
-    header = parts.hostname or ""
+    header = wire_host(parts.hostname or "")
     if ":" in header:
         header = f"[{header}]"
     if parts.port is not None:
@@ -112,11 +136,37 @@ def pinned_url(url: str, address: str) -> tuple[str, str]:
     return urlunsplit(parts._replace(netloc=netloc)), header
 
 
+# IPv6 ranges whose last 32 bits are an IPv4 address the traffic ends up at.
+_EMBEDDING_IPV4 = (
+    ipaddress.IPv6Network("64:ff9b::/96"),  # NAT64, well-known prefix (RFC 6052)
+    ipaddress.IPv6Network("64:ff9b:1::/48"),  # NAT64, local use (RFC 8215)
+    ipaddress.IPv6Network("::/96"),  # IPv4-compatible (deprecated, RFC 4291)
+)
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 transition address carries (mapped, 6to4, NAT64, compatible)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if any(ip in net for net in _EMBEDDING_IPV4):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
+    return None
+
+
 def is_private_address(address: str) -> bool:
-    """Loopback, link-local, private, multicast, reserved or unspecified: not the internet."""
+    """Loopback, link-local, private, multicast, reserved or unspecified: not the internet.
+
+    An IPv6 address that carries an IPv4 one (IPv4-mapped, 6to4, NAT64, IPv4-compatible) is
+    judged by the IPv4 address too: `2002:a00:1::` reaches 10.0.0.1."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None and is_private_address(str(embedded)):
+            return True
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
     return bool(
         ip.is_loopback
         or ip.is_link_local

@@ -37,6 +37,7 @@ from app.services.delivery.rules import (
     next_retry,
     pinned_url,
     should_disable,
+    wire_host,
 )
 
 logger = logging.getLogger("carrierdesk.webhooks")
@@ -177,7 +178,7 @@ async def post_once(
         if addresses:  # connect to the address checked, not to a fresh resolution
             url, headers["host"] = pinned_url(claimed.url, addresses[0])
             if claimed.url.startswith("https:"):
-                extensions = {"sni_hostname": urlsplit(claimed.url).hostname or ""}
+                extensions = {"sni_hostname": wire_host(urlsplit(claimed.url).hostname or "")}
         response = await http.post(
             url,
             content=body.encode(),
