@@ -9,6 +9,8 @@ the day it is documented.
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import pytest
@@ -220,3 +222,30 @@ async def test_a_last_event_id_out_of_range_is_a_422_before_the_stream_starts(
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["errors"][0]["field"] == "Last-Event-ID"
+
+
+def forged_cursor(*parts: Any) -> str:
+    """A cursor of the API's shape carrying what a client chose to put in it."""
+    return base64.urlsafe_b64encode(json.dumps(list(parts)).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        ("2026-11-23T15:00:00+00:00", "9" * 20),  # an event id beyond bigint
+        ("2026-11-23T15:00:00+00:00", "-" + "9" * 20),
+        ("2026-11-23T15:00:00", "1"),  # a time without an offset
+        ("9999-12-31T23:59:59-14:00", "1"),  # beyond year 9999 in UTC
+    ],
+)
+async def test_a_forged_history_cursor_is_422_naming_cursor(
+    world: World, parts: tuple[str, str]
+) -> None:
+    desk = await make_desk(world)
+    ticket = await desk.open()
+    for path in (f"/v1/tickets/{ticket['id']}/events", "/v1/enterprises"):
+        r = await world.client.get(
+            path, params={"cursor": forged_cursor(*parts)}, headers=world.admin
+        )
+        assert r.status_code == 422, (path, r.text)
+        assert r.json()["errors"][0]["field"] == "cursor"

@@ -21,6 +21,10 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+# The largest event id a client may name (`after`, `Last-Event-ID`, a history cursor): far
+# beyond any id the events table will hand out, and within PostgreSQL's bigint.
+MAX_EVENT_ID = 2**62
+
 logger = logging.getLogger("carrierdesk.events")
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import Table, bindparam, insert, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import field_error
-from app.core.event_registry import EventPayload, customer_view
+from app.core.event_registry import MAX_EVENT_ID, EventPayload, customer_view
 from app.core.pagination import Page, PageParams, decode_cursor, page_of
 from app.core.reads import read_of
 from app.core.schemas import Instant, ResponseBody
@@ -126,9 +126,12 @@ async def events_page(
 def _event_id_of(cursor: str) -> int:
     _, last_id = decode_cursor(cursor)
     try:
-        return int(last_id)
+        event_id = int(last_id)
     except ValueError as exc:
         raise field_error("cursor", "not a cursor this API gave out") from exc
+    if not 0 <= event_id <= MAX_EVENT_ID:
+        raise field_error("cursor", "not a cursor this API gave out")
+    return event_id
 
 
 def visible_data(

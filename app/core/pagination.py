@@ -21,6 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.clock import Instant
 from app.core.errors import field_error
+from app.core.time_bounds import instant_problem
 
 T = TypeVar("T")
 
@@ -91,9 +92,12 @@ def encode_cursor(updated_at: datetime, row_id: Any) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         at, row_id = _unpack(cursor)
-        return datetime.fromisoformat(at), str(row_id)
+        when = datetime.fromisoformat(at)
     except (ValueError, TypeError) as exc:
         raise _not_ours() from exc
+    if when.tzinfo is None or instant_problem(when) is not None:
+        raise _not_ours()  # the API writes every cursor's time with its offset, in range
+    return when, str(row_id)
 
 
 def keyset(

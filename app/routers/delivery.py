@@ -11,12 +11,12 @@ from sse_starlette.sse import EventSourceResponse
 
 from app.core.deps import AnyCaller, GuardedWrite, SessionDep, SettingsDep, Write, require_roles
 from app.core.etag import with_etag
+from app.core.event_registry import MAX_EVENT_ID
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, Paging
 from app.core.roles import Role
 from app.core.tenancy import Caller
 from app.services.delivery import event_stream, mail_log, schemas, webhooks
-from app.services.delivery.rules import MAX_EVENT_ID
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import idna
 
+from app.core.event_registry import MAX_EVENT_ID
+
 
 def retry_delays(
     *, seconds: tuple[int, ...] = (), minutes: tuple[int, ...] = (), hours: tuple[int, ...] = ()
@@ -62,10 +64,6 @@ def message_id(endpoint_id: str, event_id: int) -> str:
     """The `webhook-id`: one per (endpoint, event), identical on every retry."""
     return f"msg_{event_id}_{endpoint_id.replace('-', '')[:12]}"
 
-
-# The largest event id a client may name (`after`, `Last-Event-ID`): far beyond any id the
-# events table will hand out, and within PostgreSQL's bigint.
-MAX_EVENT_ID = 2**62
 
 _EVENT_ID = re.compile(r"[0-9]{1,19}")
 
