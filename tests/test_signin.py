@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 from datetime import timedelta
+from typing import Any
 
+import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import MailMessage
+from app.services.identity import passwords
+from app.services.identity.rules import ADDRESS_FREE_ATTEMPTS
 from tests.support.world import World, bearer
 
 PASSWORD = "correct horse battery staple"
@@ -178,3 +185,147 @@ async def test_revoked_user_cannot_sign_in(world: World) -> None:
         "/v1/auth/token", json={"email": "ana@acme.example", "password": PASSWORD}
     )
     assert refused.status_code == 401
+
+
+# Trust at every boundary: what a stranger can learn or break through sign-in.
+
+
+async def test_unknown_account_is_answered_and_throttled_like_a_known_one(world: World) -> None:
+    await _user(world)
+    known = {"email": "ana@acme.example", "password": "not the password"}
+    unknown = {"email": "nobody@acme.example", "password": "not the password"}
+    answers = {}
+    for name, attempt in (("known", known), ("unknown", unknown)):
+        statuses = [
+            (await world.client.post("/v1/auth/token", json=attempt)).status_code for _ in range(4)
+        ]
+        assert statuses == [401, 401, 401, 401], name
+        answers[name] = await world.client.post("/v1/auth/token", json=attempt)
+    assert answers["known"].status_code == answers["unknown"].status_code == 429
+    assert answers["known"].json() == answers["unknown"].json()
+    assert answers["known"].headers["retry-after"] == answers["unknown"].headers["retry-after"]
+    assert answers["unknown"].headers["content-type"] == "application/problem+json"
+
+
+async def test_one_address_guessing_many_accounts_is_slowed_down(world: World) -> None:
+    await _user(world)
+    for n in range(ADDRESS_FREE_ATTEMPTS + 1):  # the free ones, then the first that costs
+        guess = {"email": f"guess{n}@acme.example", "password": "123456"}
+        assert (await world.client.post("/v1/auth/token", json=guess)).status_code == 401
+    slowed = await world.client.post(
+        "/v1/auth/token", json={"email": "another@acme.example", "password": "123456"}
+    )
+    assert slowed.status_code == 429
+    assert int(slowed.headers["retry-after"]) >= 1
+    world.clock.advance(timedelta(minutes=2))
+    signed = await world.client.post(
+        "/v1/auth/token", json={"email": "ana@acme.example", "password": PASSWORD}
+    )
+    assert signed.status_code == 200
+
+
+async def test_a_reset_link_unlocks_an_account_an_attacker_locked(
+    world: World, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await _user(world)
+    wrong = {"email": "ana@acme.example", "password": "not the password"}
+    for _ in range(10):
+        world.clock.advance(timedelta(minutes=2))
+        await world.client.post("/v1/auth/token", json=wrong)
+    assert (await world.client.post("/v1/auth/token", json=wrong)).status_code == 429
+    await world.client.post("/v1/auth/password-reset", json={"email": "ana@acme.example"})
+    async with sessionmaker() as session:
+        body = (await session.execute(select(MailMessage.body))).scalar_one()
+    token = re.search(r"token=(\S+)", body).group(1)  # type: ignore[union-attr]
+    new_password = "a brand new passphrase"
+    done = await world.client.post(
+        "/v1/auth/password-reset/confirm", json={"token": token, "new_password": new_password}
+    )
+    assert done.status_code == 204
+    signed = await world.client.post(
+        "/v1/auth/token", json={"email": "ana@acme.example", "password": new_password}
+    )
+    assert signed.status_code == 200
+
+
+async def test_replaying_a_rotated_refresh_token_ends_the_whole_family(world: World) -> None:
+    await _user(world)
+    credentials = {"email": "ana@acme.example", "password": PASSWORD}
+    stolen = (await world.client.post("/v1/auth/token", json=credentials)).json()
+    other_device = (await world.client.post("/v1/auth/token", json=credentials)).json()
+    thief = await world.client.post(
+        "/v1/auth/refresh", json={"refresh_token": stolen["refresh_token"]}
+    )
+    assert thief.status_code == 200
+    replayed = await world.client.post(
+        "/v1/auth/refresh", json={"refresh_token": stolen["refresh_token"]}
+    )
+    assert replayed.status_code == 401
+    thiefs = thief.json()
+    me = await world.client.get("/v1/me", headers=bearer(thiefs["access_token"]))
+    assert me.status_code == 401
+    renewed = await world.client.post(
+        "/v1/auth/refresh", json={"refresh_token": thiefs["refresh_token"]}
+    )
+    assert renewed.status_code == 401
+    assert (
+        await world.client.get("/v1/me", headers=bearer(other_device["access_token"]))
+    ).status_code == 200
+
+
+def _recording_argon2(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Patch argon2 to note the thread each hash or verification runs on."""
+    threads: list[int] = []
+    for name in ("hash", "verify"):
+        original = getattr(PasswordHasher, name)
+
+        def recorded(self: PasswordHasher, *args: Any, _original: Any = original) -> Any:
+            threads.append(threading.get_ident())
+            return _original(self, *args)
+
+        monkeypatch.setattr(PasswordHasher, name, recorded)
+    return threads
+
+
+async def test_password_hashing_runs_off_the_event_loop(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads = _recording_argon2(monkeypatch)
+    await _user(world)
+    await world.client.post(
+        "/v1/auth/token", json={"email": "ana@acme.example", "password": PASSWORD}
+    )
+    await world.client.post("/v1/auth/token", json={"email": "x@nowhere.example", "password": "x"})
+    assert len(threads) == 3  # the new user's hash, then one verification per sign-in
+    assert threading.get_ident() not in threads
+
+
+async def test_password_checks_run_a_bounded_number_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    release = threading.Event()
+    lock = threading.Lock()
+    running = [0]
+    most = [0]
+
+    def blocking_verify(self: PasswordHasher, *args: Any) -> bool:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        release.wait(timeout=30)
+        with lock:
+            running[0] -= 1
+        return True
+
+    monkeypatch.setattr(PasswordHasher, "verify", blocking_verify)
+    checks = [
+        asyncio.ensure_future(passwords.verify_password(None, "x"))
+        for _ in range(passwords.CONCURRENT_HASHES + 3)
+    ]
+    deadline = asyncio.get_running_loop().time() + 20
+    while running[0] < passwords.CONCURRENT_HASHES:
+        assert asyncio.get_running_loop().time() < deadline, "no check started"
+        await asyncio.sleep(0.01)
+    release.set()
+    assert await asyncio.gather(*checks) == [False] * len(checks)  # no account: never a match
+    assert most[0] == passwords.CONCURRENT_HASHES

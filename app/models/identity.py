@@ -48,8 +48,6 @@ class User(Versioned, Timestamped, Base):
     language: Mapped[str] = mapped_column(String(2), default="en")
     password_hash: Mapped[str | None] = mapped_column(String(200))
     default_enterprise_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("enterprises.id"))
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 
@@ -76,12 +74,26 @@ class UserSession(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
+    # Every refresh keeps the family of the sign-in it descends from; replaying a
+    # rotated refresh token revokes the whole family.
+    family_id: Mapped[uuid.UUID] = mapped_column(index=True)
     access_hash: Mapped[str] = mapped_column(String(64), unique=True)
     refresh_hash: Mapped[str] = mapped_column(String(64), unique=True)
     access_expires_at: Mapped[datetime]
     refresh_expires_at: Mapped[datetime]
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class SigninThrottle(Base):
+    """Failed sign-ins counted per account name and per client address, known or not."""
+
+    __tablename__ = "signin_throttles"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    blocked_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
 
 
 class PasswordReset(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from app.core.deps import (
     AnyCaller,
@@ -103,9 +103,14 @@ auth_router = APIRouter(prefix="/v1/auth", tags=["sign-in"])
 
 @auth_router.post("/token", summary="Sign in with e-mail and password")
 async def sign_in(
-    payload: schemas.TokenRequest, session: SessionDep, clock: ClockDep, settings: SettingsDep
+    payload: schemas.TokenRequest,
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> schemas.TokenPair:
-    return await signin.sign_in(session, clock, settings, payload.email, payload.password)
+    address = request.client.host if request.client else None
+    return await signin.sign_in(session, clock, settings, payload.email, payload.password, address)
 
 
 @auth_router.post("/refresh", summary="Trade a refresh token for a new pair")

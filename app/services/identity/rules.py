@@ -1,26 +1,63 @@
-"""How repeated sign-in failures slow a guesser down, then lock the account."""
+"""How repeated sign-in failures slow a guesser down: the sign-in backoff.
+
+Failures are counted per account name (whether or not it has an account, so the answers
+reveal nothing) and per client address (one address guessing many names). An account name
+locks for a while, never for good: a password-reset link always unlocks it.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True)
+class Backoff:
+    free_attempts: int
+    max_wait: timedelta
+    lock_after: int | None = None
+    lock_for: timedelta = timedelta(0)
+
+    def blocked_until(self, failures: int, now: datetime) -> datetime | None:
+        """When the next try may come, given the failures so far (this one included).
+
+        The first few cost nothing; then each doubles the wait (1 s, 2 s, 4 s … up to
+        `max_wait`); at `lock_after` the name is locked for `lock_for`.
+        """
+        if self.lock_after is not None and failures >= self.lock_after:
+            return now + self.lock_for
+        if failures > self.free_attempts:
+            doublings = min(failures - self.free_attempts - 1, 30)
+            return now + min(timedelta(seconds=2**doublings), self.max_wait)
+        return None
+
 
 FREE_ATTEMPTS = 3
 
-LOCK_AFTER = 10
+ADDRESS_FREE_ATTEMPTS = 20
 
-LOCK_FOR = timedelta(minutes=15)
+# One account name: ten failures lock it for fifteen minutes.
+ACCOUNT_BACKOFF = Backoff(
+    free_attempts=FREE_ATTEMPTS,
+    max_wait=timedelta(seconds=60),
+    lock_after=10,
+    lock_for=timedelta(minutes=15),
+)
 
-MAX_BACKOFF = timedelta(seconds=60)
+# One client address, many people behind it (an office's NAT): slowed, never locked.
+ADDRESS_BACKOFF = Backoff(free_attempts=ADDRESS_FREE_ATTEMPTS, max_wait=timedelta(seconds=60))
 
 
-def lockout_after_failure(failed_logins: int, now: datetime) -> datetime | None:
-    """When the account may next try, given the count of failures so far (this one included).
+def account_email(email: str) -> str:
+    """How an e-mail finds its account: addresses are compared in lower case."""
+    return email.lower()
 
-    The first few mistakes cost nothing; then each doubles the wait (1 s, 2 s,
-    4 s … up to a minute); at ten the account is locked for fifteen minutes.
-    """
-    if failed_logins >= LOCK_AFTER:
-        return now + LOCK_FOR
-    if failed_logins > FREE_ATTEMPTS:
-        return now + min(timedelta(seconds=2 ** (failed_logins - FREE_ATTEMPTS - 1)), MAX_BACKOFF)
-    return None
+
+def throttle_keys(email: str, address: str | None) -> dict[str, Backoff]:
+    """The counters one sign-in attempt is held to, by key (stored only as a hash).
+
+    The account name's comes first."""
+    keys = {f"account:{account_email(email)}": ACCOUNT_BACKOFF}
+    if address:
+        keys[f"address:{address}"] = ADDRESS_BACKOFF
+    return keys

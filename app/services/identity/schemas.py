@@ -67,7 +67,6 @@ class UserRead(ResponseBody):
     language: str
     enterprise_ids: list[uuid.UUID]
     default_enterprise_id: uuid.UUID | None
-    locked_until: datetime | None
     last_login_at: datetime | None
     revoked_at: datetime | None
     version: int

@@ -20,9 +20,11 @@ from app.core.pagination import Page, PageParams
 from app.core.reads import read_of
 from app.core.roles import Role, is_provider, may_grant
 from app.core.row_versions import new_version
-from app.core.security import API_CLIENT_PREFIX, hash_password, hash_token, new_token, token_hint
+from app.core.security import API_CLIENT_PREFIX, hash_token, new_token, token_hint
 from app.core.tenancy import Caller, one_or_404
 from app.models import ApiClient, ApiClientEnterprise, Enterprise, User, UserEnterprise, UserSession
+from app.services.identity.passwords import hash_password
+from app.services.identity.rules import account_email
 from app.services.identity.schemas import (
     ApiClientCreate,
     ApiClientCreated,
@@ -218,7 +220,7 @@ async def create_user(
     payload: UserCreate,
 ) -> UserRead:
     enterprise_ids = await _check_grant(session, caller, payload.role, payload.enterprise_ids)
-    email = payload.email.lower()
+    email = account_email(payload.email)
     taken = (await session.execute(select(User.id).where(User.email == email))).scalar_one_or_none()
     if taken is not None:
         raise Conflict(f"a user with e-mail {email} already exists")
@@ -229,9 +231,8 @@ async def create_user(
         name=payload.name,
         role=payload.role.value,
         language=payload.language,
-        password_hash=hash_password(payload.password) if payload.password else None,
+        password_hash=await hash_password(payload.password) if payload.password else None,
         default_enterprise_id=_check_default(payload.default_enterprise_id, enterprise_ids),
-        failed_logins=0,
         created_at=now,
         updated_at=now,
         version=1,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
@@ -14,29 +15,35 @@ from app.core.security import (
     ACCESS_PREFIX,
     REFRESH_PREFIX,
     RESET_PREFIX,
-    hash_password,
     hash_token,
     new_token,
-    verify_password,
 )
 from app.core.settings import Settings
 from app.core.tenancy import Caller
-from app.models import MailMessage, PasswordReset, User, UserSession
-from app.services.identity.rules import FREE_ATTEMPTS, lockout_after_failure
+from app.models import MailMessage, PasswordReset, SigninThrottle, User, UserSession
+from app.services.identity.passwords import hash_password, verify_password
+from app.services.identity.rules import FREE_ATTEMPTS, Backoff, account_email, throttle_keys
 from app.services.identity.schemas import TokenPair
 
 RESET_VALID_FOR = timedelta(hours=1)
 
 
 async def _open_session(
-    session: AsyncSession, settings: Settings, user_id: uuid.UUID, now: datetime
+    session: AsyncSession,
+    settings: Settings,
+    user_id: uuid.UUID,
+    now: datetime,
+    family_id: uuid.UUID | None = None,
 ) -> TokenPair:
+    """A new pair: a sign-in starts a family, a refresh continues its token's family."""
     access, refresh = new_token(ACCESS_PREFIX), new_token(REFRESH_PREFIX)
     access_ttl = timedelta(minutes=settings.access_token_minutes)
+    session_id = uuid.uuid4()
     session.add(
         UserSession(
-            id=uuid.uuid4(),
+            id=session_id,
             user_id=user_id,
+            family_id=family_id or session_id,
             access_hash=hash_token(access),
             refresh_hash=hash_token(refresh),
             access_expires_at=now + access_ttl,
@@ -53,31 +60,90 @@ def _retry_after(until: datetime, now: datetime) -> str:
     return str(max(1, int((until - now).total_seconds() + 0.999)))
 
 
-async def _user_with_email(session: AsyncSession, email: str, *, lock: bool = False) -> User | None:
-    """The account an e-mail signs in as: addresses are compared in lower case."""
-    stmt = select(User).where(User.email == email.lower())
-    return (await session.execute(stmt.with_for_update() if lock else stmt)).scalar_one_or_none()
+async def _user_with_email(session: AsyncSession, email: str) -> User | None:
+    stmt = select(User).where(User.email == account_email(email))
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def _hold_throttles(
+    session: AsyncSession, keys: dict[str, Backoff], now: datetime
+) -> datetime | None:
+    """Lock the account name's counter for this attempt; when its next try may come.
+
+    The account name's row is made and locked whether or not it has an account, so
+    parallel guesses at one name wait for each other and a stranger sees no difference.
+    """
+    hashes = sorted(hash_token(key) for key in keys)
+    account = hash_token(next(iter(keys)))
+    await session.execute(
+        pg_insert(SigninThrottle)
+        .values(key_hash=account, failures=0, updated_at=now)
+        .on_conflict_do_nothing()
+    )
+    await session.execute(
+        select(SigninThrottle.key_hash).where(SigninThrottle.key_hash == account).with_for_update()
+    )
+    blocked: datetime | None = (
+        await session.execute(
+            select(func.max(SigninThrottle.blocked_until)).where(
+                SigninThrottle.key_hash.in_(hashes), SigninThrottle.blocked_until > now
+            )
+        )
+    ).scalar_one()
+    return blocked
+
+
+async def _count_failure(session: AsyncSession, keys: dict[str, Backoff], now: datetime) -> None:
+    for key, backoff in keys.items():
+        key_hash = hash_token(key)
+        upsert = pg_insert(SigninThrottle).values(key_hash=key_hash, failures=1, updated_at=now)
+        failures = (
+            await session.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=[SigninThrottle.key_hash],
+                    set_={"failures": SigninThrottle.failures + 1, "updated_at": now},
+                ).returning(SigninThrottle.failures)
+            )
+        ).scalar_one()
+        await session.execute(
+            update(SigninThrottle)
+            .where(SigninThrottle.key_hash == key_hash)
+            .values(blocked_until=backoff.blocked_until(failures, now))
+        )
+
+
+async def _forget_failures(session: AsyncSession, email: str) -> None:
+    """An account name starts afresh (its address counters stay)."""
+    account = next(iter(throttle_keys(email, None)))
+    await session.execute(
+        delete(SigninThrottle).where(SigninThrottle.key_hash == hash_token(account))
+    )
 
 
 async def sign_in(
-    session: AsyncSession, clock: Clock, settings: Settings, email: str, password: str
+    session: AsyncSession,
+    clock: Clock,
+    settings: Settings,
+    email: str,
+    password: str,
+    address: str | None = None,
 ) -> TokenPair:
+    """Answer the same, and throttle the same, whether or not the e-mail has an account."""
     now = clock.now()
-    user = await _user_with_email(session, email, lock=True)
-    if user is not None and user.locked_until is not None and user.locked_until > now:
+    keys = throttle_keys(email, address)
+    blocked_until = await _hold_throttles(session, keys, now)
+    if blocked_until is not None:
         raise TooManyRequests(
             "too many failed sign-ins; wait before trying again",
-            headers={"Retry-After": _retry_after(user.locked_until, now)},
+            headers={"Retry-After": _retry_after(blocked_until, now)},
         )
-    password_ok = verify_password(user.password_hash if user else None, password)
+    user = await _user_with_email(session, email)
+    password_ok = await verify_password(user.password_hash if user else None, password)
     if user is None or user.revoked_at is not None or not password_ok:
-        if user is not None:
-            user.failed_logins += 1
-            user.locked_until = lockout_after_failure(user.failed_logins, now)
-            await session.commit()
+        await _count_failure(session, keys, now)
+        await session.commit()
         raise Unauthorized("the e-mail or the password is wrong")
-    user.failed_logins = 0
-    user.locked_until = None
+    await _forget_failures(session, email)
     user.last_login_at = now
     pair = await _open_session(session, settings, user.id, now)
     await session.commit()
@@ -87,27 +153,38 @@ async def sign_in(
 async def refresh(
     session: AsyncSession, clock: Clock, settings: Settings, refresh_token: str
 ) -> TokenPair:
-    """Trade a refresh token for a new pair; the old pair stops working (rotation)."""
+    """Trade a refresh token for a new pair; the old pair stops working (rotation).
+
+    A rotated token coming back means two parties hold the family (a thief and the
+    user): the whole family is revoked, and the user signs in again.
+    """
     now = clock.now()
+    refused = Unauthorized("the refresh token is not valid, has expired or has been revoked")
     if not refresh_token.startswith(REFRESH_PREFIX):
-        raise Unauthorized("the refresh token is not valid")
-    row = (
+        raise refused
+    found = (
         await session.execute(
-            select(UserSession)
+            select(UserSession, User.revoked_at)
             .join(User, User.id == UserSession.user_id)
-            .where(
-                UserSession.refresh_hash == hash_token(refresh_token),
-                UserSession.revoked_at.is_(None),
-                UserSession.refresh_expires_at > now,
-                User.revoked_at.is_(None),
-            )
+            .where(UserSession.refresh_hash == hash_token(refresh_token))
             .with_for_update(of=UserSession)
         )
-    ).scalar_one_or_none()
-    if row is None:
-        raise Unauthorized("the refresh token is not valid, has expired or has been revoked")
+    ).one_or_none()
+    if found is None:
+        raise refused
+    row, user_revoked_at = found
+    if row.revoked_at is not None:
+        await session.execute(
+            update(UserSession)
+            .where(UserSession.family_id == row.family_id, UserSession.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        await session.commit()
+        raise refused
+    if row.refresh_expires_at <= now or user_revoked_at is not None:
+        raise refused
     row.revoked_at = now
-    pair = await _open_session(session, settings, row.user_id, now)
+    pair = await _open_session(session, settings, row.user_id, now, row.family_id)
     await session.commit()
     return pair
 
@@ -196,17 +273,20 @@ async def confirm_password_reset(
     if reset is None:
         raise field_error("token", "the reset link is not valid, was already used or has expired")
     reset.used_at = now
-    await session.execute(
-        update(User)
-        .where(User.id == reset.user_id)
-        .values(
-            password_hash=hash_password(new_password),
-            failed_logins=0,
-            locked_until=None,
-            updated_at=now,
-            version=User.version + 1,
+    email = (
+        await session.execute(
+            update(User)
+            .where(User.id == reset.user_id)
+            .values(
+                password_hash=await hash_password(new_password),
+                updated_at=now,
+                version=User.version + 1,
+            )
+            .returning(User.email)
         )
-    )
+    ).scalar_one()
+    # A reset link always unlocks: an attacker's failures cannot keep the owner out.
+    await _forget_failures(session, email)
     # A new password ends every session opened with the old one.
     await session.execute(
         update(UserSession)
