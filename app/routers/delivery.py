@@ -11,7 +11,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from app.core.deps import GuardedWrite, SessionDep, SettingsDep, Write
 from app.core.etag import with_etag
-from app.core.idempotency import Idempotency
+from app.core.idempotency import SHOWN_ONCE_RETRY, Idempotency
 from app.core.pagination import Page, Paging
 from app.services.delivery import event_stream, mail_log, schemas, webhooks
 from app.services.delivery.policy import DeliveryReader, WebhookManager
@@ -33,7 +33,7 @@ SIGNING = (
     "",
     status_code=201,
     summary="Register a webhook endpoint (the secret is shown once)",
-    description=SIGNING,
+    description=f"{SIGNING}\n\n{SHOWN_ONCE_RETRY}",
 )
 async def create_webhook(
     payload: schemas.WebhookCreate,
