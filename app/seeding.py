@@ -37,10 +37,14 @@ async def seed_reference_data(session: AsyncSession, clock: Clock) -> None:
 
 
 BOOTSTRAP_CLIENT_NAME = "bootstrap administrator (CARRIERDESK_ADMIN_TOKEN)"
+# Marks the clients made from the setting (`created_by`), so a changed setting revokes the old.
+BOOTSTRAP_CREATOR = "bootstrap"
 
 
 async def ensure_bootstrap_admin(session: AsyncSession, clock: Clock, token: str) -> None:
-    """Make sure a provider_admin client with exactly this token exists and is not revoked."""
+    """Make sure a provider_admin client with exactly this token exists and is not revoked, and
+    that no earlier bootstrap token still works: changing `CARRIERDESK_ADMIN_TOKEN` and
+    restarting revokes the previous one (clients an administrator created are untouched)."""
     from app.services.identity.service import insert_api_client
 
     token_hash = hash_token(token)
@@ -54,7 +58,7 @@ async def ensure_bootstrap_admin(session: AsyncSession, clock: Clock, token: str
             name=BOOTSTRAP_CLIENT_NAME,
             role=Role.provider_admin,
             enterprise_ids=[],
-            created_by="bootstrap",
+            created_by=BOOTSTRAP_CREATOR,
             token=token,
         )
         logger.info("bootstrap administrator created")
@@ -64,4 +68,13 @@ async def ensure_bootstrap_admin(session: AsyncSession, clock: Clock, token: str
             .where(ApiClient.id == existing)
             .values(role=Role.provider_admin.value, revoked_at=None)
         )
+    await session.execute(
+        update(ApiClient)
+        .where(
+            ApiClient.created_by == BOOTSTRAP_CREATOR,
+            ApiClient.token_hash != token_hash,
+            ApiClient.revoked_at.is_(None),
+        )
+        .values(revoked_at=clock.now())
+    )
     await session.commit()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.core.roles import Role
-from tests.support.world import World
+from tests.support.world import World, bearer
 
 
 async def test_customer_admin_manages_its_own_enterprise_only(world: World) -> None:
@@ -148,3 +148,19 @@ async def test_the_bootstrap_admin_token_is_exactly_the_configured_one(world: Wo
         "/v1/enterprises", json={"name": "First customer", "country": "CO"}, headers=headers
     )
     assert created.status_code == 201
+
+
+async def test_a_changed_bootstrap_admin_token_revokes_the_previous_one(world: World) -> None:
+    from app.seeding import ensure_bootstrap_admin
+
+    old = "the-first-bootstrap-token-of-some-length"
+    new = "a-rotated-bootstrap-token-of-some-length"
+    async with world.sessionmaker() as session:
+        await ensure_bootstrap_admin(session, world.clock, old)
+    assert (await world.client.get("/v1/me", headers=bearer(old))).status_code == 200
+    async with world.sessionmaker() as session:
+        await ensure_bootstrap_admin(session, world.clock, new)
+    assert (await world.client.get("/v1/me", headers=bearer(new))).status_code == 200
+    assert (await world.client.get("/v1/me", headers=bearer(old))).status_code == 401
+    # Clients an administrator created are not bootstrap tokens: they stay.
+    assert (await world.client.get("/v1/me", headers=world.admin)).status_code == 200

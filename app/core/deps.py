@@ -145,6 +145,9 @@ def require_roles(*roles: Role, doing: str = "do this") -> Callable[[Caller], Aw
 
 # Every role: reads that tenancy, not the role, restricts.
 EVERYONE = frozenset(Role)
+# A carrier's client is machine to machine and tickets only (REST and its TMF621 face): every
+# other feature's reads leave it out.
+EVERYONE_BUT_CARRIERS = EVERYONE - {Role.carrier}
 
 
 ProviderAdmin = Annotated[Caller, Depends(require_roles(Role.provider_admin))]

@@ -3,6 +3,10 @@
 The record of the answer is written in the same transaction as what it
 created (`commit_creation`), so either both exist or neither does, and two
 retries racing each other meet at the record's primary key.
+
+A field documented "shown once" (a bearer token, a signing secret) is never kept: the stored
+answer leaves it out, and a retry is answered `409 secret-shown-once` naming the field, with
+the rest of the first answer as `resource` (so the caller can revoke it and start again).
 """
 
 from __future__ import annotations
@@ -23,11 +27,42 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import Clock
 from app.core.database import driver_connection
 from app.core.deps import ClockDep, CurrentCaller, SessionDep
-from app.core.errors import Unprocessable
+from app.core.errors import Conflict, Unprocessable, problem_response
 from app.core.tenancy import Caller
 from app.models.platform import IdempotencyRecord
 
 REPLAYED_HEADER = "Idempotent-Replayed"
+# Names the fields left out of a stored answer; sent with the replay too.
+WITHHELD_HEADER = "Secret-Withheld"
+# A response field whose description says this is never stored (`Field(description="... Shown
+# once ...")`): the description is the promise the document makes to the caller.
+SHOWN_ONCE = "shown once"
+
+
+class SecretShownOnce(Conflict, status=409, title="Secret shown once"):
+    """A retry of a creation whose answer held a secret: what was created, without it."""
+
+
+def shown_once_fields(model: type[BaseModel]) -> list[str]:
+    return [
+        name
+        for name, field in model.model_fields.items()
+        if SHOWN_ONCE in (field.description or "").lower()
+    ]
+
+
+def answer_to_keep(
+    response: BaseModel, headers: dict[str, str] | None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The answer `commit_creation` stores for a retry: without any field shown once."""
+    body = response.model_dump(mode="json")
+    kept = dict(headers or {})
+    withheld = [name for name in shown_once_fields(type(response)) if name in body]
+    for name in withheld:
+        del body[name]
+    if withheld:
+        kept[WITHHELD_HEADER] = ", ".join(withheld)
+    return body, kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +90,16 @@ class ReplayFirstAnswer(Exception):
     def response(self) -> JSONResponse:
         headers = dict(self.record.headers or {})
         headers[REPLAYED_HEADER] = "true"
+        withheld = headers.get(WITHHELD_HEADER)
+        if withheld:
+            problem = SecretShownOnce(
+                f"the first request with this Idempotency-Key created this resource; its "
+                f"{withheld} was shown once, in that answer, and is not kept. If that answer "
+                "was lost, revoke the resource and create another with a new key",
+                headers=headers,
+                resource=self.record.body,
+            )
+            return problem_response(problem)
         return JSONResponse(self.record.body, status_code=self.record.status_code, headers=headers)
 
 
@@ -146,6 +191,7 @@ async def commit_creation(
     """
     try:
         if claim is not None:
+            body, kept_headers = answer_to_keep(response, headers)
             connection = await session.connection()
             await connection.execute(
                 _REMEMBER,
@@ -154,8 +200,8 @@ async def commit_creation(
                     "key": claim.key,
                     "request_hash": claim.request_hash,
                     "status_code": status_code,
-                    "body": response.model_dump(mode="json"),
-                    "headers": headers or {},
+                    "body": body,
+                    "headers": kept_headers,
                     "created_at": claim.clock.now(),
                 },
             )
@@ -222,4 +268,13 @@ def install_replay_handler(app: Any) -> None:
     app.add_exception_handler(ReplayFirstAnswer, on_replay)
 
 
-__all__ = ["Caller", "Idempotency", "IdempotencyClaim", "commit_creation"]
+# Said in the description of each creation whose answer holds a field shown once.
+SHOWN_ONCE_RETRY = (
+    "With an `Idempotency-Key`, a retry does not receive the secret again: it is never stored. "
+    "The retry is answered `409` (problem type `secret-shown-once`, header `Secret-Withheld` "
+    "naming the field, `Idempotent-Replayed: true`) with the first answer without the secret "
+    "as `resource`; if the first answer was lost, revoke that resource and create another "
+    "with a new key."
+)
+
+__all__ = ["SHOWN_ONCE_RETRY", "Caller", "Idempotency", "IdempotencyClaim", "commit_creation"]

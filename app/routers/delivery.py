@@ -6,25 +6,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from sse_starlette.sse import EventSourceResponse
 
-from app.core.deps import AnyCaller, GuardedWrite, SessionDep, SettingsDep, Write, require_roles
+from app.core.deps import GuardedWrite, SessionDep, SettingsDep, Write
 from app.core.etag import with_etag
 from app.core.event_registry import MAX_EVENT_ID
-from app.core.idempotency import Idempotency
+from app.core.idempotency import SHOWN_ONCE_RETRY, Idempotency
 from app.core.pagination import Page, Paging
-from app.core.roles import Role
-from app.core.tenancy import Caller
 from app.services.delivery import event_stream, mail_log, schemas, webhooks
+from app.services.delivery.policy import DeliveryReader, WebhookManager
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
-
-
-Manager = Annotated[
-    Caller,
-    Depends(require_roles(Role.provider_admin, Role.customer_admin, Role.carrier)),
-]
 
 SIGNING = (
     "Each delivery is a POST following the Standard Webhooks specification: headers "
@@ -41,11 +34,11 @@ SIGNING = (
     "",
     status_code=201,
     summary="Register a webhook endpoint (the secret is shown once)",
-    description=SIGNING,
+    description=f"{SIGNING}\n\n{SHOWN_ONCE_RETRY}",
 )
 async def create_webhook(
     payload: schemas.WebhookCreate,
-    caller: Manager,
+    caller: WebhookManager,
     write: Write,
     settings: SettingsDep,
     claim: Idempotency,
@@ -57,14 +50,14 @@ async def create_webhook(
 
 @router.get("", summary="Webhook endpoints of the caller's enterprises")
 async def list_webhooks(
-    caller: AnyCaller, session: SessionDep, paging: Paging
+    caller: DeliveryReader, session: SessionDep, paging: Paging
 ) -> Page[schemas.WebhookRead]:
     return await webhooks.list_webhooks(session, caller, paging)
 
 
 @router.get("/{webhook_id}", summary="One webhook endpoint")
 async def get_webhook(
-    webhook_id: uuid.UUID, caller: AnyCaller, session: SessionDep, response: Response
+    webhook_id: uuid.UUID, caller: DeliveryReader, session: SessionDep, response: Response
 ) -> schemas.WebhookRead:
     endpoint = await webhooks.get_webhook(session, caller, webhook_id)
     return schemas.WebhookRead.model_validate(with_etag(response, endpoint))
@@ -74,7 +67,7 @@ async def get_webhook(
 async def update_webhook(
     webhook_id: uuid.UUID,
     payload: schemas.WebhookUpdate,
-    caller: Manager,
+    caller: WebhookManager,
     write: GuardedWrite,
     settings: SettingsDep,
 ) -> schemas.WebhookRead:
@@ -85,7 +78,7 @@ async def update_webhook(
 
 
 @router.delete("/{webhook_id}", status_code=204, summary="Delete a webhook endpoint")
-async def delete_webhook(webhook_id: uuid.UUID, caller: Manager, write: Write) -> None:
+async def delete_webhook(webhook_id: uuid.UUID, caller: WebhookManager, write: Write) -> None:
     await webhooks.delete_webhook(write.session, caller, write.clock, webhook_id)
 
 
@@ -96,7 +89,7 @@ async def delete_webhook(webhook_id: uuid.UUID, caller: Manager, write: Write) -
 async def rotate_secret(
     webhook_id: uuid.UUID,
     payload: schemas.SecretRotation,
-    caller: Manager,
+    caller: WebhookManager,
     write: Write,
 ) -> schemas.SecretRotated:
     return await webhooks.rotate_secret(write.session, caller, write.clock, webhook_id, payload)
@@ -107,7 +100,7 @@ async def rotate_secret(
     summary="The delivery log: every attempt, oldest first",
 )
 async def list_deliveries(
-    webhook_id: uuid.UUID, caller: AnyCaller, session: SessionDep, paging: Paging
+    webhook_id: uuid.UUID, caller: DeliveryReader, session: SessionDep, paging: Paging
 ) -> Page[schemas.DeliveryAttemptRead]:
     return await webhooks.list_attempts(session, caller, webhook_id, paging)
 
@@ -120,7 +113,7 @@ async def list_deliveries(
 async def replay_delivery(
     webhook_id: uuid.UUID,
     delivery_id: uuid.UUID,
-    caller: Manager,
+    caller: WebhookManager,
     write: Write,
 ) -> schemas.DeliveryRead:
     return await webhooks.replay_delivery(
@@ -133,7 +126,7 @@ mail_router = APIRouter(prefix="/v1/mail-messages", tags=["notifications"])
 
 @mail_router.get("", summary="The mail log: each notification, its status and why it was not sent")
 async def list_mail(
-    caller: AnyCaller,
+    caller: DeliveryReader,
     session: SessionDep,
     paging: Paging,
     status: schemas.MailStatus | None = None,
@@ -157,7 +150,7 @@ events_router = APIRouter(prefix="/v1/events", tags=["events"])
 )
 async def stream(
     request: Request,
-    caller: AnyCaller,
+    caller: DeliveryReader,
     session: SessionDep,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
     after: Annotated[

@@ -17,7 +17,7 @@ from app.core.deps import (
     Write,
 )
 from app.core.etag import with_etag
-from app.core.idempotency import Idempotency
+from app.core.idempotency import SHOWN_ONCE_RETRY, Idempotency
 from app.core.pagination import Page, Paging
 from app.services.identity import schemas, service, signin
 
@@ -32,7 +32,10 @@ async def me(caller: AnyCaller) -> schemas.Me:
 
 
 @router.post(
-    "/api-clients", status_code=201, summary="Create an API client; its token is shown once"
+    "/api-clients",
+    status_code=201,
+    summary="Create an API client; its token is shown once",
+    description=SHOWN_ONCE_RETRY,
 )
 async def create_api_client(
     payload: schemas.ApiClientCreate,

@@ -19,6 +19,7 @@ from app.services.maintenance import feed as maintenance_feed
 from app.services.maintenance import schemas, service
 from app.services.maintenance.policy import (
     CountryPolicyEditor,
+    FeedReader,
     FeedRotator,
     MaintenanceAcknowledger,
     MaintenanceAnnouncer,
@@ -154,7 +155,7 @@ async def maintenance_events(
 )
 async def maintenance_feed_url(
     enterprise_id: uuid.UUID,
-    caller: MaintenanceReader,
+    caller: FeedReader,
     write: Write,
     settings: SettingsDep,
 ) -> schemas.MaintenanceFeedRead:

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.core.deps import AnyCaller, SessionDep, SettingsDep, Write
 from app.core.errors import PROBLEM_JSON, Problem
 from app.services.tmf621 import reads, schemas, service
+from app.services.tmf621.policy import HubManager
 from app.services.tmf621.rules import TMF_EVENT_TYPES
 
 MAPPING = """TMF621 v4 over the same tickets as `/v1/tickets`.
@@ -197,7 +198,7 @@ async def patch_trouble_ticket(
 @router.post("/hub", status_code=201, summary="Register a listener for TMF621 events")
 async def register_listener(
     payload: schemas.EventSubscriptionInput,
-    caller: AnyCaller,
+    caller: HubManager,
     write: Write,
     settings: SettingsDep,
 ) -> schemas.EventSubscription:
@@ -205,5 +206,5 @@ async def register_listener(
 
 
 @router.delete("/hub/{id}", status_code=204, summary="Unregister a listener")
-async def unregister_listener(id: str, caller: AnyCaller, write: Write) -> None:
+async def unregister_listener(id: str, caller: HubManager, write: Write) -> None:
     await service.unregister_hub(write.session, caller, write.clock, id)

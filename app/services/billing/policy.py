@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.core.deps import EVERYONE, require_roles
+from app.core.deps import EVERYONE_BUT_CARRIERS, require_roles
 from app.core.roles import PROVIDER_ROLES, Role
 from app.core.tenancy import Caller
 from app.services.billing.rules import BillingStatus
@@ -16,7 +16,7 @@ _AGENTS = frozenset({Role.billing_agent, Role.provider_admin})
 
 ROLES: dict[str, frozenset[Role]] = {
     # Tenancy, not the role, decides which requests a caller reads.
-    "read": EVERYONE,
+    "read": EVERYONE_BUT_CARRIERS,
     "file": frozenset(
         {Role.customer_admin, Role.customer_user, Role.billing_agent, Role.provider_admin}
     ),

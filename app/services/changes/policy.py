@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.core.deps import EVERYONE, require_roles
+from app.core.deps import EVERYONE_BUT_CARRIERS, require_roles
 from app.core.roles import CUSTOMER_ROLES, PROVIDER_ROLES, Role
 from app.core.tenancy import Caller
 from app.services.changes.rules import ChangeStatus
@@ -17,7 +17,7 @@ _MANAGERS = frozenset({Role.provider_admin, Role.change_manager, Role.service_ma
 
 ROLES: dict[str, frozenset[Role]] = {
     # Tenancy, not the role, decides which requests (and the catalogue) a caller reads.
-    "read": EVERYONE,
+    "read": EVERYONE_BUT_CARRIERS,
     "request": frozenset(
         {
             Role.customer_admin,
@@ -34,7 +34,7 @@ ROLES: dict[str, frozenset[Role]] = {
     "complete": _MANAGERS,
     "reject": _MANAGERS,
     # A customer may withdraw its own request; other staff than the managers may not.
-    "cancel": _MANAGERS | CUSTOMER_ROLES,
+    "cancel": _MANAGERS | (CUSTOMER_ROLES & EVERYONE_BUT_CARRIERS),
 }
 
 # Who may move a request into each status (the workflow's roles per move).

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.core.deps import EVERYONE, require_roles
+from app.core.deps import EVERYONE_BUT_CARRIERS, require_roles
 from app.core.roles import CUSTOMER_ROLES, Role
 from app.core.tenancy import Caller
 from app.services.maintenance.rules import MaintenanceStatus
@@ -16,13 +16,15 @@ _CHANGE_MANAGERS = frozenset({Role.change_manager, Role.provider_admin})
 
 ROLES: dict[str, frozenset[Role]] = {
     # Tenancy (the impacted enterprises), not the role, decides what a caller reads.
-    "read": EVERYONE,
+    "read": EVERYONE_BUT_CARRIERS,
     "announce": _CHANGE_MANAGERS,
     "update": _CHANGE_MANAGERS,
     "cancel": _CHANGE_MANAGERS,
     # The impacted customers confirm they have seen the notice.
-    "acknowledge": CUSTOMER_ROLES,
+    "acknowledge": CUSTOMER_ROLES & EVERYONE_BUT_CARRIERS,
     "set_country_policy": _CHANGE_MANAGERS,
+    # The feed URL holds a secret: whoever reads maintenance may fetch it, a carrier may not.
+    "read_feed": EVERYONE_BUT_CARRIERS,
     "rotate_feed": frozenset({Role.provider_admin, Role.customer_admin}),
 }
 
@@ -48,6 +50,9 @@ MaintenanceAcknowledger = Annotated[
 CountryPolicyEditor = Annotated[
     Caller,
     Depends(require_roles(*ROLES["set_country_policy"], doing="set maintenance policies")),
+]
+FeedReader = Annotated[
+    Caller, Depends(require_roles(*ROLES["read_feed"], doing="read the calendar feed URL"))
 ]
 FeedRotator = Annotated[
     Caller, Depends(require_roles(*ROLES["rotate_feed"], doing="rotate the calendar feed"))

@@ -7,21 +7,21 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.core.deps import EVERYONE, require_roles
+from app.core.deps import EVERYONE_BUT_CARRIERS, require_roles
 from app.core.roles import PROVIDER_ROLES, Role
 from app.core.tenancy import Caller
 from app.services.orders.rules import OrderStatus
 
 ROLES: dict[str, frozenset[Role]] = {
     # Tenancy, not the role, decides which orders a caller reads.
-    "read": EVERYONE,
+    "read": EVERYONE_BUT_CARRIERS,
     # The customer care manager owns the order.
     "create": frozenset({Role.customer_care_manager, Role.provider_admin}),
     "record_touchpoint": PROVIDER_ROLES,
     "progress": PROVIDER_ROLES,
     "cancel": PROVIDER_ROLES,
     # The customer's word on delivery (staff may record it for them).
-    "accept": EVERYONE,
+    "accept": EVERYONE_BUT_CARRIERS,
 }
 
 # Who may move an order into each status (the workflow's roles per move).
