@@ -65,15 +65,20 @@ class UserEnterprise(Base):
     )
 
 
-class UserSession(Base):
-    """A sign-in: a short-lived access token and the refresh token that renews it."""
-
-    __tablename__ = "user_sessions"
+class UsersOwn:
+    """A row that exists only for one user (a sign-in, a reset link) and goes with the user."""
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
+
+
+class UserSession(UsersOwn, Base):
+    """A sign-in: a short-lived access token and the refresh token that renews it."""
+
+    __tablename__ = "user_sessions"
+
     # Every refresh keeps the family of the sign-in it descends from; replaying a
     # rotated refresh token revokes the whole family.
     family_id: Mapped[uuid.UUID] = mapped_column(index=True)
@@ -96,13 +101,11 @@ class SigninThrottle(Base):
     updated_at: Mapped[datetime]
 
 
-class PasswordReset(Base):
+class PasswordReset(UsersOwn, Base):
+    """A single-use link to choose a new password."""
+
     __tablename__ = "password_resets"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
