@@ -40,6 +40,17 @@ async def _user(world: World, email: str = "ana@acme.example") -> dict[str, obje
     return body
 
 
+async def _mailed_reset_token(world: World, sessionmaker: async_sessionmaker[AsyncSession]) -> str:
+    """Ask for a reset link for the test user and read its token from the mail written."""
+    asked = await world.client.post("/v1/auth/password-reset", json={"email": "ana@acme.example"})
+    assert asked.status_code == 202
+    async with sessionmaker() as session:
+        body = (await session.execute(select(MailMessage.body))).scalar_one()
+    match = re.search(r"token=(\S+)", body)
+    assert match is not None
+    return match.group(1)
+
+
 async def test_sign_in_gives_tokens_that_act_for_the_users_enterprises(world: World) -> None:
     user = await _user(world)
     tokens = await world.client.post(
@@ -163,10 +174,7 @@ async def test_reset_link_expires_after_an_hour(
     world: World, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     await _user(world)
-    await world.client.post("/v1/auth/password-reset", json={"email": "ana@acme.example"})
-    async with sessionmaker() as session:
-        body = (await session.execute(select(MailMessage.body))).scalar_one()
-    token = re.search(r"token=(\S+)", body).group(1)  # type: ignore[union-attr]
+    token = await _mailed_reset_token(world, sessionmaker)
     world.clock.advance(timedelta(minutes=61))
     late = await world.client.post(
         "/v1/auth/password-reset/confirm",
@@ -233,10 +241,7 @@ async def test_a_reset_link_unlocks_an_account_an_attacker_locked(
         world.clock.advance(timedelta(minutes=2))
         await world.client.post("/v1/auth/token", json=wrong)
     assert (await world.client.post("/v1/auth/token", json=wrong)).status_code == 429
-    await world.client.post("/v1/auth/password-reset", json={"email": "ana@acme.example"})
-    async with sessionmaker() as session:
-        body = (await session.execute(select(MailMessage.body))).scalar_one()
-    token = re.search(r"token=(\S+)", body).group(1)  # type: ignore[union-attr]
+    token = await _mailed_reset_token(world, sessionmaker)
     new_password = "a brand new passphrase"
     done = await world.client.post(
         "/v1/auth/password-reset/confirm", json={"token": token, "new_password": new_password}
