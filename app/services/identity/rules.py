@@ -53,11 +53,14 @@ def account_email(email: str) -> str:
     return email.lower()
 
 
-def throttle_keys(email: str, address: str | None) -> dict[str, Backoff]:
-    """The counters one sign-in attempt is held to, by key (stored only as a hash).
+def account_throttle_key(email: str) -> str:
+    """The key of an account name's failure counter (stored only as a hash)."""
+    return f"account:{account_email(email)}"
 
-    The account name's comes first."""
-    keys = {f"account:{account_email(email)}": ACCOUNT_BACKOFF}
+
+def throttle_keys(email: str, address: str | None) -> dict[str, Backoff]:
+    """The counters one sign-in attempt is held to, by key (stored only as a hash)."""
+    keys = {account_throttle_key(email): ACCOUNT_BACKOFF}
     if address:
         keys[f"address:{address}"] = ADDRESS_BACKOFF
     return keys

@@ -22,7 +22,13 @@ from app.core.settings import Settings
 from app.core.tenancy import Caller
 from app.models import MailMessage, PasswordReset, SigninThrottle, User, UserSession
 from app.services.identity.passwords import hash_password, verify_password
-from app.services.identity.rules import FREE_ATTEMPTS, Backoff, account_email, throttle_keys
+from app.services.identity.rules import (
+    FREE_ATTEMPTS,
+    Backoff,
+    account_email,
+    account_throttle_key,
+    throttle_keys,
+)
 from app.services.identity.schemas import TokenPair
 
 RESET_VALID_FOR = timedelta(hours=1)
@@ -66,7 +72,7 @@ async def _user_with_email(session: AsyncSession, email: str) -> User | None:
 
 
 async def _hold_throttles(
-    session: AsyncSession, keys: dict[str, Backoff], now: datetime
+    session: AsyncSession, email: str, keys: dict[str, Backoff], now: datetime
 ) -> datetime | None:
     """Lock the account name's counter for this attempt; when its next try may come.
 
@@ -74,7 +80,7 @@ async def _hold_throttles(
     parallel guesses at one name wait for each other and a stranger sees no difference.
     """
     hashes = sorted(hash_token(key) for key in keys)
-    account = hash_token(next(iter(keys)))
+    account = hash_token(account_throttle_key(email))
     await session.execute(
         pg_insert(SigninThrottle)
         .values(key_hash=account, failures=0, updated_at=now)
@@ -114,10 +120,8 @@ async def _count_failure(session: AsyncSession, keys: dict[str, Backoff], now: d
 
 async def _forget_failures(session: AsyncSession, email: str) -> None:
     """An account name starts afresh (its address counters stay)."""
-    account = next(iter(throttle_keys(email, None)))
-    await session.execute(
-        delete(SigninThrottle).where(SigninThrottle.key_hash == hash_token(account))
-    )
+    account = hash_token(account_throttle_key(email))
+    await session.execute(delete(SigninThrottle).where(SigninThrottle.key_hash == account))
 
 
 async def sign_in(
@@ -131,7 +135,7 @@ async def sign_in(
     """Answer the same, and throttle the same, whether or not the e-mail has an account."""
     now = clock.now()
     keys = throttle_keys(email, address)
-    blocked_until = await _hold_throttles(session, keys, now)
+    blocked_until = await _hold_throttles(session, email, keys, now)
     if blocked_until is not None:
         raise TooManyRequests(
             "too many failed sign-ins; wait before trying again",
