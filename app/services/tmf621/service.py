@@ -71,8 +71,7 @@ def _ticket_create(caller: Caller, payload: TroubleTicketCreate) -> TicketCreate
                 except ValueError:
                     service = {"service_code": ref}
                 break
-    if not service:
-        raise field_error("relatedEntity", "name the affected service (@referredType Service)")
+    # No service named: the ticket opens without one and the TSC names it while registering.
     try:
         return TicketCreate(
             enterprise_id=enterprise_id,
