@@ -7,18 +7,8 @@ from typing import Any
 
 from app.core.roles import Role
 from app.services.tickets.rules import CityTier, sla_terms
-from tests.support.tickets import make_desk
+from tests.support.tickets import HANDBOOK_TARGETS, make_desk
 from tests.support.world import World
-
-HANDBOOK_TARGETS = {
-    "reception": "PT1M",
-    "registration": "PT4M",
-    "diagnosis": "PT20M",
-    "field_repair": "PT4H",
-    "verification": "PT10M",
-    "stability": "PT6H",
-    "closure": "PT30M",
-}
 
 
 async def _set_policy(world: World, country: str, **targets: str) -> None:
