@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from app.core.deps import SessionDep, SettingsDep, Write
+from app.core.deps import ClockDep, CurrentCaller, SessionDep, SettingsDep, Write
 from app.core.errors import Unprocessable, field_error
-from app.core.idempotency import Idempotency
+from app.core.idempotency import IdempotencyClaim, IdempotencyKey, claim_request
 from app.core.pagination import Page, Paging
 from app.services.attachments import service
 from app.services.attachments.policy import (
@@ -107,6 +109,28 @@ async def uploaded_file(request: Request) -> Upload:
 UploadedFile = Annotated[Upload, Depends(uploaded_file)]
 
 
+async def upload_claim(
+    request: Request,
+    session: SessionDep,
+    caller: CurrentCaller,
+    clock: ClockDep,
+    upload: UploadedFile,
+    idempotency_key: IdempotencyKey = None,
+) -> IdempotencyClaim | None:
+    """`Idempotency-Key` on an upload: a retry is the same upload when its form says the same
+    (name, type, visibility, bytes), whatever boundary the client drew for it this time."""
+    if idempotency_key is None:
+        return None
+    said = [upload.filename, upload.content_type, upload.visibility.value]
+    digest = json.dumps([*said, hashlib.sha256(upload.data).hexdigest()]).encode()
+    return await claim_request(
+        session, caller, clock, idempotency_key, request.method, request.url.path, digest
+    )
+
+
+UploadClaim = Annotated[IdempotencyClaim | None, Depends(upload_claim)]
+
+
 def _file_response(download: Download) -> Response:
     return Response(
         content=download.data,
@@ -135,7 +159,7 @@ async def attach_to_ticket(
     upload: UploadedFile,
     write: Write,
     settings: SettingsDep,
-    claim: Idempotency,
+    claim: UploadClaim,
 ) -> AttachmentRead:
     return await service.upload_attachment(
         write.session,
@@ -182,7 +206,7 @@ async def attach_to_billing_request(
     upload: UploadedFile,
     write: Write,
     settings: SettingsDep,
-    claim: Idempotency,
+    claim: UploadClaim,
 ) -> AttachmentRead:
     return await service.upload_attachment(
         write.session,

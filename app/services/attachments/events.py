@@ -45,3 +45,18 @@ class BillingAttachmentAdded(
     subject_type="billing_request",
     event_type=AttachmentEvent.billing_attachment_added,
 ): ...
+
+
+def tmf_attachment_ref(added: AttachmentAdded) -> dict[str, Any]:
+    """The file as TMF621 v4 lists it on a trouble ticket (`AttachmentRefOrValue`, by
+    reference): the bytes are at `url`, downloaded with the caller's token."""
+    return {
+        "id": str(added.attachment_id),
+        "href": added.href,
+        "url": added.href,
+        "name": added.filename,
+        "mimeType": added.content_type,
+        "size": {"amount": added.size, "units": "bytes"},
+        "@type": "AttachmentRef",
+        "@referredType": "Attachment",
+    }

@@ -10,11 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from email.message import Message
-from email.parser import BytesHeaderParser
-from email.policy import HTTP
 from enum import StrEnum
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 OCTET_STREAM = "application/octet-stream"
 
@@ -61,9 +58,10 @@ def safe_filename(raw: str | None) -> str:
     name = re.split(r"[/\\]", name)[-1]
     kept = []
     for char in name:
-        if unicodedata.category(char) in _DROPPED_CATEGORIES:
-            continue
-        kept.append("_" if char in _RESERVED else char)
+        if char.isspace():
+            kept.append(" ")
+        elif unicodedata.category(char) not in _DROPPED_CATEGORIES:
+            kept.append("_" if char in _RESERVED else char)
     name = " ".join("".join(kept).split())  # any run of white space becomes one space
     name = name.lstrip(". ").rstrip(". ")
     if not name:
@@ -150,25 +148,61 @@ class FormPart:
     data: bytes
 
 
-def _headers(block: bytes) -> Message:
-    return BytesHeaderParser(policy=HTTP).parsebytes(block + b"\r\n\r\n")
+# A parameter of a part's Content-Disposition: `name="value"` (browsers write `"`, CR and LF
+# in a value as %22, %0D, %0A and leave backslashes alone, so a Windows path stays a path) or
+# `name=token`.
+_PARAMETER = re.compile(r';\s*([A-Za-z0-9_*.-]+)\s*=\s*(?:"([^"]*)"|([^;\s]*))')
+_BROWSER_ESCAPES = {"%22": '"', "%0D": "\r", "%0A": "\n", "%0d": "\r", "%0a": "\n"}
+
+
+def _unescape(value: str) -> str:
+    return re.sub(r"%(22|0[DdAa])", lambda m: _BROWSER_ESCAPES[m.group(0)], value)
+
+
+def _disposition_parameters(value: str) -> dict[str, str]:
+    """The parameters of a form part's Content-Disposition, `filename*` (RFC 8187) decoded."""
+    found: dict[str, str] = {}
+    for match in _PARAMETER.finditer(value):
+        key, quoted, token = match.group(1).lower(), match.group(2), match.group(3)
+        text = quoted if quoted is not None else token or ""
+        if key.endswith("*"):
+            charset, _, rest = text.partition("'")
+            _language, _, encoded = rest.partition("'")
+            try:
+                found[key[:-1]] = unquote(encoded, encoding=charset or "utf-8", errors="replace")
+            except LookupError:  # a charset Python does not know
+                found[key[:-1]] = unquote(encoded, errors="replace")
+            continue
+        found.setdefault(key, _unescape(text))
+    return found
+
+
+def _part_headers(block: bytes) -> dict[str, str]:
+    """A part's header lines by lower-case name (UTF-8, as browsers send names; a byte that is
+    not becomes U+FFFD, and the file name rules drop nothing else for it)."""
+    headers: dict[str, str] = {}
+    for line in block.decode("utf-8", "replace").split("\r\n"):
+        name, colon, value = line.partition(":")
+        if colon:
+            headers.setdefault(name.strip().lower(), value.strip())
+    return headers
 
 
 def form_boundary(content_type: str) -> bytes:
     """The boundary a `multipart/form-data` Content-Type names (RFC 2046: 1-70 characters)."""
-    header = _headers(b"Content-Type: " + content_type.encode("latin-1", "replace"))
-    if header.get_content_type() != "multipart/form-data":
+    essence, _, parameters = content_type.partition(";")
+    if essence.strip().lower() != "multipart/form-data":
         raise MalformedForm("send the file as multipart/form-data")
-    boundary = header.get_param("boundary")
-    if not isinstance(boundary, str) or not 1 <= len(boundary) <= 70:
+    boundary = _disposition_parameters(";" + parameters).get("boundary", "")
+    if not 1 <= len(boundary) <= 70 or not boundary.isascii():
         raise MalformedForm("the multipart/form-data Content-Type names no boundary")
-    return boundary.encode("latin-1", "replace")
+    return boundary.encode("ascii")
 
 
 def parse_form(content_type: str, body: bytes) -> dict[str, FormPart]:
     """The parts of a `multipart/form-data` body (RFC 7578), by field name (the first part of
     each name). Found with `bytes.find`, so a large file costs one copy, not a line-by-line
-    parse; only each part's few header lines go through the `email` parser."""
+    parse."""
     delimiter = b"--" + form_boundary(content_type)
     start = body.find(delimiter)
     if start < 0 or (start > 0 and body[start - 2 : start] != b"\r\n"):
@@ -193,17 +227,18 @@ def parse_form(content_type: str, body: bytes) -> dict[str, FormPart]:
                 raise MalformedForm("a part has no blank line after its headers")
             headers_block, data_start = body[part_start:headers_end], headers_end + 4
         data = body[data_start:following]  # the one copy of the file's bytes
-        headers = _headers(headers_block)
-        name = headers.get_param("name", header="content-disposition")
-        if not isinstance(name, str) or not name:
+        headers = _part_headers(headers_block)
+        disposition = headers.get("content-disposition", "")
+        parameters = _disposition_parameters(disposition)
+        name = parameters.get("name")
+        if not disposition.lower().startswith("form-data") or not name:
             raise MalformedForm("a part has no Content-Disposition naming its field")
-        filename = headers.get_filename()
         parts.setdefault(
             name,
             FormPart(
                 name=name,
-                filename=filename if isinstance(filename, str) else None,
-                content_type=str(headers["content-type"]) if "content-type" in headers else None,
+                filename=parameters.get("filename"),
+                content_type=headers.get("content-type"),
                 data=data,
             ),
         )
