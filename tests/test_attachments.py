@@ -228,34 +228,35 @@ async def files_of(desk: Desk, ticket_id: str, headers: dict[str, str]) -> list[
     return items
 
 
-@pytest.mark.parametrize(
-    ("sent", "kept"),
-    [
-        (b"../../etc/passwd", "passwd"),
-        (b"C:\\Windows\\system32\\evil.dll", "evil.dll"),
-        ("invoice\u202egpj.exe".encode(), "invoicegpj.exe"),
-        (b"bell\x07and\ttab.txt", "belland tab.txt"),
-        (b"...", "attachment"),
-        ("résumé de l'incident.txt".encode(), "résumé de l'incident.txt"),
-        (b"a" * 300 + b".pdf", "a" * 196 + ".pdf"),
-    ],
-)
-async def test_a_hostile_file_name_is_kept_safe(world: World, sent: bytes, kept: str) -> None:
+HOSTILE_NAMES = [
+    (b"../../etc/passwd", "passwd"),
+    (b"C:\\Windows\\system32\\evil.dll", "evil.dll"),
+    ("invoice\u202egpj.exe".encode(), "invoicegpj.exe"),
+    (b"bell\x07and\ttab.txt", "belland tab.txt"),
+    (b"...", "attachment"),
+    ("résumé de l'incident.txt".encode(), "résumé de l'incident.txt"),
+    (b"a" * 300 + b".pdf", "a" * 196 + ".pdf"),
+]
+
+
+async def test_a_hostile_file_name_is_kept_safe(world: World) -> None:
     desk = await make_desk(world)
     ticket = await desk.open()
-    response = await world.client.post(
-        f"/v1/tickets/{ticket['id']}/attachments",
-        headers=desk.customer | raw_form((file_part(sent), b"log line"))["headers"],
-        content=raw_form((file_part(sent), b"log line"))["content"],
-    )
-    assert response.status_code == 201, response.text
-    assert response.json()["filename"] == kept
-    got = await world.client.get(response.json()["href"], headers=desk.customer)
-    assert got.content == b"log line"
-    disposition = got.headers["content-disposition"]
-    assert "\r" not in disposition
-    assert "\n" not in disposition
-    assert disposition.endswith("filename*=UTF-8''" + quote(kept, safe=""))
+    for sent, kept in HOSTILE_NAMES:
+        form = raw_form((file_part(sent), b"log line"))
+        response = await world.client.post(
+            f"/v1/tickets/{ticket['id']}/attachments",
+            headers=desk.customer | form["headers"],
+            content=form["content"],
+        )
+        assert response.status_code == 201, (sent, response.text)
+        assert response.json()["filename"] == kept, sent
+        got = await world.client.get(response.json()["href"], headers=desk.customer)
+        assert got.content == b"log line"
+        disposition = got.headers["content-disposition"]
+        assert "\r" not in disposition
+        assert "\n" not in disposition
+        assert disposition.endswith("filename*=UTF-8''" + quote(kept, safe="")), sent
 
 
 async def test_a_quote_or_line_break_in_a_name_cannot_forge_a_response_header(
@@ -273,35 +274,35 @@ async def test_a_quote_or_line_break_in_a_name_cannot_forge_a_response_header(
     assert disposition.startswith('attachment; filename="x_; filename_=UTF-8')
 
 
-@pytest.mark.parametrize(
-    ("claimed", "stored", "disposition"),
-    [
-        ("not a type", "application/octet-stream", "attachment"),
-        ("text/html<script>", "application/octet-stream", "attachment"),
-        ("", "application/octet-stream", "attachment"),
-        ("Text/HTML; charset=utf-8", "text/html", "attachment"),
-        ("image/svg+xml", "image/svg+xml", "attachment"),
-        ("image/png", "image/png", "inline"),
-    ],
-)
+CLAIMED_TYPES = [
+    ("not a type", "application/octet-stream", "attachment"),
+    ("text/html<script>", "application/octet-stream", "attachment"),
+    ("", "application/octet-stream", "attachment"),
+    ("Text/HTML; charset=utf-8", "text/html", "attachment"),
+    ("image/svg+xml", "image/svg+xml", "attachment"),
+    ("image/png", "image/png", "inline"),
+]
+
+
 async def test_a_claimed_type_is_kept_only_when_well_formed_and_pages_are_never_shown(
-    world: World, claimed: str, stored: str, disposition: str
+    world: World,
 ) -> None:
     desk = await make_desk(world)
     ticket = await desk.open()
-    form = raw_form((file_part(b"page.html", claimed.encode()), b"<script>alert(1)</script>"))
-    response = await world.client.post(
-        f"/v1/tickets/{ticket['id']}/attachments",
-        headers=desk.customer | form["headers"],
-        content=form["content"],
-    )
-    assert response.status_code == 201, response.text
-    assert response.json()["content_type"] == stored
-    got = await world.client.get(response.json()["href"], headers=desk.customer)
-    assert got.headers["content-type"] == stored
-    assert got.headers["content-disposition"].startswith(disposition + ";")
-    assert got.headers["x-content-type-options"] == "nosniff"
-    assert "sandbox" in got.headers["content-security-policy"]
+    for claimed, stored, disposition in CLAIMED_TYPES:
+        form = raw_form((file_part(b"page.html", claimed.encode()), b"<script>alert(1)</script>"))
+        response = await world.client.post(
+            f"/v1/tickets/{ticket['id']}/attachments",
+            headers=desk.customer | form["headers"],
+            content=form["content"],
+        )
+        assert response.status_code == 201, (claimed, response.text)
+        assert response.json()["content_type"] == stored, claimed
+        got = await world.client.get(response.json()["href"], headers=desk.customer)
+        assert got.headers["content-type"] == stored
+        assert got.headers["content-disposition"].startswith(disposition + ";"), claimed
+        assert got.headers["x-content-type-options"] == "nosniff"
+        assert "sandbox" in got.headers["content-security-policy"]
 
 
 async def test_a_file_over_the_limit_is_refused_naming_the_limit_and_nothing_is_kept(
@@ -339,61 +340,58 @@ async def test_a_ticket_holds_at_most_its_total_and_the_file_that_would_pass_it_
     await attach(desk, ticket["id"], data=b"x" * 200)
 
 
-@pytest.mark.parametrize(
-    ("form", "status", "field"),
-    [
-        (raw_form((file_part(b"empty.txt"), b"")), 422, "file"),
-        (raw_form((b'Content-Disposition: form-data; name="visibility"', b"public")), 422, "file"),
-        (
-            raw_form(
-                (file_part(b"a.txt"), b"x"),
-                (b'Content-Disposition: form-data; name="visibility"', b"secret"),
-            ),
-            422,
-            "visibility",
-        ),
-        (
-            raw_form(
-                (file_part(b"a.txt"), b"x"),
-                (b'Content-Disposition: form-data; name="colour"', b"red"),
-            ),
-            422,
-            "colour",
-        ),
-        (
-            {
-                "content": b"--b0undary\r\nno end",
-                "headers": {"Content-Type": "multipart/form-data; boundary=b0undary"},
-            },
-            422,
-            "body",
-        ),
-        ({"content": b"x", "headers": {"Content-Type": "multipart/form-data"}}, 422, "body"),
-        ({"json": {"file": "aGVsbG8="}}, 415, None),
-    ],
-    ids=[
-        "empty file",
-        "no file part",
+VISIBILITY = b'Content-Disposition: form-data; name="visibility"'
+BAD_UPLOADS: list[tuple[str, dict[str, Any], int, str | None]] = [
+    ("empty file", raw_form((file_part(b"empty.txt"), b"")), 422, "file"),
+    ("no file part", raw_form((VISIBILITY, b"public")), 422, "file"),
+    (
         "bad visibility",
+        raw_form((file_part(b"a.txt"), b"x"), (VISIBILITY, b"secret")),
+        422,
+        "visibility",
+    ),
+    (
         "unknown field",
+        raw_form(
+            (file_part(b"a.txt"), b"x"), (b'Content-Disposition: form-data; name="colour"', b"red")
+        ),
+        422,
+        "colour",
+    ),
+    (
         "unterminated",
+        {
+            "content": b"--b0undary\r\nno end",
+            "headers": {"Content-Type": "multipart/form-data; boundary=b0undary"},
+        },
+        422,
+        "body",
+    ),
+    (
         "no boundary",
-        "json",
-    ],
-)
+        {"content": b"x", "headers": {"Content-Type": "multipart/form-data"}},
+        422,
+        "body",
+    ),
+    ("json", {"json": {"file": "aGVsbG8="}}, 415, None),
+]
+
+
 async def test_a_bad_upload_is_refused_naming_what_is_wrong_and_changes_nothing(
-    world: World, form: dict[str, Any], status: int, field: str | None
+    world: World,
 ) -> None:
     desk = await make_desk(world)
     ticket = await desk.open()
-    headers = desk.customer | form.pop("headers", {})
-    response = await world.client.post(
-        f"/v1/tickets/{ticket['id']}/attachments", headers=headers, **form
-    )
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    if field is not None:
-        assert field in [e["field"] for e in response.json()["errors"]]
+    for case, form, status, field in BAD_UPLOADS:
+        sent = dict(form)
+        headers = desk.customer | sent.pop("headers", {})
+        response = await world.client.post(
+            f"/v1/tickets/{ticket['id']}/attachments", headers=headers, **sent
+        )
+        assert response.status_code == status, (case, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        if field is not None:
+            assert field in [e["field"] for e in response.json()["errors"]], case
     assert await files_of(desk, ticket["id"], desk.staff) == []
 
 
