@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column('size', sa.BigInteger(), nullable=False),
         sa.Column('sha256', sa.String(length=64), nullable=False),
         sa.Column('visibility', sa.String(length=16), nullable=False),
-        sa.Column('author', sa.String(length=120), nullable=False),
+        sa.Column('author', sa.String(length=320), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('data', sa.LargeBinary(), nullable=False),
         sa.CheckConstraint(
