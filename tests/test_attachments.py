@@ -14,6 +14,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.clock import FrozenClock
 from app.core.database import create_engine, create_sessionmaker
@@ -557,3 +558,25 @@ async def test_two_files_racing_for_a_tickets_last_bytes_cannot_both_be_kept(
             assert await session.scalar(select(func.count()).select_from(Attachment)) == 1
     finally:
         await engine.dispose()
+
+
+@pytest.mark.long
+async def test_a_file_of_the_default_limit_goes_in_and_out_whole_and_one_byte_more_does_not(
+    engine: AsyncEngine, sessionmaker: Any, clock: FrozenClock
+) -> None:
+    # The default limits (25 MiB a file, 25 MiB a ticket), at full size.
+    defaults = Settings(env="test", database_url="postgresql+asyncpg://unused/unused")
+    app = create_app(defaults, sessionmaker=sessionmaker, engine=engine, clock=clock)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        desk = await make_desk(await World.start(client, sessionmaker, clock))
+        ticket = await desk.open()
+        url = f"/v1/tickets/{ticket['id']}/attachments"
+        whole = os.urandom(25 * MIB)
+        added = await client.post(url, headers=desk.customer, **upload(whole))
+        assert added.status_code == 201, added.text
+        got = await client.get(added.json()["href"], headers=desk.customer)
+        assert got.content == whole
+        over = await client.post(url, headers=desk.customer, **upload(whole + b"!"))
+        assert over.status_code == 413
+        assert "at most 25 MiB" in over.json()["detail"]
