@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from app.routers import (
+    attachments,
     billing,
     calendars,
     changes,
@@ -30,6 +31,7 @@ ALL_ROUTERS: list[APIRouter] = [
     tickets.sla_router,
     orders.router,
     billing.router,
+    attachments.router,
     changes.router,
     maintenance.router,
     delivery.router,
