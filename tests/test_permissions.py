@@ -189,3 +189,14 @@ def test_a_customer_user_manages_no_users_clients_webhooks_or_hubs() -> None:
         and not key.startswith("GET ")
     ]
     assert reached == []
+
+
+def test_the_security_document_carries_the_permission_table_of_the_code() -> None:
+    from app.permissions import DOC, END, START, document_with_table, render_permission_table
+
+    document = DOC.read_text()
+    assert START in document
+    assert END in document
+    assert document == document_with_table(document, render_permission_table()), (
+        "docs/SECURITY.md's permission table is stale: run `uv run carrierdesk permissions`"
+    )
