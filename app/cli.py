@@ -1,4 +1,4 @@
-"""`carrierdesk`: serve, worker, migrate, seed, create-api-client, openapi."""
+"""`carrierdesk`: serve, worker, migrate, seed, create-api-client, openapi, permissions."""
 
 from __future__ import annotations
 
@@ -129,6 +129,12 @@ def cmd_openapi(args: argparse.Namespace, settings: Settings) -> None:
         Path(args.output).write_text(text)
 
 
+def cmd_permissions(args: argparse.Namespace, settings: Settings) -> None:
+    from app.permissions import DOC, document_with_table, render_permission_table
+
+    DOC.write_text(document_with_table(DOC.read_text(), render_permission_table()))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="carrierdesk", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -158,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     openapi = sub.add_parser("openapi", help="write the OpenAPI document")
     openapi.add_argument("--output", default="openapi/openapi.json")
     openapi.set_defaults(func=cmd_openapi)
+
+    sub.add_parser(
+        "permissions", help="write the permission table into docs/SECURITY.md"
+    ).set_defaults(func=cmd_permissions)
     return parser
 
 

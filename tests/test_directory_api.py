@@ -19,11 +19,11 @@ def numbers(items: list[dict[str, Any]]) -> set[str | None]:
 
 async def test_venezuela_managed_voice_gets_its_own_line_not_the_data_line(world: World) -> None:
     acme = await world.enterprise("Acme VE", "VE")
-    carrier = await world.api_client(Role.carrier, acme["id"])
+    noc = await world.api_client(Role.customer_user, acme["id"])
     response = await world.client.get(
         "/v1/directory/lines",
         params={"country": "VE", "purpose": "technical_support", "service": "managed_voice"},
-        headers=carrier,
+        headers=noc,
     )
     assert response.status_code == 200
     lines = response.json()["items"]
@@ -35,7 +35,7 @@ async def test_venezuela_managed_voice_gets_its_own_line_not_the_data_line(world
     data = await world.client.get(
         "/v1/directory/lines",
         params={"country": "VE", "purpose": "technical_support", "service": "data"},
-        headers=carrier,
+        headers=noc,
     )
     assert "+582122049378" in numbers(data.json()["items"])
     assert "+582122049306" not in numbers(data.json()["items"])

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import Clock
 from app.core.errors import DRIVER_CONNECTION_ERRORS, Forbidden, Unauthorized
 from app.core.etag import HasVersion, IfMatch, with_etag
-from app.core.roles import CUSTOMER_ROLES, PROVIDER_ROLES, Role
+from app.core.roles import Role
 from app.core.settings import Settings
 from app.core.tenancy import Caller
 
@@ -131,6 +131,20 @@ def refuse_unless(caller: Caller, roles: Iterable[Role], doing: str = "do this")
         raise Forbidden(f"the role {caller.role.value} may not {doing}")
 
 
+@dataclass(frozen=True, slots=True)
+class RoleCheck:
+    """Who a policy dependency lets through, and what it calls the act."""
+
+    roles: frozenset[Role]
+    doing: str
+
+
+# Every policy dependency by the function FastAPI calls: the permission test generated from
+# the route table and the security document read each route's roles here, so a route that
+# declares no policy dependency is found, not silently open.
+ROLE_CHECKS: dict[Callable[..., object], RoleCheck] = {}
+
+
 def require_roles(*roles: Role, doing: str = "do this") -> Callable[[Caller], Awaitable[Caller]]:
     """A dependency for a feature's policy: `Filer = Annotated[Caller, Depends(require_roles(
     *ROLES["file"], doing="file requests"))]`, so an endpoint's signature says who may call it."""
@@ -140,6 +154,7 @@ def require_roles(*roles: Role, doing: str = "do this") -> Callable[[Caller], Aw
         refuse_unless(caller, allowed, doing)
         return caller
 
+    ROLE_CHECKS[check] = RoleCheck(allowed, doing)
     return check
 
 
@@ -150,10 +165,5 @@ EVERYONE = frozenset(Role)
 EVERYONE_BUT_CARRIERS = EVERYONE - {Role.carrier}
 
 
-ProviderAdmin = Annotated[Caller, Depends(require_roles(Role.provider_admin))]
-ProviderStaff = Annotated[Caller, Depends(require_roles(*PROVIDER_ROLES))]
-CustomerAdminOrProvider = Annotated[
-    Caller, Depends(require_roles(Role.provider_admin, Role.customer_admin))
-]
+# A dependency that only authenticates; routes declare a feature policy's dependency instead.
 AnyCaller = CurrentCaller
-CustomerCaller = Annotated[Caller, Depends(require_roles(*CUSTOMER_ROLES))]

@@ -8,18 +8,19 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
 
-from app.core.deps import AnyCaller, GuardedWrite, ProviderAdmin, SessionDep, Write
+from app.core.deps import GuardedWrite, SessionDep, Write
 from app.core.etag import with_etag
 from app.core.idempotency import Idempotency
 from app.core.pagination import CursorPaging, Page
 from app.services.calendars import schemas, service
+from app.services.calendars.policy import CalendarEditor, CalendarReader
 
 router = APIRouter(prefix="/v1/calendars", tags=["calendars"])
 
 
 @router.get("/{country}", summary="A country's time zone, office hours and holiday categories")
 async def get_calendar(
-    country: str, caller: AnyCaller, session: SessionDep, response: Response
+    country: str, caller: CalendarReader, session: SessionDep, response: Response
 ) -> schemas.CalendarRead:
     calendar = await service.get_calendar(session, country)
     return with_etag(response, calendar)
@@ -31,7 +32,7 @@ async def get_calendar(
 async def update_calendar(
     country: str,
     payload: schemas.CalendarWrite,
-    caller: ProviderAdmin,
+    caller: CalendarEditor,
     write: GuardedWrite,
 ) -> schemas.CalendarRead:
     calendar = await service.update_calendar(
@@ -42,7 +43,7 @@ async def update_calendar(
 
 @router.get("/{country}/closed-days", summary="Extra closed days beyond public holidays")
 async def list_closed_days(
-    country: str, caller: AnyCaller, session: SessionDep, paging: CursorPaging
+    country: str, caller: CalendarReader, session: SessionDep, paging: CursorPaging
 ) -> Page[schemas.ClosedDayRead]:
     return await service.list_closed_days(session, country, paging)
 
@@ -51,7 +52,7 @@ async def list_closed_days(
 async def add_closed_day(
     country: str,
     payload: schemas.ClosedDayWrite,
-    caller: ProviderAdmin,
+    caller: CalendarEditor,
     write: Write,
     claim: Idempotency,
 ) -> schemas.ClosedDayRead:
@@ -62,7 +63,7 @@ async def add_closed_day(
     "/{country}/closed-days/{day}", status_code=204, summary="Reopen an extra closed day"
 )
 async def remove_closed_day(
-    country: str, day: date, caller: ProviderAdmin, session: SessionDep
+    country: str, day: date, caller: CalendarEditor, session: SessionDep
 ) -> Response:
     await service.remove_closed_day(session, country, day)
     return Response(status_code=204)
@@ -77,7 +78,7 @@ async def remove_closed_day(
 )
 async def due(
     country: str,
-    caller: AnyCaller,
+    caller: CalendarReader,
     session: SessionDep,
     start: Annotated[AwareDatetime, Query(description="ISO 8601 with a UTC offset")],
     business_hours: Annotated[float, Query(ge=0, le=service.MAX_BUSINESS_HOURS)],
@@ -88,7 +89,7 @@ async def due(
 @router.get("/{country}/holidays", summary="A year's public holidays and extra closed days")
 async def holidays(
     country: str,
-    caller: AnyCaller,
+    caller: CalendarReader,
     session: SessionDep,
     year: Annotated[int, Query(ge=service.FIRST_YEAR, le=service.LAST_YEAR)],
     paging: CursorPaging,

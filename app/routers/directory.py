@@ -6,25 +6,21 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
-from app.core.deps import (
-    AnyCaller,
-    CustomerAdminOrProvider,
-    GuardedWrite,
-    ProviderAdmin,
-    ProviderStaff,
-    SessionDep,
-    Write,
-    require_roles,
-)
+from app.core.deps import GuardedWrite, SessionDep, Write
 from app.core.etag import with_etag
 from app.core.idempotency import Idempotency
 from app.core.pagination import CursorPaging, Page, Paging
-from app.core.roles import PROVIDER_ROLES, Role
-from app.core.tenancy import Caller
 from app.services.directory import account_team, city_tiers, contacts, escalation, schemas
 from app.services.directory import service as directory
+from app.services.directory.policy import (
+    AccountTeamEditor,
+    ContactManager,
+    ContactReader,
+    DirectoryEditor,
+    DirectoryReader,
+)
 
 router = APIRouter(prefix="/v1/directory", tags=["directory"])
 
@@ -35,7 +31,7 @@ CountryQuery = Annotated[
 
 @router.get("/lines", summary="Which number to call, by country, purpose and service")
 async def list_lines(
-    caller: AnyCaller,
+    caller: DirectoryReader,
     session: SessionDep,
     paging: CursorPaging,
     country: CountryQuery = None,
@@ -54,7 +50,7 @@ async def list_lines(
 
 @router.get("/offices", summary="Main office numbers and addresses")
 async def list_offices(
-    caller: AnyCaller, session: SessionDep, paging: CursorPaging, country: CountryQuery = None
+    caller: DirectoryReader, session: SessionDep, paging: CursorPaging, country: CountryQuery = None
 ) -> Page[schemas.OfficeRead]:
     return await directory.list_offices(session, paging, country)
 
@@ -64,21 +60,21 @@ async def list_offices(
     summary="Which portal a country's customers use (both readings where the handbooks differ)",
 )
 async def list_portals(
-    caller: AnyCaller, session: SessionDep, paging: CursorPaging, country: CountryQuery = None
+    caller: DirectoryReader, session: SessionDep, paging: CursorPaging, country: CountryQuery = None
 ) -> Page[schemas.PortalRead]:
     return await directory.list_portals(session, paging, country)
 
 
 @router.get("/billing-mailboxes", summary="Where PO, HES and MIGO numbers go, per country")
 async def list_billing_mailboxes(
-    caller: AnyCaller, session: SessionDep, paging: CursorPaging, country: CountryQuery = None
+    caller: DirectoryReader, session: SessionDep, paging: CursorPaging, country: CountryQuery = None
 ) -> Page[schemas.BillingMailboxRead]:
     return await directory.list_billing_mailboxes(session, paging, country)
 
 
 @router.get("/escalation", summary="A country's escalation matrix (or its TSC lines as fallback)")
 async def get_escalation(
-    caller: AnyCaller,
+    caller: DirectoryReader,
     session: SessionDep,
     response: Response,
     country: Annotated[str, Query(min_length=1, max_length=8, description="ISO 3166-1 alpha-2")],
@@ -94,7 +90,7 @@ async def get_escalation(
 async def put_escalation(
     country: str,
     payload: schemas.EscalationMatrixWrite,
-    caller: ProviderAdmin,
+    caller: DirectoryEditor,
     write: GuardedWrite,
 ) -> schemas.EscalationMatrixRead:
     matrix = await escalation.replace_matrix(
@@ -106,12 +102,6 @@ async def put_escalation(
 contacts_router = APIRouter(prefix="/v1/enterprises", tags=["contacts"])
 
 
-# Carriers (machine-to-machine, tickets only) neither read nor write these.
-EnterpriseReader = Annotated[
-    Caller, Depends(require_roles(*PROVIDER_ROLES, Role.customer_admin, Role.customer_user))
-]
-
-
 @contacts_router.post(
     "/{enterprise_id}/contacts",
     status_code=201,
@@ -120,7 +110,7 @@ EnterpriseReader = Annotated[
 async def create_contact(
     enterprise_id: uuid.UUID,
     payload: schemas.ContactCreate,
-    caller: CustomerAdminOrProvider,
+    caller: ContactManager,
     write: Write,
     claim: Idempotency,
 ) -> schemas.ContactRead:
@@ -131,7 +121,7 @@ async def create_contact(
 
 @contacts_router.get("/{enterprise_id}/contacts", summary="The enterprise's notification contacts")
 async def list_contacts(
-    enterprise_id: uuid.UUID, caller: EnterpriseReader, session: SessionDep, paging: Paging
+    enterprise_id: uuid.UUID, caller: ContactReader, session: SessionDep, paging: Paging
 ) -> Page[schemas.ContactRead]:
     return await contacts.list_contacts(session, caller, enterprise_id, paging)
 
@@ -140,7 +130,7 @@ async def list_contacts(
 async def get_contact(
     enterprise_id: uuid.UUID,
     contact_id: uuid.UUID,
-    caller: EnterpriseReader,
+    caller: ContactReader,
     session: SessionDep,
     response: Response,
 ) -> schemas.ContactRead:
@@ -155,7 +145,7 @@ async def update_contact(
     enterprise_id: uuid.UUID,
     contact_id: uuid.UUID,
     payload: schemas.ContactUpdate,
-    caller: CustomerAdminOrProvider,
+    caller: ContactManager,
     write: GuardedWrite,
 ) -> schemas.ContactRead:
     return await write.answer(
@@ -171,7 +161,7 @@ async def update_contact(
 async def delete_contact(
     enterprise_id: uuid.UUID,
     contact_id: uuid.UUID,
-    caller: CustomerAdminOrProvider,
+    caller: ContactManager,
     session: SessionDep,
 ) -> Response:
     await contacts.delete_contact(session, caller, enterprise_id, contact_id)
@@ -180,7 +170,7 @@ async def delete_contact(
 
 @contacts_router.get("/{enterprise_id}/account-team", summary="The enterprise's account team")
 async def get_account_team(
-    enterprise_id: uuid.UUID, caller: EnterpriseReader, session: SessionDep
+    enterprise_id: uuid.UUID, caller: ContactReader, session: SessionDep
 ) -> schemas.AccountTeamRead:
     return await account_team.get_account_team(session, caller, enterprise_id)
 
@@ -191,7 +181,7 @@ async def get_account_team(
 async def put_account_team(
     enterprise_id: uuid.UUID,
     payload: schemas.AccountTeamWrite,
-    caller: ProviderStaff,
+    caller: AccountTeamEditor,
     write: Write,
 ) -> schemas.AccountTeamRead:
     return await account_team.set_account_team(
@@ -208,14 +198,14 @@ City = Annotated[str, Path(min_length=1, max_length=120, description="Case and a
     "/{country}", summary="The listed cities of a country; any other is intermediate"
 )
 async def list_city_tiers(
-    country: str, caller: AnyCaller, session: SessionDep, paging: CursorPaging
+    country: str, caller: DirectoryReader, session: SessionDep, paging: CursorPaging
 ) -> Page[schemas.CityTierRead]:
     return await city_tiers.list_city_tiers(session, country, paging)
 
 
 @city_tiers_router.get("/{country}/{city}", summary="A city's tier")
 async def get_city_tier(
-    country: str, city: City, caller: AnyCaller, session: SessionDep
+    country: str, city: City, caller: DirectoryReader, session: SessionDep
 ) -> schemas.CityTierRead:
     return await city_tiers.get_city_tier(session, country, city)
 
@@ -225,7 +215,7 @@ async def put_city_tier(
     country: str,
     city: City,
     payload: schemas.CityTierWrite,
-    caller: ProviderAdmin,
+    caller: DirectoryEditor,
     write: Write,
 ) -> schemas.CityTierRead:
     return await city_tiers.set_city_tier(write.session, write.clock, country, city, payload.tier)

@@ -7,25 +7,18 @@ import uuid
 
 from fastapi import APIRouter, Request, Response
 
-from app.core.deps import (
-    AnyCaller,
-    ClockDep,
-    CustomerAdminOrProvider,
-    GuardedWrite,
-    SessionDep,
-    SettingsDep,
-    Write,
-)
+from app.core.deps import ClockDep, GuardedWrite, SessionDep, SettingsDep, Write
 from app.core.etag import with_etag
 from app.core.idempotency import SHOWN_ONCE_RETRY, Idempotency
 from app.core.pagination import Page, Paging
 from app.services.identity import schemas, service, signin
+from app.services.identity.policy import ApiClientManager, SignedIn, UserManager
 
 router = APIRouter(prefix="/v1", tags=["identity"])
 
 
 @router.get("/me", summary="Who the bearer token belongs to")
-async def me(caller: AnyCaller) -> schemas.Me:
+async def me(caller: SignedIn) -> schemas.Me:
     me = schemas.Me.model_validate(caller)  # the caller's own fields, by name
     me.enterprise_ids.sort()
     return me
@@ -39,7 +32,7 @@ async def me(caller: AnyCaller) -> schemas.Me:
 )
 async def create_api_client(
     payload: schemas.ApiClientCreate,
-    caller: CustomerAdminOrProvider,
+    caller: ApiClientManager,
     write: Write,
     claim: Idempotency,
 ) -> schemas.ApiClientCreated:
@@ -48,14 +41,14 @@ async def create_api_client(
 
 @router.get("/api-clients", summary="API clients the caller administers")
 async def list_api_clients(
-    caller: CustomerAdminOrProvider, session: SessionDep, paging: Paging
+    caller: ApiClientManager, session: SessionDep, paging: Paging
 ) -> Page[schemas.ApiClientRead]:
     return await service.list_api_clients(session, caller, paging)
 
 
 @router.delete("/api-clients/{client_id}", status_code=204, summary="Revoke an API client's token")
 async def revoke_api_client(
-    client_id: uuid.UUID, caller: CustomerAdminOrProvider, write: Write
+    client_id: uuid.UUID, caller: ApiClientManager, write: Write
 ) -> Response:
     await service.revoke_api_client(write.session, caller, write.clock, client_id)
     return Response(status_code=204)
@@ -63,21 +56,21 @@ async def revoke_api_client(
 
 @router.post("/users", status_code=201, summary="Invite a user")
 async def create_user(
-    payload: schemas.UserCreate, caller: CustomerAdminOrProvider, write: Write, claim: Idempotency
+    payload: schemas.UserCreate, caller: UserManager, write: Write, claim: Idempotency
 ) -> schemas.UserRead:
     return await service.create_user(write.session, caller, write.clock, claim, payload)
 
 
 @router.get("/users", summary="Users the caller administers")
 async def list_users(
-    caller: CustomerAdminOrProvider, session: SessionDep, paging: Paging
+    caller: UserManager, session: SessionDep, paging: Paging
 ) -> Page[schemas.UserRead]:
     return await service.list_users(session, caller, paging)
 
 
 @router.get("/users/{user_id}", summary="One user")
 async def get_user(
-    user_id: uuid.UUID, caller: CustomerAdminOrProvider, session: SessionDep, response: Response
+    user_id: uuid.UUID, caller: UserManager, session: SessionDep, response: Response
 ) -> schemas.UserRead:
     user = await service.get_user(session, caller, user_id)
     return with_etag(response, user)
@@ -87,16 +80,14 @@ async def get_user(
 async def update_user(
     user_id: uuid.UUID,
     payload: schemas.UserUpdate,
-    caller: CustomerAdminOrProvider,
+    caller: UserManager,
     write: GuardedWrite,
 ) -> schemas.UserRead:
     return await write.answer(service.update_user, caller, user_id, payload, write.if_match)
 
 
 @router.delete("/users/{user_id}", status_code=204, summary="Revoke a user and end their sessions")
-async def revoke_user(
-    user_id: uuid.UUID, caller: CustomerAdminOrProvider, write: Write
-) -> Response:
+async def revoke_user(user_id: uuid.UUID, caller: UserManager, write: Write) -> Response:
     await service.revoke_user(write.session, caller, write.clock, user_id)
     return Response(status_code=204)
 
@@ -124,7 +115,7 @@ async def refresh(
 
 
 @auth_router.post("/logout", status_code=204, summary="Sign out: both tokens stop working")
-async def sign_out(caller: AnyCaller, write: Write) -> Response:
+async def sign_out(caller: SignedIn, write: Write) -> Response:
     await signin.sign_out(write.session, write.clock, caller)
     return Response(status_code=204)
 

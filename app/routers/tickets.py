@@ -8,13 +8,24 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
 
-from app.core.deps import AnyCaller, ClockDep, GuardedWrite, ProviderAdmin, SessionDep, Write
+from app.core.deps import ClockDep, GuardedWrite, SessionDep, Write
 from app.core.etag import with_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency
 from app.core.pagination import Page, Paging
 from app.core.schemas import Instant
 from app.services.tickets import schemas, service, sla_policies
+from app.services.tickets.policy import (
+    SlaPolicyEditor,
+    SlaReader,
+    TicketEditor,
+    TicketEscalator,
+    TicketNoter,
+    TicketOpener,
+    TicketReader,
+    TicketResumer,
+    TicketWorker,
+)
 from app.services.tickets.rules import Severity, Stage, Status
 from app.services.tickets.service import sla_report
 
@@ -45,7 +56,7 @@ Filters = Annotated[schemas.TicketFilters, Depends(ticket_filters)]
 @router.post("", status_code=201, summary="Open a trouble ticket")
 async def open_ticket(
     payload: schemas.TicketCreate,
-    caller: AnyCaller,
+    caller: TicketOpener,
     session: SessionDep,
     clock: ClockDep,
     claim: Idempotency,
@@ -58,14 +69,14 @@ async def open_ticket(
 
 @router.get("", summary="Tickets the caller may see, by filter; keyset pages")
 async def list_tickets(
-    caller: AnyCaller, session: SessionDep, filters: Filters, paging: Paging
+    caller: TicketReader, session: SessionDep, filters: Filters, paging: Paging
 ) -> Page[schemas.TicketRead]:
     return await service.list_tickets(session, caller, filters, paging)
 
 
 @router.get("/{ticket_id}", summary="One ticket with its SLA clocks")
 async def get_ticket(
-    ticket_id: uuid.UUID, caller: AnyCaller, session: SessionDep, response: Response
+    ticket_id: uuid.UUID, caller: TicketReader, session: SessionDep, response: Response
 ) -> schemas.TicketRead:
     return with_etag(response, await service.get_ticket(session, caller, ticket_id))
 
@@ -75,7 +86,7 @@ async def get_ticket(
     summary="Change severity, contact or description; staff name the service (If-Match)",
 )
 async def update_ticket(
-    ticket_id: uuid.UUID, payload: schemas.TicketUpdate, caller: AnyCaller, write: GuardedWrite
+    ticket_id: uuid.UUID, payload: schemas.TicketUpdate, caller: TicketEditor, write: GuardedWrite
 ) -> schemas.TicketRead:
     return await write.answer(service.update_ticket, caller, ticket_id, payload, write.if_match)
 
@@ -85,14 +96,14 @@ async def update_ticket(
     summary="Move to the next stage (provider staff); past registration a service is required",
 )
 async def move_ticket(
-    ticket_id: uuid.UUID, payload: schemas.TransitionIn, caller: AnyCaller, write: GuardedWrite
+    ticket_id: uuid.UUID, payload: schemas.TransitionIn, caller: TicketWorker, write: GuardedWrite
 ) -> schemas.TicketRead:
     return await write.answer(service.move_ticket, caller, ticket_id, payload, write.if_match)
 
 
 @router.post("/{ticket_id}/hold", summary="Wait for the customer: the SLA clock stops")
 async def hold_ticket(
-    ticket_id: uuid.UUID, payload: schemas.HoldIn, caller: AnyCaller, write: Write
+    ticket_id: uuid.UUID, payload: schemas.HoldIn, caller: TicketWorker, write: Write
 ) -> schemas.TicketRead:
     return await write.answer(service.hold_ticket, caller, ticket_id, payload)
 
@@ -100,7 +111,7 @@ async def hold_ticket(
 @router.post("/{ticket_id}/resume", summary="Resume: the clock runs again, due time pushed")
 async def resume_ticket(
     ticket_id: uuid.UUID,
-    caller: AnyCaller,
+    caller: TicketResumer,
     write: Write,
     payload: Annotated[schemas.ResumeIn | None, Body()] = None,
 ) -> schemas.TicketRead:
@@ -109,21 +120,21 @@ async def resume_ticket(
 
 @router.post("/{ticket_id}/notes", status_code=201, summary="Add a note (public or internal)")
 async def add_note(
-    ticket_id: uuid.UUID, payload: schemas.NoteIn, caller: AnyCaller, write: Write
+    ticket_id: uuid.UUID, payload: schemas.NoteIn, caller: TicketNoter, write: Write
 ) -> schemas.TicketRead:
     return await write.answer(service.add_note, caller, ticket_id, payload)
 
 
 @router.post("/{ticket_id}/escalations", status_code=201, summary="Escalate one level")
 async def escalate_ticket(
-    ticket_id: uuid.UUID, payload: schemas.EscalationIn, caller: AnyCaller, write: Write
+    ticket_id: uuid.UUID, payload: schemas.EscalationIn, caller: TicketEscalator, write: Write
 ) -> schemas.TicketRead:
     return await write.answer(service.escalate_ticket, caller, ticket_id, payload)
 
 
 @router.get("/{ticket_id}/events", summary="The ticket's history, oldest first, a page at a time")
 async def ticket_events(
-    ticket_id: uuid.UUID, caller: AnyCaller, session: SessionDep, paging: Paging
+    ticket_id: uuid.UUID, caller: TicketReader, session: SessionDep, paging: Paging
 ) -> Page[EventRead]:
     return await service.ticket_events(session, caller, ticket_id, paging)
 
@@ -135,21 +146,24 @@ CountryPath = Annotated[str, Path(pattern=r"^[A-Za-z]{2}$", description="ISO 316
 
 @sla_router.get("/v1/sla-policies/{country}", summary="A country's SLA policy")
 async def get_policy(
-    country: CountryPath, caller: AnyCaller, session: SessionDep, response: Response
+    country: CountryPath, caller: SlaReader, session: SessionDep, response: Response
 ) -> schemas.SlaPolicyRead:
     return with_etag(response, await sla_policies.get_policy(session, country))
 
 
 @sla_router.put("/v1/sla-policies/{country}", summary="Replace a country's SLA policy (admins)")
 async def put_policy(
-    country: CountryPath, payload: schemas.SlaPolicyBody, caller: ProviderAdmin, write: GuardedWrite
+    country: CountryPath,
+    payload: schemas.SlaPolicyBody,
+    caller: SlaPolicyEditor,
+    write: GuardedWrite,
 ) -> schemas.SlaPolicyRead:
     return await write.answer(sla_policies.put_policy, caller, country, payload, write.if_match)
 
 
 @sla_router.get("/v1/reports/sla", summary="Clocks met and breached per stage; time to restore")
 async def report(
-    caller: AnyCaller,
+    caller: SlaReader,
     session: SessionDep,
     enterprise_id: Annotated[uuid.UUID | None, Query()] = None,
     start: Annotated[Instant | None, Query(alias="from")] = None,

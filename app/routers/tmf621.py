@@ -14,11 +14,11 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.deps import AnyCaller, SessionDep, SettingsDep, Write
+from app.core.deps import SessionDep, SettingsDep, Write
 from app.core.errors import PROBLEM_JSON, Problem
 from app.core.idempotency import Idempotency
 from app.services.tmf621 import reads, schemas, service
-from app.services.tmf621.policy import HubManager
+from app.services.tmf621.policy import HubManager, TroubleTicketCaller
 from app.services.tmf621.rules import TMF_EVENT_TYPES
 
 MAPPING = """TMF621 v4 over the same tickets as `/v1/tickets`.
@@ -111,7 +111,7 @@ Filter = Annotated[str | None, Query(max_length=200)]
 async def list_trouble_tickets(
     request: Request,
     response: Response,
-    caller: AnyCaller,
+    caller: TroubleTicketCaller,
     session: SessionDep,
     fields: Fields = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -152,7 +152,7 @@ async def list_trouble_tickets(
     response_model_exclude_unset=True,
 )
 async def get_trouble_ticket(
-    id: str, caller: AnyCaller, session: SessionDep, fields: Fields = None
+    id: str, caller: TroubleTicketCaller, session: SessionDep, fields: Fields = None
 ) -> Any:
     return await reads.get_ticket(session, caller, id, fields)
 
@@ -165,7 +165,10 @@ async def get_trouble_ticket(
     response_model=schemas.TroubleTicket,
 )
 async def create_trouble_ticket(
-    payload: schemas.TroubleTicketCreate, caller: AnyCaller, write: Write, claim: Idempotency
+    payload: schemas.TroubleTicketCreate,
+    caller: TroubleTicketCaller,
+    write: Write,
+    claim: Idempotency,
 ) -> Any:
     ticket = await service.create_ticket(write.session, caller, write.clock, claim, payload)
     write.response.headers["Location"] = ticket["href"]
@@ -192,7 +195,7 @@ async def patch_trouble_ticket(
     payload: Annotated[
         schemas.TroubleTicketUpdate, Body(media_type="application/merge-patch+json")
     ],
-    caller: AnyCaller,
+    caller: TroubleTicketCaller,
     write: Write,
 ) -> Any:
     return await service.patch_ticket(write.session, caller, write.clock, id, payload)

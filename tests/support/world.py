@@ -13,6 +13,9 @@ from app.core.clock import FrozenClock
 from app.core.roles import Role
 from app.services.identity.service import insert_api_client
 
+# Every person the tests sign in uses it: it is the password, not the account, under test.
+USER_PASSWORD = "correct horse battery staple"
+
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
@@ -95,3 +98,28 @@ class World:
         )
         assert response.status_code == 201, response.text
         return bearer(response.json()["token"])
+
+    async def user(
+        self, role: Role | str, *enterprise_ids: str, default: str | None = None
+    ) -> dict[str, str]:
+        """Headers of a person of `role` acting for `enterprise_ids` (the first by default),
+        signed in through the portal's sign-in."""
+        email = f"person-{uuid.uuid4().hex[:10]}@example.com"
+        response = await self.client.post(
+            "/v1/users",
+            json={
+                "email": email,
+                "name": f"test {role}",
+                "role": str(role),
+                "enterprise_ids": list(enterprise_ids),
+                "default_enterprise_id": default,
+                "password": USER_PASSWORD,
+            },
+            headers=self.admin,
+        )
+        assert response.status_code == 201, response.text
+        tokens = await self.client.post(
+            "/v1/auth/token", json={"email": email, "password": USER_PASSWORD}
+        )
+        assert tokens.status_code == 200, tokens.text
+        return bearer(tokens.json()["access_token"])

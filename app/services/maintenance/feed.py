@@ -16,10 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
+from app.core.deps import refuse_unless
 from app.core.errors import NotFound, Unauthorized
 from app.core.tenancy import Caller, visible_to
 from app.models import Enterprise, Maintenance, MaintenanceFeed, MaintenanceImpact
 from app.services.identity.authentication import resolve_caller
+from app.services.maintenance.policy import ROLES
 from app.services.maintenance.schemas import MaintenanceFeedRead
 
 FEED_PATH = "/v1/maintenances.ics"
@@ -102,6 +104,8 @@ async def calendar(
         name = "Carrier Desk maintenance"
     elif token is not None:
         caller = await resolve_caller(session, token, now)
+        # The route is open (the feed URL is its own secret); a bearer's role is asked here.
+        refuse_unless(caller, ROLES["read"], "read maintenance")
         visible = visible_to(
             select(MaintenanceImpact.maintenance_id), caller, MaintenanceImpact.enterprise_id
         )

@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
 from app.core.database import begin_on_server, driver_connection, in_server_transaction
-from app.core.errors import Conflict, Forbidden, field_error
+from app.core.deps import refuse_unless
+from app.core.errors import Conflict, field_error
 from app.core.events import OUTBOX_CHANNEL, event_and_outbox_ctes
 from app.core.idempotency import IdempotencyClaim, replay_stored_answer, stored_answer_cte
 from app.core.tenancy import Caller, visible_enterprise_ids
@@ -32,6 +33,7 @@ from app.services.directory.rules import city_key
 from app.services.tickets.clocks import SLA_CHANNEL, first_due
 from app.services.tickets.directory import city_tier
 from app.services.tickets.events import TicketCreated
+from app.services.tickets.policy import ROLES
 from app.services.tickets.reads import clock_read
 from app.services.tickets.rules import (
     CityTier,
@@ -176,8 +178,7 @@ async def open_ticket(
     """Open a ticket. `commit=False` leaves it in the caller's open transaction."""
     now = clock.now()
     if payload.reported_at is not None:
-        if not caller.is_provider:
-            raise Forbidden("only provider staff logging a phoned report may set reported_at")
+        refuse_unless(caller, ROLES["set_reported_at"], "set reported_at")
         if payload.reported_at > now:
             raise field_error("reported_at", "must not be in the future")
     if payload.enterprise_id is not None:

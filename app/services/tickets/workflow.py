@@ -10,7 +10,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
-from app.core.errors import Conflict, Forbidden, IllegalMove, NotFound, field_error
+from app.core.deps import refuse_unless
+from app.core.errors import Conflict, IllegalMove, NotFound, field_error
 from app.core.etag import check_if_match
 from app.core.tenancy import Caller, visible_to
 from app.models import SlaClock, Ticket
@@ -35,6 +36,7 @@ from app.services.tickets.events import (
     TicketStageChanged,
     TicketUpdated,
 )
+from app.services.tickets.policy import ROLES
 from app.services.tickets.reads import fetch_ticket
 from app.services.tickets.rules import (
     FINAL_STAGES,
@@ -80,8 +82,7 @@ async def _lock(session: AsyncSession, caller: Caller, ticket_id: uuid.UUID) -> 
 
 
 def _staff_only(caller: Caller, what: str) -> None:
-    if not caller.is_provider:
-        raise Forbidden(f"only provider staff may {what}")
+    refuse_unless(caller, ROLES["work"], what)
 
 
 def _still_open(ticket: Any) -> None:
@@ -354,8 +355,8 @@ async def add_note(
 ) -> TicketRead:
     """A note in the history: customer-visible, or internal (staff only)."""
     ticket = await _lock(session, caller, ticket_id)
-    if payload.visibility is NoteVisibility.internal and not caller.is_provider:
-        raise Forbidden("only provider staff may write internal notes")
+    if payload.visibility is NoteVisibility.internal:
+        refuse_unless(caller, ROLES["write_internal_notes"], "write internal notes")
     now = clock.now()
     await _touch(session, ticket, now)
     note = TicketNoteAdded(number=ticket.number, visibility=payload.visibility, body=payload.body)

@@ -22,3 +22,6 @@ ROLES: dict[str, frozenset[Role]] = {
 HubManager = Annotated[
     Caller, Depends(require_roles(*ROLES["manage_hubs"], doing="manage TMF621 hub listeners"))
 ]
+TroubleTicketCaller = Annotated[
+    Caller, Depends(require_roles(*ROLES["tickets"], doing="use trouble tickets"))
+]
