@@ -25,6 +25,7 @@ from app.models.identity import (
     UserEnterprise,
     UserSession,
 )
+from app.models.incidents import Incident, IncidentService, IncidentTicket
 from app.models.maintenance import (
     Maintenance,
     MaintenanceFeed,
@@ -33,6 +34,7 @@ from app.models.maintenance import (
 )
 from app.models.orders import Order
 from app.models.platform import Event, IdempotencyRecord, OutboxMessage
+from app.models.sonata import SonataTicketAttributes
 from app.models.tickets import SlaClock, SlaPolicy, Ticket
 from app.models.tmf621 import TmfTicketAttributes
 
@@ -54,6 +56,9 @@ __all__ = [
     "EscalationMatrix",
     "Event",
     "IdempotencyRecord",
+    "Incident",
+    "IncidentService",
+    "IncidentTicket",
     "MailMessage",
     "Maintenance",
     "MaintenanceFeed",
@@ -68,6 +73,7 @@ __all__ = [
     "SigninThrottle",
     "SlaClock",
     "SlaPolicy",
+    "SonataTicketAttributes",
     "Ticket",
     "TmfTicketAttributes",
     "User",

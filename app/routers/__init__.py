@@ -11,8 +11,10 @@ from app.routers import (
     enterprises,
     health,
     identity,
+    incidents,
     maintenance,
     orders,
+    sonata,
     tickets,
     tmf621,
 )
@@ -32,8 +34,10 @@ ALL_ROUTERS: list[APIRouter] = [
     billing.router,
     changes.router,
     maintenance.router,
+    incidents.router,
     delivery.router,
     tmf621.router,
+    sonata.router,
     delivery.events_router,
     delivery.mail_router,
 ]
