@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
 _RESOURCE = {"ticket": "troubleTicket", "incident": "incident"}
 
+# What a buyer's patch records: told to other listeners as an attribute change, never back to
+# the buyer's client that made it.
+_BUYER_EDITS = frozenset({"ticket.updated", "ticket.note_added"})
+
 
 def sonata_deliveries(
     events: Sequence[OutboxEvent], hubs: Sequence[Any]
@@ -38,7 +42,7 @@ def sonata_deliveries(
         for hub in hubs:
             if hub.enterprise_id != event.enterprise_id:
                 continue
-            if event.type == "ticket.updated" and event.actor == hub.created_by:
+            if event.type in _BUYER_EDITS and event.actor == hub.created_by:
                 continue
             wanted = [t for t in types if not hub.events or t.value in hub.events]
             for sonata_type in wanted[:1]:
