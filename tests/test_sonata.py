@@ -99,7 +99,8 @@ async def test_a_wholesale_carrier_works_tickets_over_sonata_and_its_hub_hears(
         )
         assert again.json()["id"] == hub.json()["id"]  # a retry registers nothing new
         read = await world.client.get(f"{SONATA}/hub/{hub.json()['id']}", headers=carrier)
-        assert read.status_code == 200 and read.json()["callback"] == listener.url
+        assert read.status_code == 200
+        assert read.json()["callback"] == listener.url
 
         created = await world.client.post(
             f"{SONATA}/troubleTicket",
@@ -122,7 +123,8 @@ async def test_a_wholesale_carrier_works_tickets_over_sonata_and_its_hub_hears(
         assert replay.json()["id"] == ticket["id"]
         # The same ticket, the same id, on Carrier Desk's own API: its clocks running.
         own = (await world.client.get(f"/v1/tickets/{ticket['id']}", headers=carrier)).json()
-        assert own["severity"] == "critical" and own["external_id"] == "WS-1001"
+        assert own["severity"] == "critical"
+        assert own["external_id"] == "WS-1001"
         assert own["sla"][0]["state"] == "running"
 
         other = await world.client.post(
@@ -262,15 +264,18 @@ async def test_bad_input_is_told_in_the_specs_shape_and_changes_nothing(world: W
         content=b"{not json",
         headers={**carrier, "Content-Type": "application/json"},
     )
-    assert answer.status_code == 400 and answer.json()["code"] == "invalidBody"
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "invalidBody"
     answer = await world.client.get(
         f"{SONATA}/troubleTicket", params={"colour": "red"}, headers=carrier
     )
-    assert answer.status_code == 400 and answer.json()["code"] == "invalidQuery"
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "invalidQuery"
     answer = await world.client.get(
         f"{SONATA}/troubleTicket", params={"status": "nanana"}, headers=carrier
     )
-    assert answer.status_code == 400 and answer.json()["code"] == "invalidQuery"
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "invalidQuery"
     assert await tickets() == []
 
     created = await world.client.post(
@@ -288,7 +293,8 @@ async def test_bad_input_is_told_in_the_specs_shape_and_changes_nothing(world: W
     answer = await world.client.post(
         f"{SONATA}/troubleTicket/{ticket['id']}/cancel", headers=carrier
     )
-    assert answer.status_code == 409 and answer.json()["code"] == "conflict"
+    assert answer.status_code == 409
+    assert answer.json()["code"] == "conflict"
     assert [t["status"] for t in await tickets()] == ["cancelled"]
     statuses = await world.client.get(f"{SONATA}/troubleTicket/{ticket['id']}", headers=carrier)
     assert [c["status"] for c in statuses.json()["statusChange"]] == ["acknowledged", "cancelled"]
@@ -297,14 +303,17 @@ async def test_bad_input_is_told_in_the_specs_shape_and_changes_nothing(world: W
     other = await world.api_client(Role.carrier, stranger["id"])
     for path in (f"/troubleTicket/{ticket['id']}", "/troubleTicket/TT-1"):
         answer = await world.client.get(f"{SONATA}{path}", headers=other)
-        assert answer.status_code == 404 and answer.json()["code"] == "notFound"
+        assert answer.status_code == 404
+        assert answer.json()["code"] == "notFound"
     answer = await world.client.get(f"{SONATA}/troubleTicket", headers={})
-    assert answer.status_code == 401 and answer.json()["code"] == "missingCredentials"
+    assert answer.status_code == 401
+    assert answer.json()["code"] == "missingCredentials"
     customer = await world.api_client(Role.customer_user, buyer["id"])
     answer = await world.client.post(
         f"{SONATA}/troubleTicket", json=new_ticket(service["code"]), headers=customer
     )
-    assert answer.status_code == 403 and answer.json()["code"] == "accessDenied"
+    assert answer.status_code == 403
+    assert answer.json()["code"] == "accessDenied"
 
 
 def test_the_mapping_tables_cover_every_stage_and_severity() -> None:
@@ -329,3 +338,52 @@ def test_the_mapping_tables_cover_every_stage_and_severity() -> None:
     ]
     with pytest.raises(ValueError, match="unknown eventType"):
         subscribed_types("eventType=ticketEaten")
+
+
+async def test_a_buyer_reopens_a_resolved_ticket_opened_elsewhere(world: World) -> None:
+    buyer = await world.enterprise("Wholesale Co", "EC")
+    service = await world.service(buyer["id"])
+    carrier = await world.api_client(Role.carrier, buyer["id"])
+    staff = await world.staff(Role.tsc_engineer)
+    contact = {"name": "NOC", "phone": "+593 2 400 5124", "email": "noc@wholesale.example"}
+    opened = await world.client.post(
+        "/v1/tickets",
+        json={
+            "service_id": service["id"],
+            "severity": "major",
+            "summary": "Flapping",
+            "contact": contact,
+        },
+        headers=carrier,
+    )
+    ticket_id = opened.json()["id"]
+    url = f"{SONATA}/troubleTicket/{ticket_id}"
+    shown = (await world.client.get(url, headers=carrier)).json()
+    # Opened on /v1: its Sonata values follow from its own severity.
+    assert (shown["severity"], shown["priority"], shown["observedImpact"]) == (
+        "significant",
+        "high",
+        "degraded",
+    )
+    patched = await world.client.patch(
+        url, json={"observedImpact": "intermittent"}, headers=carrier
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["observedImpact"] == "intermittent"
+    assert patched.json()["priority"] == "high"
+
+    await _move(world, staff, ticket_id, "registration", "diagnosis", "verification")
+    reopened = await world.client.post(f"{url}/reopen", headers=carrier)
+    assert reopened.status_code == 204, reopened.text
+    now = (await world.client.get(url, headers=carrier)).json()
+    assert now["status"] == "reopened"
+    assert now["note"][-1]["text"].startswith("Reopened by the buyer")
+    listed = await world.client.get(
+        f"{SONATA}/troubleTicket", params={"status": "reopened"}, headers=carrier
+    )
+    assert [t["id"] for t in listed.json()] == [ticket_id]
+    refused = await world.client.post(f"{url}/close", headers=carrier)
+    assert refused.status_code == 409  # the seller works it again before asking to close
+    await _move(world, staff, ticket_id, "stability")
+    assert (await world.client.get(url, headers=carrier)).json()["status"] == "resolved"
+    assert (await world.client.post(f"{url}/close", headers=carrier)).status_code == 204

@@ -42,6 +42,18 @@ from app.services.tickets.service import add_note, move_ticket, open_ticket, upd
 HUB_KIND = "sonata"
 
 
+# The columns of `SonataTicketAttributes` a ticket's Sonata values are kept in.
+KEPT = (
+    "ticket_type",
+    "priority",
+    "severity",
+    "observed_impact",
+    "contacts",
+    "issue_start_date",
+    "reopened_stage",
+)
+
+
 def _contact(contacts: list[RelatedContactInformation]) -> dict[str, Any]:
     """The ticket's contact: the first `relatedContactInformation` (the reporter)."""
     first = contacts[0].model_dump()
@@ -164,23 +176,23 @@ async def create_ticket(
     return answer
 
 
-async def _attributes(session: AsyncSession, ticket_id: uuid.UUID) -> dict[str, Any]:
-    # The attributes of a ticket the calling use case has just read in the caller's scope.
+async def _attributes(
+    session: AsyncSession, ticket_id: uuid.UUID, current: dict[str, Any]
+) -> dict[str, Any]:
+    """The Sonata attributes kept for a ticket the calling use case has just read in the
+    caller's scope; for a ticket opened elsewhere, the values its representation shows."""
     row = await session.get(SonataTicketAttributes, ticket_id)
     if row is None:
-        return {}
-    return {
-        c: getattr(row, c)
-        for c in (
-            "ticket_type",
-            "priority",
-            "severity",
-            "observed_impact",
-            "contacts",
-            "issue_start_date",
-            "reopened_stage",
-        )
-    }
+        return {
+            "ticket_type": current["ticketType"],
+            "priority": current["priority"],
+            "severity": current["severity"],
+            "observed_impact": current["observedImpact"],
+            "contacts": current["relatedContactInformation"],
+            "issue_start_date": None,  # shown as the ticket's reported time until one is given
+            "reopened_stage": None,
+        }
+    return {c: getattr(row, c) for c in KEPT}
 
 
 async def patch_ticket(
@@ -211,15 +223,7 @@ async def patch_ticket(
         await update_ticket(session, caller, clock, key, update, None)
     if payload.externalId is not None and payload.externalId != current.get("externalId"):
         raise field_error("externalId", "is the buyer's ticket number, set when it is created")
-    sonata = {
-        "ticket_type": current["ticketType"],
-        "priority": current["priority"],
-        "severity": current["severity"],
-        "observed_impact": current["observedImpact"],
-        "contacts": current["relatedContactInformation"],
-        "issue_start_date": current.get("issueStartDate"),
-        **(await _attributes(session, key)),
-    }
+    sonata = await _attributes(session, key, current)
     columns = {
         "priority": "priority",
         "severity": "severity",
@@ -312,15 +316,7 @@ async def reopen_ticket(
     key, current = await _task(session, caller, ticket_id, "reopen", buyer)
     stage = await _stage_of(session, caller, key)
     enterprise_id = await _enterprise_of(session, caller, key)
-    attributes = {
-        "ticket_type": current["ticketType"],
-        "priority": current["priority"],
-        "severity": current["severity"],
-        "observed_impact": current["observedImpact"],
-        "contacts": current["relatedContactInformation"],
-        **(await _attributes(session, key)),
-        "reopened_stage": stage.value,
-    }
+    attributes = {**(await _attributes(session, key, current)), "reopened_stage": stage.value}
     await _save_attributes(session, key, enterprise_id, clock.now(), attributes)
     body = "Reopened by the buyer: the issue is still observed"
     await add_note(session, caller, clock, key, TicketNoteIn(body=body))
