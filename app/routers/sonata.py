@@ -105,7 +105,7 @@ def _counted(response: Response, items: list[Any], total: int) -> list[Any]:
     "/troubleTicket",
     summary="List trouble tickets (the spec's filters, offset and limit)",
     description=ABOUT,
-    response_model=list[schemas.TroubleTicket],
+    response_model=list[schemas.SonataTroubleTicket],
     response_model_exclude_none=True,
     response_model_by_alias=True,
 )
@@ -146,12 +146,12 @@ async def list_trouble_tickets(
     status_code=201,
     summary="Create a trouble ticket",
     description=ABOUT,
-    response_model=schemas.TroubleTicket,
+    response_model=schemas.SonataTroubleTicket,
     response_model_exclude_none=True,
     response_model_by_alias=True,
 )
 async def create_trouble_ticket(
-    payload: schemas.TroubleTicketCreate,
+    payload: schemas.SonataTroubleTicketCreate,
     caller: SonataBuyer,
     write: Write,
     claim: Idempotency,
@@ -167,7 +167,7 @@ async def create_trouble_ticket(
 @router.get(
     "/troubleTicket/{id}",
     summary="Retrieve a trouble ticket",
-    response_model=schemas.TroubleTicket,
+    response_model=schemas.SonataTroubleTicket,
     response_model_exclude_none=True,
     response_model_by_alias=True,
 )
@@ -185,13 +185,13 @@ async def get_trouble_ticket(
 @router.patch(
     "/troubleTicket/{id}",
     summary="Update a trouble ticket (the buyer's attributes; notes are added)",
-    response_model=schemas.TroubleTicket,
+    response_model=schemas.SonataTroubleTicket,
     response_model_exclude_none=True,
     response_model_by_alias=True,
 )
 async def patch_trouble_ticket(
     id: str,
-    payload: schemas.TroubleTicketUpdate,
+    payload: schemas.SonataTroubleTicketUpdate,
     caller: SonataBuyer,
     write: Write,
     buyerId: BuyerId = None,
@@ -242,7 +242,7 @@ for _task in TASKS:
 @router.get(
     "/incident",
     summary="List incidents affecting the buyer's products",
-    response_model=list[schemas.Incident],
+    response_model=list[schemas.SonataIncident],
     response_model_exclude_none=True,
     response_model_by_alias=True,
 )
@@ -280,7 +280,7 @@ async def list_incidents(
 @router.get(
     "/incident/{id}",
     summary="Retrieve an incident (with the buyer's own products and tickets only)",
-    response_model=schemas.Incident,
+    response_model=schemas.SonataIncident,
     response_model_exclude_none=True,
     response_model_by_alias=True,
 )
@@ -297,14 +297,14 @@ async def get_incident(
 
 @router.post("/hub", status_code=201, summary="Register a listener for Sonata notifications")
 async def register_listener(
-    payload: schemas.EventSubscriptionInput,
+    payload: schemas.SonataEventSubscriptionInput,
     caller: SonataHubManager,
     write: Write,
     settings: SettingsDep,
     claim: Idempotency,
     buyerId: BuyerId = None,
     sellerId: SellerId = None,
-) -> schemas.EventSubscription:
+) -> schemas.SonataEventSubscription:
     buyer = reads.buyer_of(caller, buyerId, sellerId)
     return await hubs.register_hub(
         write.session, caller, write.clock, settings, claim, payload, buyer
@@ -318,7 +318,7 @@ async def retrieve_listener(
     session: SessionDep,
     buyerId: BuyerId = None,
     sellerId: SellerId = None,
-) -> schemas.EventSubscription:
+) -> schemas.SonataEventSubscription:
     buyer = reads.buyer_of(caller, buyerId, sellerId)
     return await hubs.get_hub(session, caller, id, buyer)
 

@@ -18,6 +18,10 @@ class InvalidQuery(Problem, status=400, title="invalidQuery"):
     """A query parameter this face does not offer, or a value it cannot read."""
 
 
+class MissingQueryParameter(Problem, status=400, title="missingQueryParameter"):
+    """A query parameter the request needs (`buyerId`, for a caller of several buyers)."""
+
+
 class SonataError(BaseModel):
     code: str
     reason: str
@@ -115,8 +119,8 @@ def of_problem(problem: Problem) -> tuple[int, Any]:
             for e in entries
         ]
     code = _CODE_OF_STATUS.get(status, problem.slug)
-    if isinstance(problem, InvalidQuery):
-        code = "invalidQuery"
+    if isinstance(problem, InvalidQuery | MissingQueryParameter):
+        code = problem.title
     if (status == 401 and "expired" in problem.detail) or (
         status == 401 and "invalid" in problem.detail
     ):

@@ -16,9 +16,9 @@ from app.core.tenancy import Caller, one_or_404, visible_to
 from app.models import WebhookEndpoint
 from app.services.delivery.addresses import AddressRefused, check_url
 from app.services.delivery.webhooks import new_endpoint
-from app.services.sonata.reads import path_id
+from app.services.sonata.reads import acting_buyer, path_id
 from app.services.sonata.rules import subscribed_types
-from app.services.sonata.schemas import EventSubscription, EventSubscriptionInput
+from app.services.sonata.schemas import SonataEventSubscription, SonataEventSubscriptionInput
 
 HUB_KIND = "sonata"
 
@@ -29,10 +29,10 @@ async def register_hub(
     clock: Clock,
     settings: Settings,
     claim: IdempotencyClaim | None,
-    payload: EventSubscriptionInput,
+    payload: SonataEventSubscriptionInput,
     buyer: uuid.UUID | None,
-) -> EventSubscription:
-    enterprise_id = caller.acting_enterprise(buyer)
+) -> SonataEventSubscription:
+    enterprise_id = acting_buyer(caller, buyer)
     try:
         events = subscribed_types(payload.query)
     except ValueError as exc:
@@ -52,7 +52,7 @@ async def register_hub(
     )
     session.add(hub)
     await session.flush()
-    answer = EventSubscription(id=str(hub.id), callback=payload.callback, query=payload.query)
+    answer = SonataEventSubscription(id=str(hub.id), callback=payload.callback, query=payload.query)
     await commit_creation(session, claim, answer)
     return answer
 
@@ -73,9 +73,9 @@ async def _hub(
 
 async def get_hub(
     session: AsyncSession, caller: Caller, hub_id: str, buyer: uuid.UUID | None
-) -> EventSubscription:
+) -> SonataEventSubscription:
     hub = await _hub(session, caller, hub_id, buyer, lock=False)
-    return EventSubscription(id=str(hub.id), callback=hub.url, query=hub.description)
+    return SonataEventSubscription(id=str(hub.id), callback=hub.url, query=hub.description)
 
 
 async def unregister_hub(

@@ -21,7 +21,7 @@ from app.services.sonata.rules import (
     SELLER_PRIORITY,
     SELLER_SEVERITY,
 )
-from app.services.sonata.schemas import Incident as SonataIncident
+from app.services.sonata.schemas import SonataIncident
 
 _SELLER_CONTACT = {
     "name": "Technical Service Center",

@@ -17,8 +17,9 @@ _BUYERS = frozenset({Role.carrier})
 ROLES: dict[str, frozenset[Role]] = {
     # Tenancy decides which tickets and incidents; the buyer's own face otherwise.
     "read": _BUYERS | PROVIDER_ROLES,
-    # Only a buyer files, changes and confirms its tickets here: staff work them on /v1.
-    "tickets": _BUYERS,
+    # A buyer files, changes and confirms its tickets here; the TSC may do so for a buyer
+    # (naming `buyerId`), as it opens tickets for a customer on /v1.
+    "tickets": _BUYERS | frozenset({Role.provider_admin, Role.tsc_engineer}),
     # A hub is the buyer's outbound endpoint.
     "manage_hubs": _BUYERS | frozenset({Role.provider_admin}),
 }

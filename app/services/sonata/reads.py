@@ -1,4 +1,4 @@
-"""Sonata reads: Carrier Desk tickets as TroubleTicket resources, listed with the spec's
+"""Sonata reads: Carrier Desk tickets as SonataTroubleTicket resources, listed with the spec's
 filters. Every query is scoped to the caller (`visible_to`); another buyer's id is a 404."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from app.core.roles import PROVIDER_ROLES
 from app.core.tenancy import Caller, visible_to
 from app.models import ApiClient, Event, SonataTicketAttributes, Ticket, User
 from app.services.incidents.service import incidents_of_tickets
+from app.services.sonata.errors import MissingQueryParameter
 from app.services.sonata.rules import (
     BASE,
     DEFAULT_TICKET_TYPE,
@@ -31,7 +32,7 @@ from app.services.sonata.rules import (
     stages_of,
     status_after,
 )
-from app.services.sonata.schemas import TroubleTicket
+from app.services.sonata.schemas import SonataTroubleTicket
 from app.services.tickets.events import TicketEventType
 from app.services.tickets.rules import Status
 
@@ -97,6 +98,14 @@ def buyer_of(caller: Caller, buyer_id: str | None, seller_id: str | None) -> uui
     except ValueError:
         raise NotFound(f"buyer {buyer_id} not found") from None
     return caller.require_enterprise(buyer)
+
+
+def acting_buyer(caller: Caller, buyer: uuid.UUID | None) -> uuid.UUID:
+    """The buyer a creation acts for: the one `buyerId` named, or the caller's only one."""
+    if buyer is None and (caller.is_provider or len(caller.enterprise_ids) > 1):
+        if caller.default_enterprise_id is None or caller.is_provider:
+            raise MissingQueryParameter("buyerId: required, the caller acts for several buyers")
+    return caller.acting_enterprise(buyer)
 
 
 def href(kind: str, key: uuid.UUID | str) -> str:
@@ -260,7 +269,7 @@ def represent(
         "note": notes,
         "statusChange": changes,
     }
-    return TroubleTicket.model_validate(ticket).model_dump(
+    return SonataTroubleTicket.model_validate(ticket).model_dump(
         mode="json", by_alias=True, exclude_none=True
     )
 

@@ -27,7 +27,7 @@ class SonataBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
 
 
-class NoteIn(SonataBody):
+class SonataNoteIn(SonataBody):
     """A buyer's note; the seller assigns `id`, `date`, `author` and `source`."""
 
     text: Text
@@ -37,7 +37,7 @@ class NoteIn(SonataBody):
     source: str | None = None
 
 
-class RelatedContactInformation(SonataBody):
+class SonataRelatedContactInformation(SonataBody):
     name: Short
     emailAddress: Annotated[str, StringConstraints(min_length=3, max_length=254)]
     number: Annotated[str, StringConstraints(min_length=1, max_length=40)]
@@ -46,7 +46,7 @@ class RelatedContactInformation(SonataBody):
     organization: Short | None = None
 
 
-class RelatedEntity(SonataBody):
+class SonataRelatedEntity(SonataBody):
     """The product the ticket is about: a Carrier Desk service, by its id or code."""
 
     id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -55,45 +55,47 @@ class RelatedEntity(SonataBody):
     href: str | None = Field(default=None, max_length=2048)
 
 
-class TroubleTicketCreate(SonataBody):
+class SonataTroubleTicketCreate(SonataBody):
     description: Text
     externalId: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
     issueStartDate: Instant | None = None
-    note: list[NoteIn] = Field(default_factory=list, max_length=100)
+    note: list[SonataNoteIn] = Field(default_factory=list, max_length=100)
     observedImpact: ObservedImpact
     priority: SonataPriority
-    relatedContactInformation: list[RelatedContactInformation] = Field(min_length=1, max_length=20)
-    relatedEntity: list[RelatedEntity] = Field(min_length=1, max_length=1)
+    relatedContactInformation: list[SonataRelatedContactInformation] = Field(
+        min_length=1, max_length=20
+    )
+    relatedEntity: list[SonataRelatedEntity] = Field(min_length=1, max_length=1)
     severity: SonataSeverity
     ticketType: SonataTicketType
 
 
-class TroubleTicketUpdate(SonataBody):
+class SonataTroubleTicketUpdate(SonataBody):
     """What the buyer may change (`TroubleTicket_Update`); a note is added, never replaced."""
 
     externalId: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
     issueStartDate: Instant | None = None
     observedImpact: ObservedImpact | None = None
-    note: list[NoteIn] | None = Field(default=None, max_length=100)
+    note: list[SonataNoteIn] | None = Field(default=None, max_length=100)
     priority: SonataPriority | None = None
-    relatedContactInformation: list[RelatedContactInformation] | None = Field(
+    relatedContactInformation: list[SonataRelatedContactInformation] | None = Field(
         default=None, min_length=1, max_length=20
     )
     severity: SonataSeverity | None = None
 
 
-class EventSubscriptionInput(SonataBody):
+class SonataEventSubscriptionInput(SonataBody):
     callback: Annotated[str, StringConstraints(min_length=1, max_length=1800)]
     query: Annotated[str, StringConstraints(max_length=1000)] | None = None
 
 
-class EventSubscription(BaseModel):
+class SonataEventSubscription(BaseModel):
     id: str
     callback: str
     query: str | None = None
 
 
-class Note(BaseModel):
+class SonataNote(BaseModel):
     id: str
     author: str
     date: datetime
@@ -101,13 +103,13 @@ class Note(BaseModel):
     text: str
 
 
-class StatusChange(BaseModel):
+class SonataStatusChange(BaseModel):
     status: str
     changeDate: datetime
     changeReason: str | None = None
 
 
-class EntityRef(BaseModel):
+class SonataEntityRef(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     id: str
@@ -116,7 +118,7 @@ class EntityRef(BaseModel):
     href: str | None = None
 
 
-class IssueRef(BaseModel):
+class SonataIssueRef(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     id: str
@@ -126,7 +128,7 @@ class IssueRef(BaseModel):
     source: str
 
 
-class ContactOut(BaseModel):
+class SonataContactOut(BaseModel):
     name: str
     emailAddress: str
     number: str
@@ -134,7 +136,7 @@ class ContactOut(BaseModel):
     organization: str | None = None
 
 
-class TroubleTicket(BaseModel):
+class SonataTroubleTicket(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     id: str
@@ -151,14 +153,14 @@ class TroubleTicket(BaseModel):
     creationDate: datetime
     issueStartDate: datetime | None = None
     resolutionDate: datetime | None = None
-    relatedContactInformation: list[ContactOut]
-    relatedEntity: list[EntityRef]
-    relatedIssue: list[IssueRef]
-    note: list[Note]
-    statusChange: list[StatusChange]
+    relatedContactInformation: list[SonataContactOut]
+    relatedEntity: list[SonataEntityRef]
+    relatedIssue: list[SonataIssueRef]
+    note: list[SonataNote]
+    statusChange: list[SonataStatusChange]
 
 
-class Incident(BaseModel):
+class SonataIncident(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     id: str
@@ -173,7 +175,9 @@ class Incident(BaseModel):
     situationStartDate: datetime
     expectedClosedDate: datetime | None = None
     closedDate: datetime | None = None
-    relatedEntity: list[EntityRef] = Field(description="The buyer's own affected products only")
-    relatedIssue: list[IssueRef] = Field(description="The buyer's own tickets only")
-    relatedContactInformation: list[ContactOut]
+    relatedEntity: list[SonataEntityRef] = Field(
+        description="The buyer's own affected products only"
+    )
+    relatedIssue: list[SonataIssueRef] = Field(description="The buyer's own tickets only")
+    relatedContactInformation: list[SonataContactOut]
     statusChange: list[dict[str, Any]]

@@ -21,6 +21,7 @@ from app.core.roles import Role
 from app.core.tenancy import Caller, visible_to
 from app.models import SonataTicketAttributes
 from app.services.sonata import reads
+from app.services.sonata.reads import acting_buyer
 from app.services.sonata.rules import (
     CONTACT_FIELDS,
     SEVERITY_OF,
@@ -29,9 +30,9 @@ from app.services.sonata.rules import (
     task_allowed,
 )
 from app.services.sonata.schemas import (
-    RelatedContactInformation,
-    TroubleTicketCreate,
-    TroubleTicketUpdate,
+    SonataRelatedContactInformation,
+    SonataTroubleTicketCreate,
+    SonataTroubleTicketUpdate,
 )
 from app.services.tickets.events import TicketNoteAdded
 from app.services.tickets.rules import Severity, Stage
@@ -54,7 +55,7 @@ KEPT = (
 )
 
 
-def _contact(contacts: list[RelatedContactInformation]) -> dict[str, Any]:
+def _contact(contacts: list[SonataRelatedContactInformation]) -> dict[str, Any]:
     """The ticket's contact: the first `relatedContactInformation` (the reporter)."""
     first = contacts[0].model_dump()
     return {ours: first[theirs] for theirs, ours in CONTACT_FIELDS.items() if first.get(theirs)}
@@ -78,7 +79,7 @@ _PATHS = {
 }
 
 
-def _ticket_create(buyer: uuid.UUID, payload: TroubleTicketCreate) -> TicketCreate:
+def _ticket_create(buyer: uuid.UUID, payload: SonataTroubleTicketCreate) -> TicketCreate:
     product = payload.relatedEntity[0].id
     try:
         service: dict[str, Any] = {"service_id": uuid.UUID(product)}
@@ -115,7 +116,7 @@ async def _save_attributes(
     )
 
 
-def _contacts(contacts: list[RelatedContactInformation]) -> list[dict[str, Any]]:
+def _contacts(contacts: list[SonataRelatedContactInformation]) -> list[dict[str, Any]]:
     return [c.model_dump(exclude_none=True) for c in contacts]
 
 
@@ -124,12 +125,12 @@ async def create_ticket(
     caller: Caller,
     clock: Clock,
     claim: IdempotencyClaim | None,
-    payload: TroubleTicketCreate,
+    payload: SonataTroubleTicketCreate,
     buyer: uuid.UUID | None,
 ) -> dict[str, Any]:
     """Open the ticket through Carrier Desk's intake, keep the buyer's Sonata values and its
     notes, and commit once with the answer kept for the `Idempotency-Key`."""
-    enterprise_id = caller.acting_enterprise(buyer)
+    enterprise_id = acting_buyer(caller, buyer)
     try:
         created = await open_ticket(
             session, caller, clock, None, _ticket_create(enterprise_id, payload), commit=False
@@ -200,7 +201,7 @@ async def patch_ticket(
     caller: Caller,
     clock: Clock,
     ticket_id: str,
-    payload: TroubleTicketUpdate,
+    payload: SonataTroubleTicketUpdate,
     buyer: uuid.UUID | None,
 ) -> dict[str, Any]:
     """The buyer's changes: severity re-rates the ticket (a ticket update), contacts change
