@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,10 +14,11 @@ from app.core.clock import FrozenClock
 from app.core.roles import Role
 from app.core.settings import Settings
 from app.services.delivery.fanout import fan_out_all
+from app.services.delivery.mail_sender import send_due_mail
 from app.services.delivery.webhook_sender import WebhookDispatcher
 from app.services.incidents.rules import shortest_path
 from app.services.tickets.rules import Stage, next_stages
-from tests.support.servers import http_receiver
+from tests.support.servers import Mailbox, http_receiver, smtp_server
 from tests.support.world import World
 
 SONATA = "/mefApi/sonata/troubleTicket/v4"
@@ -25,9 +26,18 @@ CONTACT = {"name": "NOC duty desk", "phone": "+593 2 400 5124", "email": "noc@ac
 
 
 @pytest.fixture
-def settings() -> Settings:
+def mailbox() -> Iterator[Mailbox]:
+    with smtp_server() as mailbox:
+        yield mailbox
+
+
+@pytest.fixture
+def settings(mailbox: Mailbox) -> Settings:
     return Settings(
-        env="test", database_url="postgresql+asyncpg://unused/unused", webhook_allow_private=True
+        env="test",
+        database_url="postgresql+asyncpg://unused/unused",
+        webhook_allow_private=True,
+        smtp_url=mailbox.url,
     )
 
 
@@ -55,7 +65,7 @@ async def _ticket(world: World, headers: dict[str, str], service: dict[str, Any]
 
 
 async def test_an_incident_over_two_enterprises_shows_each_only_its_own(
-    world: World, settings: Settings, http: httpx.AsyncClient
+    world: World, settings: Settings, http: httpx.AsyncClient, mailbox: Mailbox
 ) -> None:
     acme = await world.enterprise("Acme", "EC")
     andes = await world.enterprise("Andes Wholesale", "PE")
@@ -78,6 +88,17 @@ async def test_an_incident_over_two_enterprises_shows_each_only_its_own(
                 headers=world.admin,
             )
             assert made.status_code == 201, made.text
+            contacts = await world.client.post(
+                f"/v1/enterprises/{enterprise['id']}/contacts",
+                json={
+                    "name": "Incidents",
+                    "email": f"incidents@{enterprise['id']}.example",
+                    "language": "es" if enterprise is acme else "pt",
+                    "events": ["incident.*"],
+                },
+                headers=world.admin,
+            )
+            assert contacts.status_code == 201, contacts.text
         refused = await world.client.post(
             "/v1/incidents",
             json={"summary": "Fibre cut", "service_ids": [acme_line["id"]]},
@@ -118,6 +139,13 @@ async def test_an_incident_over_two_enterprises_shows_each_only_its_own(
         assert {t["id"] for t in staff_sees["tickets"]} == {early, late}
         assert unrelated not in {t["id"] for t in staff_sees["tickets"]}
 
+        # TMF621 carries the incident as a related entity of the ticket.
+        tmf = await world.client.get(
+            f"/tmf-api/troubleTicket/v4/troubleTicket/{early}", headers=acme_user
+        )
+        related = [(e["id"], e["role"]) for e in tmf.json()["relatedEntity"]]
+        assert (incident["id"], "networkIncident") in related
+
         # Sonata: the wholesale face of the same incident, each buyer its own products.
         for carrier, line, ticket in (
             (acme_carrier, acme_line, early),
@@ -157,7 +185,24 @@ async def test_an_incident_over_two_enterprises_shows_each_only_its_own(
         async with world.sessionmaker() as session:
             await fan_out_all(session, world.clock)
         await WebhookDispatcher(world.sessionmaker, world.clock, settings, http).run_until_idle()
+        async with world.sessionmaker() as session:
+            while await send_due_mail(session, world.clock, settings):
+                pass
 
+    for enterprise, line, foreign in (
+        (acme, acme_line, andes_line),
+        (andes, andes_line, acme_line),
+    ):
+        mails = mailbox.to(f"incidents@{enterprise['id']}.example")
+        assert [m.subject for m in mails] == [
+            f"[{incident['number']}] Incidente de red que afecta sus servicios"
+            if enterprise is acme
+            else f"[{incident['number']}] Incidente de rede afetando seus serviços",
+            f"[{incident['number']}] Incidente de red resuelto"
+            if enterprise is acme
+            else f"[{incident['number']}] Incidente de rede resolvido",
+        ]
+        assert all(line["code"] in m.text and foreign["code"] not in m.text for m in mails)
     for hook, line, tickets in ((acme_hook, acme_line, [early]), (andes_hook, andes_line, [late])):
         heard = [r.json() for r in hook.requests]
         assert [h["type"] for h in heard] == ["incident.declared", "incident.resolved"]
