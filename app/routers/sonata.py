@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.deps import SessionDep, SettingsDep, Write
-from app.core.errors import Problem
+from app.core.errors import PROBLEM_JSON, Problem
 from app.core.idempotency import Idempotency
 from app.core.schemas import Instant
 from app.services.sonata import errors, hubs, incidents, reads, schemas, service
@@ -46,7 +46,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"model": errors.SonataError, "description": "Forbidden (accessDenied)"},
     404: {"model": errors.SonataError, "description": "Not found"},
     409: {"model": errors.SonataError, "description": "Conflict: not in a state for this"},
-    422: {"model": list[errors.SonataError422], "description": "Unprocessable entity"},
+    422: {
+        "model": list[errors.SonataError422],
+        "description": "Unprocessable entity; a NUL character in a string, refused where it would "
+        "be stored, keeps Carrier Desk's RFC 9457 problem",
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    },
 }
 
 
