@@ -160,6 +160,19 @@ async def test_an_incident_over_two_enterprises_shows_each_only_its_own(
             assert (seen["status"], seen["impact"]) == ("inProgress", "down")
             one = await world.client.get(f"{SONATA}/incident/{incident['id']}", headers=carrier)
             assert one.json() == seen
+        filtered = {
+            "status=inProgress": [incident["id"]],
+            "status=closed": [],
+            f"relatedEntityId={andes_line['id']}": [],  # another buyer's product: none of its
+            f"relatedEntityId={acme_line['id']}": [incident["id"]],
+            "impact=down&severity=extensive": [incident["id"]],
+        }
+        for query, expected in filtered.items():
+            found = await world.client.get(f"{SONATA}/incident?{query}", headers=acme_carrier)
+            assert [i["id"] for i in found.json()] == expected, query
+        bad = await world.client.get(f"{SONATA}/incident?impact=meh", headers=acme_carrier)
+        assert bad.status_code == 400
+        assert bad.json()["code"] == "invalidQuery"
         for path in (f"/v1/incidents/{incident['id']}", f"{SONATA}/incident/{incident['id']}"):
             assert (await world.client.get(path, headers=outsider)).status_code == 404
         assert (await world.client.get(f"{SONATA}/incident", headers=outsider)).json() == []
