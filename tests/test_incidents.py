@@ -158,6 +158,7 @@ async def test_an_incident_over_two_enterprises_shows_each_only_its_own(
             assert [e["id"] for e in seen["relatedEntity"]] == [line["id"]]
             assert [e["id"] for e in seen["relatedIssue"]] == [ticket]
             assert (seen["status"], seen["impact"]) == ("inProgress", "down")
+            assert seen["relatedContactInformation"][0]["number"].startswith("+")
             one = await world.client.get(f"{SONATA}/incident/{incident['id']}", headers=carrier)
             assert one.json() == seen
         filtered = {

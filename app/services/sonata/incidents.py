@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound, field_error
 from app.core.tenancy import Caller, visible_to
-from app.models import Incident, IncidentService
+from app.models import Enterprise, Incident, IncidentService
+from app.services.directory.service import support_lines
 from app.services.incidents.service import affected, visible_incidents
 from app.services.sonata.reads import date_filter, href, path_id
 from app.services.sonata.rules import (
@@ -23,12 +24,26 @@ from app.services.sonata.rules import (
 )
 from app.services.sonata.schemas import SonataIncident
 
-_SELLER_CONTACT = {
-    "name": "Technical Service Center",
-    "emailAddress": "",
-    "number": "",
-    "role": "sellerContact",
-}
+
+async def seller_contact(session: AsyncSession, caller: Caller) -> dict[str, Any]:
+    """Whom the buyer calls about an incident: the Technical Service Center's line of its
+    country (the handbook's directory). The handbook gives the TSC no mailbox: `emailAddress`
+    stays empty, as it does for staff, who call no one."""
+    number = ""
+    if len(caller.enterprise_ids) == 1 and not caller.is_provider:
+        enterprise_id = next(iter(caller.enterprise_ids))
+        stmt = visible_to(select(Enterprise.country), caller, Enterprise.id)
+        country = (await session.execute(stmt.where(Enterprise.id == enterprise_id))).scalar()
+        lines = await support_lines(session, country) if country else []
+        phones = [p for line in lines for p in [line.toll_free, *line.local] if p is not None]
+        if phones:
+            number = phones[0].e164 or phones[0].display
+    return {
+        "name": "Technical Service Center",
+        "emailAddress": "",
+        "number": number,
+        "role": "sellerContact",
+    }
 
 
 INCIDENT_FILTERS = (
@@ -100,7 +115,9 @@ def _filter(name: str, value: Any, caller: Caller) -> ColumnElement[bool]:
     raise field_error(name, "not a filter of this face")
 
 
-def represent(row: Incident, per_enterprise: dict[uuid.UUID, Any]) -> dict[str, Any]:
+def represent(
+    row: Incident, per_enterprise: dict[uuid.UUID, Any], contact: dict[str, Any]
+) -> dict[str, Any]:
     parts = [per_enterprise[e] for e in sorted(per_enterprise, key=str)]
     severity = row.severity
     changes = [{"status": INCIDENT_STATUS["open"], "changeDate": row.created_at}]
@@ -142,7 +159,7 @@ def represent(row: Incident, per_enterprise: dict[uuid.UUID, Any]) -> dict[str, 
             for p in parts
             for t in p.tickets
         ],
-        "relatedContactInformation": [_SELLER_CONTACT],
+        "relatedContactInformation": [contact],
         "statusChange": [
             {
                 k: (v.isoformat().replace("+00:00", "Z") if hasattr(v, "isoformat") else v)
@@ -180,7 +197,8 @@ async def list_incidents(
         .all()
     )
     found = await affected(session, caller, [r.id for r in rows])
-    return [represent(r, found[r.id]) for r in rows], int(total)
+    contact = await seller_contact(session, caller)
+    return [represent(r, found[r.id], contact) for r in rows], int(total)
 
 
 async def get_incident(
@@ -194,4 +212,4 @@ async def get_incident(
     if row is None:
         raise NotFound(f"incident {incident_id} not found")
     found = await affected(session, caller, [row.id])
-    return represent(row, found[row.id])
+    return represent(row, found[row.id], await seller_contact(session, caller))
