@@ -8,6 +8,7 @@ list of imports, one per feature's `events` module.
 import app.services.attachments.events
 import app.services.billing.events
 import app.services.changes.events
+import app.services.incidents.events
 import app.services.maintenance.events
 import app.services.orders.events
 import app.services.tickets.events

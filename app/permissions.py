@@ -24,8 +24,10 @@ import app.services.delivery.policy
 import app.services.directory.policy
 import app.services.enterprises.policy
 import app.services.identity.policy
+import app.services.incidents.policy
 import app.services.maintenance.policy
 import app.services.orders.policy
+import app.services.sonata.policy
 import app.services.tickets.policy
 import app.services.tmf621.policy
 from app.core.deps import ROLE_CHECKS
@@ -44,8 +46,10 @@ POLICIES: dict[str, RoleTable] = {
     "directory": app.services.directory.policy.ROLES,
     "enterprises": app.services.enterprises.policy.ROLES,
     "identity": app.services.identity.policy.ROLES,
+    "incidents": app.services.incidents.policy.ROLES,
     "maintenance": app.services.maintenance.policy.ROLES,
     "orders": app.services.orders.policy.ROLES,
+    "sonata": app.services.sonata.policy.ROLES,
     "tickets": app.services.tickets.policy.ROLES,
     "tmf621": app.services.tmf621.policy.ROLES,
 }

@@ -48,13 +48,19 @@ UNICODE = [
 
 
 def _problem(response: Any) -> bool:
-    """An RFC 9457 problem; on the TMF621 face also TMF's own error shape (its spec says so).
+    """An RFC 9457 problem; on the TMF621 and Sonata faces also their own error shapes (their
+    specs say so: Sonata's 422 is an array of errors naming `propertyPath`).
 
     (Refusals made before routing, by the middleware, are problems on every path.)
     """
     if str(response.request.url.path).startswith("/tmf-api/"):
         body = response.json()
         if isinstance(body, dict) and {"code", "reason", "status"} <= set(body):
+            return True
+    if str(response.request.url.path).startswith("/mefApi/sonata/"):
+        body = response.json()
+        entries = body if isinstance(body, list) else [body]
+        if entries and all(isinstance(e, dict) and {"code", "reason"} <= set(e) for e in entries):
             return True
     return str(response.headers.get("content-type", "")).startswith("application/problem+json")
 

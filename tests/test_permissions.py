@@ -36,6 +36,7 @@ PLAIN_PARAMS = {"country": "EC", "day": "2026-12-24", "city": "Quito"}
 QUERIES = {"GET /v1/events/stream": {"after": "-1"}}
 
 TMF = "/tmf-api/troubleTicket/v4"
+SONATA = "/mefApi/sonata/troubleTicket/v4"
 
 # A sign-out ends the caller's session: it is asked last.
 LAST = "POST /v1/auth/logout"
@@ -114,10 +115,12 @@ async def _callers(
 
 
 def _refused(answer: httpx.Response, path: str) -> bool:
-    """A 403 in the face's error shape: a problem, or TM Forum's Error on its own face."""
+    """A 403 in the face's error shape: a problem, or TM Forum's and MEF's Error on theirs."""
     kind = answer.headers.get("content-type", "")
     if path.startswith(TMF):
         return answer.status_code == 403 and answer.json().get("code") == "403"
+    if path.startswith(SONATA):
+        return answer.status_code == 403 and answer.json().get("code") == "accessDenied"
     return answer.status_code == 403 and kind.startswith("application/problem+json")
 
 
@@ -173,7 +176,7 @@ async def test_every_route_answers_people_of_every_staff_role_as_its_table_says(
 
 def test_a_carrier_reaches_tickets_and_nothing_else() -> None:
     reached = sorted(k for k, roles in _roles().items() if roles and Role.carrier in roles)
-    faces = ("/v1/tickets", "/tmf-api/troubleTicket/v4/", "/v1/me", "/v1/auth/logout")
+    faces = ("/v1/tickets", f"{TMF}/", f"{SONATA}/", "/v1/me", "/v1/auth/logout")
     assert [k for k in reached if not k.split(" ", 1)[1].startswith(faces)] == []
 
 
@@ -182,7 +185,8 @@ def test_a_customer_user_manages_no_users_clients_webhooks_or_hubs() -> None:
         "/v1/users",
         "/v1/api-clients",
         "/v1/webhooks",
-        "/tmf-api/troubleTicket/v4/hub",
+        f"{TMF}/hub",
+        f"{SONATA}/hub",
     )
     reached = [
         key

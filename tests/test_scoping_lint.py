@@ -82,6 +82,9 @@ ALLOWED: dict[str, str] = {
     # represent_tickets runs worker-side for hub events of known tickets.
     "tmf621/reads:_base": "builder: wrapped in visible_to by its callers",
     "tmf621/reads:_history": "history of tickets already authorised or claimed",
+    # --- Sonata: the same two, over the same tickets
+    "sonata/reads:_base": "builder: wrapped in visible_to by its callers",
+    "sonata/reads:_history": "history of tickets just selected through visible_to",
     "delivery/webhook_sender:claim_due": "worker: claims due deliveries of every tenant",
     "delivery/webhook_sender:_heads": "worker: per-endpoint ordering heads",
     # The attempt id is only a subquery under an update pinned to a webhook

@@ -26,6 +26,7 @@ from app.models.identity import (
     UserEnterprise,
     UserSession,
 )
+from app.models.incidents import Incident, IncidentService, IncidentTicket
 from app.models.maintenance import (
     Maintenance,
     MaintenanceFeed,
@@ -34,6 +35,7 @@ from app.models.maintenance import (
 )
 from app.models.orders import Order
 from app.models.platform import Event, IdempotencyRecord, OutboxMessage
+from app.models.sonata import SonataTicketAttributes
 from app.models.tickets import SlaClock, SlaPolicy, Ticket
 from app.models.tmf621 import TmfTicketAttributes
 
@@ -56,6 +58,9 @@ __all__ = [
     "EscalationMatrix",
     "Event",
     "IdempotencyRecord",
+    "Incident",
+    "IncidentService",
+    "IncidentTicket",
     "MailMessage",
     "Maintenance",
     "MaintenanceFeed",
@@ -70,6 +75,7 @@ __all__ = [
     "SigninThrottle",
     "SlaClock",
     "SlaPolicy",
+    "SonataTicketAttributes",
     "Ticket",
     "TmfTicketAttributes",
     "User",

@@ -86,6 +86,8 @@ class WebhookDelivery(Base):
     event_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("events.id"))
     message_id: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # Appended to the endpoint's URL: a Sonata hub hears each event type at its own path.
+    listener_path: Mapped[str | None] = mapped_column(String(300))
     # pending (waiting or in flight), succeeded, failed (given up).
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

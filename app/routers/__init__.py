@@ -12,8 +12,10 @@ from app.routers import (
     enterprises,
     health,
     identity,
+    incidents,
     maintenance,
     orders,
+    sonata,
     tickets,
     tmf621,
 )
@@ -34,8 +36,10 @@ ALL_ROUTERS: list[APIRouter] = [
     attachments.router,
     changes.router,
     maintenance.router,
+    incidents.router,
     delivery.router,
     tmf621.router,
+    sonata.router,
     delivery.events_router,
     delivery.mail_router,
 ]

@@ -226,6 +226,26 @@ async def _tmf_hub(o: Objects) -> str:
     return str(response.json()["id"])
 
 
+async def _incident(o: Objects) -> str:
+    # A network incident the TSC declared over one of A's services (it spans tenants: A sees
+    # it through that service).
+    body = {"summary": "Backbone fibre cut", "service_ids": [await o.need("service_id")]}
+    return str((await o.post("/v1/incidents", body))["id"])
+
+
+SONATA = "/mefApi/sonata/troubleTicket/v4"
+
+
+async def _sonata_hub(o: Objects) -> str:
+    # A Sonata hub listener registered by A's wholesale carrier system.
+    carrier = await o.world.api_client(Role.carrier, o.enterprise["id"])
+    response = await o.world.client.post(
+        f"{SONATA}/hub", json={"callback": "http://127.0.0.1:9/hub"}, headers=carrier
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
 # The routes that take a file (multipart/form-data), and the file they are sent.
 MULTIPART = {
     "POST /v1/tickets/{ticket_id}/attachments",
@@ -266,6 +286,7 @@ FACTORIES: dict[str, Factory] = {
     "change_id": _change_request,
     "maintenance_id": _maintenance,
     "attachment_id": _ticket_attachment,
+    "incident_id": _incident,
     # TMF621 names its ids plain `id`: a trouble ticket is a Carrier Desk ticket.
     "id": _ticket,
 }
@@ -273,6 +294,8 @@ FACTORIES: dict[str, Factory] = {
 # Where one parameter name means different things on different paths.
 PATH_FACTORIES: dict[tuple[str, str], Factory] = {
     ("/tmf-api/troubleTicket/v4/hub/{id}", "id"): _tmf_hub,
+    (f"{SONATA}/hub/{{id}}", "id"): _sonata_hub,
+    (f"{SONATA}/incident/{{id}}", "id"): _incident,
     (
         "/v1/billing-requests/{request_id}/attachments/{attachment_id}",
         "attachment_id",
@@ -341,6 +364,8 @@ BODIES: dict[str, Body] = {
     "PATCH /v1/maintenances/{maintenance_id}": _fixed({"reason": "Fibre cut, second span"}),
     "POST /v1/maintenances/{maintenance_id}/cancel": _fixed({"reason": "Repaired"}),
     "PATCH /tmf-api/troubleTicket/v4/troubleTicket/{id}": _fixed({"description": "Now flapping"}),
+    f"PATCH {SONATA}/troubleTicket/{{id}}": _fixed({"priority": "low"}),
+    "POST /v1/incidents/{incident_id}/resolve": _fixed({"resolution": "Spliced"}),
     "POST /v1/tickets/{ticket_id}/transitions": _transition_body,
     "POST /v1/tickets/{ticket_id}/hold": _reason_body,
     "POST /v1/tickets/{ticket_id}/escalations": _reason_body,

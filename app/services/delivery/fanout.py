@@ -76,6 +76,7 @@ def subscribed(endpoint: Any, event: OutboxEvent) -> bool:
 async def fan_out_batch(session: AsyncSession, clock: Clock, *, limit: int = 200) -> int:
     """Fan out up to `limit` outbox rows in one transaction; return how many were processed."""
     from app.services.delivery.notifications import mails_for_events
+    from app.services.sonata.hub_events import sonata_deliveries
     from app.services.tmf621.hub_events import tmf_deliveries
 
     claimed = (
@@ -112,6 +113,7 @@ async def fan_out_batch(session: AsyncSession, clock: Clock, *, limit: int = 200
                     WebhookEndpoint.enterprise_id,
                     WebhookEndpoint.kind,
                     WebhookEndpoint.events,
+                    WebhookEndpoint.created_by,
                 ).where(
                     WebhookEndpoint.enterprise_id.in_(enterprise_ids),
                     WebhookEndpoint.status == "active",
@@ -130,6 +132,10 @@ async def fan_out_batch(session: AsyncSession, clock: Clock, *, limit: int = 200
         session, events, [e for e in endpoints if e.kind == "tmf621"]
     ):
         deliveries.append(_delivery(endpoint_id, event, payload, now))
+    for endpoint_id, event, payload, path in sonata_deliveries(
+        events, [e for e in endpoints if e.kind == "sonata"]
+    ):
+        deliveries.append(_delivery(endpoint_id, event, payload, now, listener_path=path))
     # Multi-row inserts in chunks: PostgreSQL's wire protocol allows 32,767 parameters.
     for chunk in _chunks(deliveries):
         await session.execute(pg_insert(WebhookDelivery).values(chunk).on_conflict_do_nothing())
@@ -154,7 +160,12 @@ def _chunks(rows: list[dict[str, Any]], size: int = 1000) -> list[list[dict[str,
 
 
 def _delivery(
-    endpoint_id: uuid.UUID, event: OutboxEvent, payload: dict[str, Any], now: datetime
+    endpoint_id: uuid.UUID,
+    event: OutboxEvent,
+    payload: dict[str, Any],
+    now: datetime,
+    *,
+    listener_path: str | None = None,
 ) -> dict[str, Any]:
     return {
         "id": uuid.uuid4(),
@@ -163,6 +174,7 @@ def _delivery(
         "event_id": event.id,
         "message_id": message_id(str(endpoint_id), event.id),
         "payload": payload,
+        "listener_path": listener_path,
         "status": "pending",
         "attempts": 0,
         "next_attempt_at": now,

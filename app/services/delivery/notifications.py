@@ -40,6 +40,7 @@ from app.services.delivery.rules import (
 )
 from app.services.directory.contacts import contacts_for
 from app.services.directory.service import support_lines
+from app.services.incidents.events import IncidentEvent, IncidentNotice
 from app.services.maintenance.events import MaintenanceNotice
 from app.services.orders.events import OrderTouchpointRecorded
 from app.services.tickets.events import (
@@ -136,6 +137,16 @@ async def _context(session: AsyncSession, event: OutboxEvent) -> tuple[dict[str,
             "services": ", ".join(payload.service_codes),
             "lines": await _tsc_lines(session, country, None),
         }, "maintenance"
+    if isinstance(payload, IncidentNotice):
+        # Each enterprise's own services and tickets: the event was written for it alone.
+        return {
+            "incident_number": payload.number,
+            "summary": payload.summary,
+            "resolved": event.type == IncidentEvent.resolved,
+            "resolution": getattr(payload, "resolution", ""),
+            "services": ", ".join(payload.service_codes),
+            "tickets": ", ".join(payload.ticket_numbers),
+        }, "incident"
     if isinstance(payload, OrderTouchpointRecorded):
         return {
             "order_number": payload.number,

@@ -190,6 +190,8 @@ MAILED_EVENT_TYPES = frozenset(
         "maintenance.cancelled",
         "order.touchpoint_recorded",
         "billing.acknowledged",
+        "incident.declared",
+        "incident.resolved",
     }
 )
 

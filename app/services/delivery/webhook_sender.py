@@ -126,14 +126,22 @@ async def claim_due(
             WebhookDelivery.message_id,
             WebhookDelivery.payload,
             WebhookDelivery.attempts,
+            WebhookDelivery.listener_path,
         )
         .cte("leased")
     )
     rows = (
         await session.execute(
             select(
-                leased,
-                WebhookEndpoint.url,
+                leased.c.id,
+                leased.c.endpoint_id,
+                leased.c.enterprise_id,
+                leased.c.event_id,
+                leased.c.message_id,
+                leased.c.payload,
+                leased.c.attempts,
+                # A Sonata hub hears each event type at its own path under its callback.
+                (WebhookEndpoint.url + func.coalesce(leased.c.listener_path, "")).label("url"),
                 WebhookEndpoint.secret,
                 WebhookEndpoint.previous_secret,
                 WebhookEndpoint.previous_secret_expires_at,

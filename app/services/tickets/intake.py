@@ -30,6 +30,7 @@ from app.core.events import OUTBOX_CHANNEL, event_and_outbox_ctes
 from app.core.idempotency import IdempotencyClaim, replay_stored_answer, stored_answer_cte
 from app.core.tenancy import Caller, visible_enterprise_ids
 from app.services.directory.rules import city_key
+from app.services.incidents.intake_hook import link_new_ticket_cte
 from app.services.tickets.clocks import SLA_CHANNEL, first_due
 from app.services.tickets.directory import city_tier
 from app.services.tickets.events import TicketCreated
@@ -92,6 +93,9 @@ _STORED_ANSWER = stored_answer_cte(
     "t", principal="$22", key="$23", request_hash="$24", body="$25", at="$14"
 )
 
+# A ticket on a service an open incident affects is linked to it in the same statement.
+_INCIDENT_LINK = link_new_ticket_cte("t", service="$4", at="$14")
+
 _INSERT = f"""
 WITH t AS (
   INSERT INTO tickets (id, number, enterprise_id, service_id, severity, summary, description,
@@ -109,7 +113,8 @@ c AS (
   FROM t
 ),
 {_CREATED_EVENT},
-{_STORED_ANSWER}
+{_STORED_ANSWER},
+{_INCIDENT_LINK}
 SELECT pg_notify('{SLA_CHANNEL}', $26::text), pg_notify('{OUTBOX_CHANNEL}', '') FROM t
 """
 

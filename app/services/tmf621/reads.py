@@ -27,6 +27,7 @@ from app.services.tickets.events import (
     TicketNoteAdded,
     TicketResumed,
 )
+from app.services.tmf621.incidents import with_incidents
 from app.services.tmf621.rules import TMF_STATUSES, select_fields, stages_of_status, tmf_status
 
 BASE = "/tmf-api/troubleTicket/v4"
@@ -274,7 +275,7 @@ async def list_tickets(
     ).all()
     history = await _history(session, [r.id for r in rows])
     items = [select_fields(represent(r, history.get(r.id, [])), fields) for r in rows]
-    return items, int(total)
+    return await with_incidents(session, caller, items), int(total)
 
 
 def path_id(value: str, what: str) -> uuid.UUID:
@@ -297,4 +298,5 @@ async def get_ticket(
     if row is None:
         raise NotFound(f"trouble ticket {ticket_id} not found")
     history = await _history(session, [row.id])
-    return select_fields(represent(row, history.get(row.id, [])), fields)
+    shown = select_fields(represent(row, history.get(row.id, [])), fields)
+    return (await with_incidents(session, caller, [shown]))[0]
