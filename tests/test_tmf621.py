@@ -12,8 +12,8 @@ import pytest
 from app.core.clock import FrozenClock
 from app.core.roles import Role
 from app.core.settings import Settings
+from app.services.delivery.dispatcher import WebhookDispatcher
 from app.services.delivery.fanout import fan_out_all
-from app.services.delivery.webhook_sender import WebhookDispatcher
 from app.services.tmf621.rules import carrier_desk_severity, tmf_event_type, tmf_status
 from tests.support.servers import http_receiver
 from tests.support.world import World

@@ -20,9 +20,10 @@ from app.core.roles import Role
 from app.core.settings import Settings
 from app.models import MailMessage
 from app.services.delivery import addresses
+from app.services.delivery.dispatcher import WebhookDispatcher
 from app.services.delivery.fanout import fan_out_all
 from app.services.delivery.rules import LEASE
-from app.services.delivery.webhook_sender import WebhookDispatcher, claim_due
+from app.services.delivery.webhook_sender import claim_due
 from tests.support.events import ticket_event
 from tests.support.servers import Receiver, eventually, http_receiver
 from tests.support.world import World

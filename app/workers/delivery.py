@@ -10,12 +10,10 @@ import asyncio
 import logging
 from datetime import timedelta
 
-import httpx
-
 from app.core.events import OUTBOX_CHANNEL
+from app.services.delivery.dispatcher import WebhookDispatcher, webhook_client
 from app.services.delivery.fanout import DELIVERY_CHANNEL, MAIL_CHANNEL, fan_out_all
 from app.services.delivery.mail_sender import send_due_mail
-from app.services.delivery.webhook_sender import WebhookDispatcher
 from app.workers.context import WorkerContext
 
 logger = logging.getLogger("carrierdesk.worker.delivery")
@@ -44,8 +42,7 @@ async def outbox_loop(ctx: WorkerContext) -> None:
 
 async def webhook_loop(ctx: WorkerContext) -> None:
     wake = ctx.wakeup(DELIVERY_CHANNEL)
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
-    async with httpx.AsyncClient(limits=limits, follow_redirects=False) as http:
+    async with webhook_client() as http:
         dispatcher = WebhookDispatcher(ctx.sessionmaker, ctx.clock, ctx.settings, http)
         dispatcher.on_recorded = wake.set  # a recorded retry may be due sooner
         while True:

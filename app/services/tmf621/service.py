@@ -17,7 +17,7 @@ from app.core.events import record_event
 from app.core.settings import Settings
 from app.core.tenancy import Caller, one_or_404, visible_to
 from app.models import TmfTicketAttributes, WebhookEndpoint
-from app.services.delivery.addresses import AddressRefused, check_url
+from app.services.delivery.addresses import AddressRefused, check_destination
 from app.services.delivery.webhooks import new_endpoint
 from app.services.tickets import intake, workflow
 from app.services.tickets.events import TicketUpdated
@@ -203,7 +203,7 @@ async def register_hub(
 ) -> EventSubscription:
     enterprise_id = caller.acting_enterprise(None)
     try:
-        await check_url(payload.callback, allow_private=settings.webhook_allow_private)
+        await check_destination(payload.callback, settings)
     except AddressRefused as exc:
         raise field_error("callback", str(exc)) from None
     now = clock.now()
