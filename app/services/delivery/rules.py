@@ -48,6 +48,12 @@ DISABLE_AFTER = timedelta(days=3)
 MAIL_SEND_SECONDS = 30.0
 LEASE = timedelta(seconds=60)
 
+
+def smtp_final(code: int) -> bool:
+    """A 5xx answer refuses for good (RFC 5321 4.2.1); a 4xx asks to try again later."""
+    return 500 <= code < 600
+
+
 # How much of a webhook receiver's answer is read: enough for the log's excerpt.
 RESPONSE_CAP_BYTES = 16_384
 
