@@ -2,7 +2,8 @@
 
 It runs in a thread (an `http.server`), so it answers whatever event loop the
 test or the processes under test are busy with. It can fail the first N
-attempts of each message, to exercise retries.
+attempts of each message, to exercise retries, and hold every request (read, counted,
+unanswered) while `hold` is set, so a test can catch a sender with claims in flight.
 """
 
 from __future__ import annotations
@@ -31,10 +32,13 @@ class Received:
 @dataclass
 class WebhookReceiver:
     fail_first: int = 0
+    hold: threading.Event = field(default_factory=threading.Event)
     received: list[Received] = field(default_factory=list)
     attempts: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
+    _released: threading.Event = field(default_factory=threading.Event)
+    _closing: threading.Event = field(default_factory=threading.Event)
 
     def __enter__(self) -> WebhookReceiver:
         receiver = self
@@ -48,6 +52,9 @@ class WebhookReceiver:
                 webhook_id = self.headers.get("webhook-id", "")
                 with receiver._lock:
                     receiver.attempts[webhook_id] += 1
+                while receiver.hold.is_set() and not receiver._closing.is_set():
+                    receiver._released.wait(0.05)
+                with receiver._lock:
                     failing = receiver.attempts[webhook_id] <= receiver.fail_first
                     if not failing:
                         receiver.received.append(
@@ -71,7 +78,18 @@ class WebhookReceiver:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
+    def release(self) -> None:
+        """Stop holding: requests held and to come are answered."""
+        self.hold.clear()
+        self._released.set()
+
+    def resent(self) -> int:
+        """How many requests repeated a `webhook-id` the receiver had already seen."""
+        with self._lock:
+            return sum(n - 1 for n in self.attempts.values())
+
     def __exit__(self, *exc: object) -> None:
+        self._closing.set()
         assert self._server is not None
         self._server.shutdown()
         self._server.server_close()

@@ -28,7 +28,6 @@ from app.core.settings import Settings
 from app.models import WebhookDelivery
 from app.services.delivery.leases import renew_leases
 from app.services.delivery.webhook_sender import (
-    REQUEST_TIMEOUT,
     Claimed,
     _heads,
     claim_due,
@@ -57,7 +56,7 @@ class WebhookDispatcher:
         http: httpx.AsyncClient,
         *,
         max_in_flight: int = 32,
-        timeout: httpx.Timeout = REQUEST_TIMEOUT,
+        timeout: httpx.Timeout | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.clock = clock
@@ -65,7 +64,8 @@ class WebhookDispatcher:
         self.http = http
         self.max_in_flight = max_in_flight
         self.failing_slots = max(1, max_in_flight // 2)
-        self.timeout = timeout
+        # Per step (connect, each read); the attempt as a whole ends by its own deadline.
+        self.timeout = timeout or httpx.Timeout(settings.webhook_attempt_seconds, connect=5.0)
         self.in_flight: set[asyncio.Task[None]] = set()
         self.failing_in_flight: set[asyncio.Task[None]] = set()
         # The claims whose leases are ours to renew; changed only under `_db`, so a
