@@ -93,6 +93,20 @@ def _storm(
         victim.kill()
         receiver.release()
         victim.start()
+        # What it held passes to another worker once its short lease lapses, storm or not.
+        wait_until(
+            lambda: (
+                scalar(
+                    db,
+                    "SELECT count(*) FROM webhook_deliveries WHERE id = ANY($1) "
+                    "AND status = 'succeeded'",
+                    list(held),
+                )
+                == len(held)
+            ),
+            timeout=4 * WEBHOOK_LEASE_SECONDS,
+            what="the victim's claims handed over",
+        )
 
         wait_until(lambda: breached() >= tickets, timeout=settle, what="every ticket breached")
         wait_until(

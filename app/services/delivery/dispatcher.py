@@ -117,6 +117,10 @@ class WebhookDispatcher:
                 self.held.pop(claimed.id, None)
                 async with self.sessionmaker() as session:
                     await record_outcome(session, claimed, outcome, at, self.clock.now())
+            logger.info(
+                "webhook attempt recorded",
+                extra={"message_id": claimed.message_id, "status_code": outcome.status_code},
+            )
         except Exception:
             # The lease runs out and the delivery is tried again: nothing lost.
             logger.exception("could not record webhook attempt %s", claimed.message_id)
