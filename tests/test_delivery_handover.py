@@ -12,7 +12,9 @@ from tests.support.live import Live, query, scalar
 from tests.support.processes import WEBHOOK_LEASE_SECONDS, Fleet, wait_until
 from tests.support.receiver import WebhookReceiver
 
-pytestmark = pytest.mark.processes
+# The default run proves the same handover inside the storm of
+# tests/test_reliability_workers.py; this one, with every claim the victim's, runs with -m long.
+pytestmark = [pytest.mark.processes, pytest.mark.long]
 
 ENDPOINTS = 4
 TICKETS = 3

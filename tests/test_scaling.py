@@ -15,8 +15,8 @@ from tests.support.receiver import WebhookReceiver
 
 pytestmark = pytest.mark.processes
 
-TICKETS = 16
-ENDPOINTS = 4
+TICKETS = 10
+ENDPOINTS = 3
 
 
 @pytest.fixture
