@@ -29,6 +29,15 @@ async def _wait(event: asyncio.Event, seconds: float) -> None:
     event.clear()
 
 
+async def _wait_any(event: asyncio.Event, tasks: set[asyncio.Task[None]], seconds: float) -> None:
+    waiter = asyncio.create_task(event.wait())
+    try:
+        await asyncio.wait({*tasks, waiter}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+    event.clear()
+
+
 async def outbox_loop(ctx: WorkerContext) -> None:
     wake = ctx.wakeup(OUTBOX_CHANNEL)
     while True:
@@ -54,6 +63,11 @@ async def webhook_loop(ctx: WorkerContext) -> None:
             timeout = SAFETY_SWEEP
             if due is not None:
                 timeout = min(timeout, (due - ctx.clock.now()) / timedelta(seconds=1))
+            if timeout <= 0 and dispatcher.in_flight:
+                # Due, yet not claimed: the failing endpoints' share of slots is taken. Wait
+                # for an attempt to end (or for news, or a second), not asking again at once.
+                await _wait_any(wake, dispatcher.in_flight, 1.0)
+                continue
             await _wait(wake, max(timeout, 0.05))
 
 
