@@ -136,6 +136,12 @@ async def send_due_mail(
     try:
         for index, mail in enumerate(claimed):
             failure = await connection.send(_message(mail, settings.smtp_from))
+            if failure is not None and failure.unreachable:
+                # No server to talk to: every message waits for its retry, none is tried
+                # against a server that is down (each try could take the whole deadline).
+                for waiting in claimed[index:]:
+                    await _record(session, waiting, failure, clock.now(), [])
+                break
             await _record(session, mail, failure, clock.now(), claimed[index + 1 :])
     finally:
         await connection.close()
@@ -146,6 +152,7 @@ async def send_due_mail(
 class SmtpFailure:
     reason: str
     final: bool  # the server refused for good (5xx): no retry
+    unreachable: bool = False  # no connection could be made: nothing about the message
 
 
 class SmtpConnection:
@@ -157,11 +164,17 @@ class SmtpConnection:
         self.smtp: aiosmtplib.SMTP | None = None
 
     async def send(self, message: EmailMessage) -> SmtpFailure | None:
+        if self.smtp is None:
+            smtp = aiosmtplib.SMTP(**asdict(self.target), timeout=15)
+            try:
+                async with asyncio.timeout(MAIL_SEND_SECONDS):
+                    await smtp.connect()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                reason = f"{type(exc).__name__}: {exc}"[:500]
+                return SmtpFailure(reason, final=False, unreachable=True)
+            self.smtp = smtp
         try:
             async with asyncio.timeout(MAIL_SEND_SECONDS):
-                if self.smtp is None:
-                    self.smtp = aiosmtplib.SMTP(**asdict(self.target), timeout=15)
-                    await self.smtp.connect()
                 await self.smtp.send_message(message)
             return None
         except aiosmtplib.SMTPRecipientsRefused as exc:
