@@ -20,7 +20,7 @@ import pytest
 
 from tests.support.live import Live, query, scalar
 from tests.support.processes import WEBHOOK_LEASE_SECONDS, Fleet, WorkerProcess, wait_until
-from tests.support.receiver import WebhookReceiver
+from tests.support.receiver import WebhookReceiver, sender_pid
 
 pytestmark = pytest.mark.processes
 
@@ -44,9 +44,8 @@ CLAIMS = (
 
 def storm(fleet: Fleet, *, tickets: int, target: str, settle: float) -> None:
     api = fleet.api()
-    # The victim starts alone, so the first claims are its own; its attempts wait for the
-    # receiver for as long as the test needs.
-    workers = [fleet.worker(CARRIERDESK_WEBHOOK_ATTEMPT_SECONDS="120")]
+    # Their attempts wait for the receiver as long as the test needs (the victim's included).
+    workers = [fleet.worker(CARRIERDESK_WEBHOOK_ATTEMPT_SECONDS="120") for _ in range(3)]
     api.wait_ready()
     live = Live(api)
     try:
@@ -78,17 +77,17 @@ def _storm(
         def breached() -> int:
             return int(scalar(db, "SELECT count(*) FROM events WHERE type = 'sla.breached'"))
 
-        # The victim holds a claim: its row leased ahead of now, its request at the receiver.
+        # A worker holds a claim: its row leased ahead of now, its request at the receiver,
+        # sent from a socket of that worker's process. That worker is the victim.
         wait_until(
-            lambda: query(db, CLAIMS) and sum(receiver.attempts.values()) >= 1,
+            lambda: query(db, CLAIMS) and receiver.holding,
             timeout=settle,
-            what="the victim holding a delivery claim",
+            what="a worker holding a delivery claim",
         )
         held = {r[0] for r in query(db, CLAIMS)}
-        victim = workers[0]
-        workers += [fleet.worker(CARRIERDESK_LOG_LEVEL="INFO") for _ in range(2)]
-        for worker in workers[1:]:
-            wait_until(lambda w=worker: "worker started" in w.log(), timeout=60, what="workers")
+        (port,) = receiver.holding
+        victim_pid = sender_pid(port, [w.pid for w in workers])
+        (victim,) = [w for w in workers if w.pid == victim_pid]
         # Kill it while it holds the claim, in the middle of the storm, then bring it back.
         victim.kill()
         receiver.release()

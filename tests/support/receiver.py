@@ -9,11 +9,13 @@ unanswered) while `hold` is set, so a test can catch a sender with claims in fli
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 
@@ -37,6 +39,8 @@ class WebhookReceiver:
     attempts: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
+    # The requests in hand, by the port they came from (see `sender_pid`).
+    holding: dict[int, str] = field(default_factory=dict)
     _released: threading.Event = field(default_factory=threading.Event)
     _closing: threading.Event = field(default_factory=threading.Event)
 
@@ -50,10 +54,14 @@ class WebhookReceiver:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
                 webhook_id = self.headers.get("webhook-id", "")
+                sender_port = int(self.client_address[1])
                 with receiver._lock:
                     receiver.attempts[webhook_id] += 1
+                    receiver.holding[sender_port] = webhook_id
                 while receiver.hold.is_set() and not receiver._closing.is_set():
                     receiver._released.wait(0.05)
+                with receiver._lock:
+                    receiver.holding.pop(sender_port, None)
                 with receiver._lock:
                     failing = receiver.attempts[webhook_id] <= receiver.fail_first
                     if not failing:
@@ -107,3 +115,26 @@ class WebhookReceiver:
 
     def distinct(self) -> int:
         return len(self.by_id())
+
+
+def sender_pid(port: int, pids: list[int]) -> int | None:
+    """Which of `pids` has the loopback TCP socket on local `port` (Linux `/proc`): the
+    process that sent a request the receiver is holding."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            next(lines)
+            for line in lines:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(fields[9])
+    for pid in pids:
+        fds = Path(f"/proc/{pid}/fd")
+        for fd in fds.iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                return pid
+    return None
