@@ -4,6 +4,7 @@ webhooks and TMF621 hubs alike, at registration and at delivery, with the worker
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -14,6 +15,7 @@ from app.core.clock import FrozenClock
 from app.core.roles import Role
 from app.core.settings import Settings
 from app.services.delivery.dispatcher import WebhookDispatcher, webhook_client
+from app.services.delivery.rules import allowed_despite_private
 from tests.support.servers import http_receiver
 from tests.support.world import World
 from tests.test_webhooks import happen
@@ -81,3 +83,12 @@ async def test_the_allowed_network_is_reached_and_every_other_private_address_re
         await WebhookDispatcher(world.sessionmaker, world.clock, settings, http).run_until_idle()
     # The strict guard checked the address at delivery, and the request went to it.
     assert [r.json()["data"]["number"] for r in receiver.requests] == ["TT-GUARD"]
+
+
+def test_only_addresses_inside_an_allowed_network_pass_despite_being_private() -> None:
+    allowed = [ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("10.20.0.0/16")]
+    assert allowed_despite_private("127.0.0.1", allowed)
+    assert allowed_despite_private("10.20.4.5", allowed)
+    for address in ("127.0.0.2", "10.21.0.1", "::1", "::ffff:127.0.0.1", "192.168.1.1"):
+        assert not allowed_despite_private(address, allowed), address
+    assert not allowed_despite_private("127.0.0.1", [])
