@@ -13,8 +13,8 @@ from app.core.clock import FrozenClock
 from app.core.roles import Role
 from app.core.settings import Settings
 from app.main import create_app
+from app.services.delivery.dispatcher import WebhookDispatcher
 from app.services.delivery.fanout import fan_out_all
-from app.services.delivery.webhook_sender import WebhookDispatcher
 from tests.support.servers import http_receiver, serve
 from tests.support.tickets import Desk, make_desk
 from tests.test_event_stream import read_events

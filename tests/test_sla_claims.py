@@ -1,12 +1,15 @@
-"""Claims on due clocks: a second worker skips what the first holds, and a worker that dies
-mid-way (its transaction never commits) leaves the work for the others, done once."""
+"""Claims on due clocks: a worker process killed (SIGKILL) while it holds its claims, in the
+middle of its transaction, leaves the work to the others, done once."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
+import pytest
 from sqlalchemy import select
 
 from app.core.clock import FrozenClock
@@ -16,11 +19,14 @@ from app.core.tenancy import Caller
 from app.models import Event
 from app.services.enterprises.schemas import EnterpriseCreate, ServiceCreate, Site
 from app.services.enterprises.service import create_enterprise, create_service
-from app.services.tickets.engine import _fire, due_clocks_statement, fire_due_clocks
+from app.services.tickets.engine import fire_due_clocks
 from app.services.tickets.schemas import Contact, TicketCreate
 from app.services.tickets.service import open_ticket
+from tests.support.live import scalar
+from tests.support.processes import Fleet, libpq_url, wait_until
 
-T0 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+pytestmark = pytest.mark.processes
+
 ADMIN = Caller(
     id=uuid.uuid4(),
     kind="api_client",
@@ -29,11 +35,21 @@ ADMIN = Caller(
     enterprise_ids=frozenset(),
 )
 
+WAITING = (
+    "SELECT count(*) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
 
-async def test_a_killed_claim_is_done_once_by_another_worker(fresh_database: str) -> None:
+
+async def test_a_killed_workers_claims_are_done_once_by_another_worker(
+    fresh_database: str,
+) -> None:
     engine = create_engine(fresh_database, pool_size=3)
     maker = create_sessionmaker(engine)
-    clock = FrozenClock(T0)
+    # Opened two hours ago: their reception clocks are long due for a worker on the wall clock.
+    clock = FrozenClock(datetime.now(UTC) - timedelta(hours=2))
+    fleet = Fleet(fresh_database)
+    gate: asyncpg.Connection | None = None
     try:
         async with maker() as s:
             enterprise = await create_enterprise(
@@ -55,25 +71,37 @@ async def test_a_killed_claim_is_done_once_by_another_worker(fresh_database: str
                     contact=Contact(name="n"),
                 )
                 ids.append((await open_ticket(s, ADMIN, clock, None, payload)).id)
-        due = T0 + timedelta(seconds=61)
 
-        # Worker A claims every due clock and records the breaches, then dies before commit.
-        dying = maker()
-        rows = (await dying.execute(due_clocks_statement(due, 100))).all()
-        assert len(rows) == 3
-        for row in rows:
-            await _fire(dying, row, due, {})
-        # Meanwhile worker B finds nothing it may take: A holds the rows.
+        # The victim claims the due clocks, then waits, inside its transaction, to write
+        # their events: this connection holds the event table for the moment.
+        gate = await asyncpg.connect(libpq_url(fresh_database))
+        transaction = gate.transaction()
+        await transaction.start()
+        await gate.execute("LOCK TABLE events IN EXCLUSIVE MODE")
+        victim = fleet.worker()
+        wait_until(lambda: scalar(fleet.database_url, WAITING) >= 1, timeout=60, what="claims")
+        # Its claims are there: another worker finds nothing it may take.
         async with maker() as b:
-            assert (await fire_due_clocks(b, due)).claimed == 0
-        await dying.rollback()  # the process is gone: its transaction never commits
-        await dying.close()
+            assert (await fire_due_clocks(b, datetime.now(UTC))).claimed == 0
 
-        # Worker B looks again: everything A had claimed is done, once.
+        victim.kill()  # with its claims held, mid-transaction
+        await transaction.commit()
+
+        # The dead worker's transaction never commits; its claims pass to the next worker.
+        async def claimed_by_another() -> int:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 30
+            while loop.time() < deadline:
+                async with maker() as b:
+                    claimed = (await fire_due_clocks(b, datetime.now(UTC))).claimed
+                if claimed:
+                    return claimed
+                await asyncio.sleep(0.05)
+            raise AssertionError("the dead worker's claims were never released")
+
+        assert await claimed_by_another() == 3
         async with maker() as b:
-            assert (await fire_due_clocks(b, due)).claimed == 3
-        async with maker() as b:
-            assert (await fire_due_clocks(b, due)).fired == 0
+            assert (await fire_due_clocks(b, datetime.now(UTC))).fired == 0
         async with maker() as s:
             events = (
                 await s.execute(
@@ -83,6 +111,9 @@ async def test_a_killed_claim_is_done_once_by_another_worker(fresh_database: str
         for ticket_id in ids:
             counts = Counter(t for sid, t in events if sid == ticket_id)
             assert counts["sla.breached"] == 1, counts
-            assert counts["ticket.escalated"] == 1, counts
     finally:
+        if gate is not None:
+            await gate.close()
+        print(fleet.logs())  # noqa: T201  (pytest shows it when the test failed)
+        fleet.close()
         await engine.dispose()

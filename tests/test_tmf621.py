@@ -12,8 +12,8 @@ import pytest
 from app.core.clock import FrozenClock
 from app.core.roles import Role
 from app.core.settings import Settings
+from app.services.delivery.dispatcher import WebhookDispatcher, webhook_client
 from app.services.delivery.fanout import fan_out_all
-from app.services.delivery.webhook_sender import WebhookDispatcher
 from app.services.tmf621.rules import carrier_desk_severity, tmf_event_type, tmf_status
 from tests.support.servers import http_receiver
 from tests.support.world import World
@@ -26,7 +26,7 @@ def settings() -> Settings:
     return Settings(
         env="test",
         database_url="postgresql+asyncpg://unused/unused",
-        webhook_allow_private=True,
+        webhook_allowed_networks=["127.0.0.1/32"],  # the hub listeners, on loopback
     )
 
 
@@ -37,7 +37,7 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
+    async with webhook_client() as client:  # the worker's own client
         yield client
 
 

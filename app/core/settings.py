@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     smtp_from: str = "Carrier Desk <noreply@carrierdesk.invalid>"
     webhook_allow_private: bool = False
+    # Private networks an operator lets webhooks and hubs reach all the same (a receiver
+    # on the same host, `["127.0.0.1/32"]`); every other private address stays refused.
+    webhook_allowed_networks: list[IPvAnyNetwork] = Field(default_factory=list)
     cors_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"
     env: Literal["development", "test", "production"] = "development"
@@ -34,10 +37,13 @@ class Settings(BaseSettings):
     access_token_minutes: int = 15
     refresh_token_days: int = 30
     sla_safety_sweep_seconds: float = 15.0
-    # How long a webhook attempt in flight holds its delivery; a worker that
-    # died mid-attempt releases it (and its endpoint's queue) after this.
-    # Must exceed the request timeout (10 s) plus recording the outcome.
-    webhook_lease_seconds: float = Field(default=60.0, ge=15.0)
+    # How long a claimed webhook delivery is held without news from its worker. The worker
+    # renews the lease while the attempt is in flight, so a short lease only decides how
+    # soon a dead worker's claim (and its endpoint's ordered queue) passes to another.
+    webhook_lease_seconds: float = Field(default=6.0, ge=1.0, le=300.0)
+    # The whole of one attempt (resolving, connecting, sending, reading the answer): a
+    # receiver dripping its answer byte by byte is cut off here, not at each read.
+    webhook_attempt_seconds: float = Field(default=15.0, gt=0.0, le=120.0)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

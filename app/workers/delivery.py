@@ -10,12 +10,10 @@ import asyncio
 import logging
 from datetime import timedelta
 
-import httpx
-
 from app.core.events import OUTBOX_CHANNEL
+from app.services.delivery.dispatcher import WebhookDispatcher, webhook_client
 from app.services.delivery.fanout import DELIVERY_CHANNEL, MAIL_CHANNEL, fan_out_all
 from app.services.delivery.mail_sender import send_due_mail
-from app.services.delivery.webhook_sender import WebhookDispatcher
 from app.workers.context import WorkerContext
 
 logger = logging.getLogger("carrierdesk.worker.delivery")
@@ -28,6 +26,15 @@ async def _wait(event: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(event.wait(), timeout=max(seconds, 0.0))
     except TimeoutError:
         pass
+    event.clear()
+
+
+async def _wait_any(event: asyncio.Event, tasks: set[asyncio.Task[None]], seconds: float) -> None:
+    waiter = asyncio.create_task(event.wait())
+    try:
+        await asyncio.wait({*tasks, waiter}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
     event.clear()
 
 
@@ -44,8 +51,7 @@ async def outbox_loop(ctx: WorkerContext) -> None:
 
 async def webhook_loop(ctx: WorkerContext) -> None:
     wake = ctx.wakeup(DELIVERY_CHANNEL)
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
-    async with httpx.AsyncClient(limits=limits, follow_redirects=False) as http:
+    async with webhook_client() as http:
         dispatcher = WebhookDispatcher(ctx.sessionmaker, ctx.clock, ctx.settings, http)
         dispatcher.on_recorded = wake.set  # a recorded retry may be due sooner
         while True:
@@ -57,6 +63,11 @@ async def webhook_loop(ctx: WorkerContext) -> None:
             timeout = SAFETY_SWEEP
             if due is not None:
                 timeout = min(timeout, (due - ctx.clock.now()) / timedelta(seconds=1))
+            if timeout <= 0 and dispatcher.in_flight:
+                # Due, yet not claimed: the failing endpoints' share of slots is taken. Wait
+                # for an attempt to end (or for news, or a second), not asking again at once.
+                await _wait_any(wake, dispatcher.in_flight, 1.0)
+                continue
             await _wait(wake, max(timeout, 0.05))
 
 

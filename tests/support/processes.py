@@ -29,7 +29,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CARRIERDESK = str(Path(sys.executable).with_name("carrierdesk"))
 
 
-WEBHOOK_LEASE_SECONDS = 15
+# Short, as the lease is renewed while an attempt is in flight: it only says how soon a
+# killed worker's claims pass to another.
+WEBHOOK_LEASE_SECONDS = 3
 
 
 def free_port() -> int:
@@ -62,7 +64,8 @@ def process_env(database_url: str, admin_token: str, **extra: str) -> dict[str, 
     env.update(
         CARRIERDESK_DATABASE_URL=database_url,
         CARRIERDESK_ADMIN_TOKEN=admin_token,
-        CARRIERDESK_WEBHOOK_ALLOW_PRIVATE="true",
+        # The receivers listen on loopback: allowed as an operator would, the guard strict.
+        CARRIERDESK_WEBHOOK_ALLOWED_NETWORKS='["127.0.0.1/32"]',
         CARRIERDESK_LOG_LEVEL="WARNING",
         CARRIERDESK_DB_POOL_SIZE="5",
         # A worker killed mid-POST releases its webhook delivery after this.

@@ -125,9 +125,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def smtp_server(credentials: tuple[str, str] | None = None) -> Iterator[Mailbox]:
-    """An aiosmtpd server on loopback; with credentials, it requires AUTH (offered without TLS)."""
-    mailbox = Mailbox()
+def smtp_server(
+    credentials: tuple[str, str] | None = None, mailbox: Mailbox | None = None
+) -> Iterator[Mailbox]:
+    """An aiosmtpd server on loopback; with credentials, it requires AUTH (offered without TLS).
+    A `mailbox` of a subclass answers as it likes (refuses a recipient, hangs up)."""
+    mailbox = mailbox or Mailbox()
     port = _free_port()
     options: dict[str, Any] = {}
     if credentials is not None:

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from app.services.delivery.rules import is_private_address, url_problem, wire_host
+from app.core.settings import Settings
+from app.services.delivery.rules import (
+    IPNetwork,
+    allowed_despite_private,
+    is_private_address,
+    url_problem,
+    wire_host,
+)
 
 
 class AddressRefused(Exception):
@@ -18,8 +26,24 @@ async def resolve(host: str, port: int) -> set[str]:
     return {str(info[4][0]) for info in infos}
 
 
-async def check_url(url: str, *, allow_private: bool, resolve_timeout: float = 5.0) -> list[str]:
-    """Raise AddressRefused unless the URL is http(s) and (when required) resolves publicly.
+async def check_destination(url: str, settings: Settings) -> list[str]:
+    """`check_url` as the operator configured it (what the API and the worker both call)."""
+    return await check_url(
+        url,
+        allow_private=settings.webhook_allow_private,
+        allowed_networks=settings.webhook_allowed_networks,
+    )
+
+
+async def check_url(
+    url: str,
+    *,
+    allow_private: bool,
+    allowed_networks: Iterable[IPNetwork] = (),
+    resolve_timeout: float = 5.0,
+) -> list[str]:
+    """Raise AddressRefused unless the URL is http(s) and (when required) resolves publicly,
+    or to an address inside `allowed_networks`.
 
     Returns the checked addresses (none when private ones are allowed: nothing was checked).
     """
@@ -37,7 +61,8 @@ async def check_url(url: str, *, allow_private: bool, resolve_timeout: float = 5
         raise AddressRefused(f"host {host} does not resolve") from exc
     if not addresses:
         raise AddressRefused(f"host {host} does not resolve")
-    if any(is_private_address(a) for a in addresses):
+    allowed = list(allowed_networks)
+    if any(is_private_address(a) and not allowed_despite_private(a, allowed) for a in addresses):
         # Say no more than that: where a name points inside the network is not for the caller.
         raise AddressRefused(f"host {host} is not allowed")
     return sorted(addresses)

@@ -2,16 +2,20 @@
 
 A claim takes due pending rows with `FOR UPDATE SKIP LOCKED`, so workers never
 take the same row, and leases them in the claiming statement: `attempts` goes up
-and `next_attempt_at` moves past the lease. A worker that dies mid-send leaves
-the row to come due again when the lease runs out.
+and `next_attempt_at` moves past the lease. The holder renews the lease while it
+still works on a row (`renew_leases`), so a lease can be short: a worker that dies
+mid-send leaves the row to come due again within one lease, not one worst case.
+A renewal names the `attempts` it claimed: once another worker has taken the row
+over (after a lapse), the late holder renews nothing and records nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Update, select, update
+from sqlalchemy import ColumnElement, Update, select, tuple_, update
 
 
 def lease_due(
@@ -35,4 +39,17 @@ def lease_due(
         update(queue)
         .where(queue.id.in_(due))
         .values(attempts=queue.attempts + 1, next_attempt_at=now + lease)
+    )
+
+
+def renew_leases(queue: Any, held: Iterable[tuple[Any, int]], until: datetime) -> Update | None:
+    """Move the lease of rows still held (`(id, attempts)` as claimed) on to `until`;
+    None when nothing is held."""
+    pairs = list(held)
+    if not pairs:
+        return None
+    return (
+        update(queue)
+        .where(tuple_(queue.id, queue.attempts).in_(pairs), queue.status == "pending")
+        .values(next_attempt_at=until)
     )

@@ -4,11 +4,14 @@
 or `smtps://…` (TLS from the first byte). Without it every message is kept
 as `not_sent` with the reason, so a developer's machine sends nothing and
 loses nothing. Claims lease the row (as webhooks do): a worker dying mid-send
-leaves it to be sent again when the lease runs out.
+leaves it to be sent again when the lease runs out. Each message's outcome is
+recorded as soon as it is known, with a fresh lease for the rest of the batch,
+so a slow server never lets a lease lapse under a message still to be sent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from dataclasses import asdict, dataclass
@@ -24,8 +27,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import Clock
 from app.core.settings import Settings
 from app.models import MailMessage
-from app.services.delivery.leases import lease_due
-from app.services.delivery.rules import LEASE, MAIL_MAX_ATTEMPTS, MAIL_RETRY_DELAYS, next_retry
+from app.services.delivery.leases import lease_due, renew_leases
+from app.services.delivery.rules import (
+    LEASE,
+    MAIL_MAX_ATTEMPTS,
+    MAIL_RETRY_DELAYS,
+    MAIL_SEND_SECONDS,
+    next_retry,
+    smtp_final,
+)
 
 logger = logging.getLogger("carrierdesk.mail")
 
@@ -102,7 +112,8 @@ def _message(mail: ClaimedMail, sender: str) -> EmailMessage:
 async def send_due_mail(
     session: AsyncSession, clock: Clock, settings: Settings, *, limit: int = 50
 ) -> int:
-    """Send one batch of due mail over one SMTP connection; return how many were handled."""
+    """Send one batch of due mail, each message on its own (see `SmtpConnection`); return
+    how many were handled."""
     now = clock.now()
     claimed = await claim_mail(session, now, limit)
     if not claimed:
@@ -115,48 +126,104 @@ async def send_due_mail(
         )
         await session.commit()
         return len(claimed)
-    results: dict[uuid.UUID, str | None] = {}
     try:
         target = parse_smtp_url(settings.smtp_url)
-        smtp = aiosmtplib.SMTP(**asdict(target), timeout=15)
-        async with smtp:
-            for mail in claimed:
-                try:
-                    await smtp.send_message(_message(mail, settings.smtp_from))
-                    results[mail.id] = None
-                except aiosmtplib.SMTPRecipientsRefused as exc:
-                    results[mail.id] = f"refused: {exc}"[:500]
-    except (aiosmtplib.SMTPException, OSError, ValueError) as exc:
-        reason = f"{type(exc).__name__}: {exc}"[:500]
+    except ValueError as exc:
         for mail in claimed:
-            results.setdefault(mail.id, reason)
-    await _record(session, claimed, results, clock.now())
+            await _record(session, mail, SmtpFailure(str(exc), final=False), clock.now(), [])
+        return len(claimed)
+    connection = SmtpConnection(target)
+    try:
+        for index, mail in enumerate(claimed):
+            failure = await connection.send(_message(mail, settings.smtp_from))
+            if failure is not None and failure.unreachable:
+                # No server to talk to: every message waits for its retry, none is tried
+                # against a server that is down (each try could take the whole deadline).
+                for waiting in claimed[index:]:
+                    await _record(session, waiting, failure, clock.now(), [])
+                break
+            await _record(session, mail, failure, clock.now(), claimed[index + 1 :])
+    finally:
+        await connection.close()
     return len(claimed)
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpFailure:
+    reason: str
+    final: bool  # the server refused for good (5xx): no retry
+    unreachable: bool = False  # no connection could be made: nothing about the message
+
+
+class SmtpConnection:
+    """One SMTP connection, opened when first needed and again after any failure, so one
+    message's trouble (a refused recipient, a refused DATA, a dropped line) is its alone."""
+
+    def __init__(self, target: SmtpTarget) -> None:
+        self.target = target
+        self.smtp: aiosmtplib.SMTP | None = None
+
+    async def send(self, message: EmailMessage) -> SmtpFailure | None:
+        if self.smtp is None:
+            smtp = aiosmtplib.SMTP(**asdict(self.target), timeout=15)
+            try:
+                async with asyncio.timeout(MAIL_SEND_SECONDS):
+                    await smtp.connect()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                reason = f"{type(exc).__name__}: {exc}"[:500]
+                return SmtpFailure(reason, final=False, unreachable=True)
+            self.smtp = smtp
+        try:
+            async with asyncio.timeout(MAIL_SEND_SECONDS):
+                await self.smtp.send_message(message)
+            return None
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [refused.code for refused in exc.recipients]
+            failure = SmtpFailure(f"refused: {exc}"[:500], final=all(smtp_final(c) for c in codes))
+        except aiosmtplib.SMTPDataError as exc:
+            failure = SmtpFailure(f"{type(exc).__name__}: {exc}"[:500], final=smtp_final(exc.code))
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            # The connection, our sign-in or our sender address: nothing about this message
+            # is refused for good, so it is tried again like any temporary failure.
+            failure = SmtpFailure(f"{type(exc).__name__}: {exc}"[:500], final=False)
+        await self.close()  # whatever state the dialogue is in, the next message starts afresh
+        return failure
+
+    async def close(self) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is None or not smtp.is_connected:
+            return
+        try:
+            async with asyncio.timeout(5):
+                await smtp.quit()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            smtp.close()
 
 
 async def _record(
     session: AsyncSession,
-    claimed: list[ClaimedMail],
-    results: dict[uuid.UUID, str | None],
+    mail: ClaimedMail,
+    failure: SmtpFailure | None,
     now: datetime,
+    unsent: list[ClaimedMail],
 ) -> None:
-    sent = [m.id for m in claimed if results.get(m.id) is None]
-    if sent:
-        await session.execute(
-            update(MailMessage)
-            .where(MailMessage.id.in_(sent))
-            .values(status="sent", sent_at=now, last_error=None)
-        )
-    for mail in claimed:
-        error = results.get(mail.id)
-        if error is None:
-            continue
+    """One message's outcome, and a fresh lease for those still waiting in this batch, so
+    a slow batch never outlasts its lease and has a message sent twice by another worker."""
+    ours = update(MailMessage).where(
+        MailMessage.id == mail.id,
+        MailMessage.status == "pending",
+        MailMessage.attempts == mail.attempts,  # a newer lease owns it otherwise
+    )
+    if failure is None:
+        await session.execute(ours.values(status="sent", sent_at=now, last_error=None))
+    else:
+        logger.warning("mail %s not sent: %s", mail.id, failure.reason)
         retry_at = next_retry(mail.attempts, now, MAIL_RETRY_DELAYS)
-        if retry_at is None or mail.attempts >= MAIL_MAX_ATTEMPTS:
-            values: dict[str, object] = {"status": "failed", "last_error": error}
+        if failure.final or retry_at is None or mail.attempts >= MAIL_MAX_ATTEMPTS:
+            await session.execute(ours.values(status="failed", last_error=failure.reason))
         else:
-            values = {"next_attempt_at": retry_at, "last_error": error}
-        await session.execute(update(MailMessage).where(MailMessage.id == mail.id).values(values))
+            await session.execute(ours.values(next_attempt_at=retry_at, last_error=failure.reason))
+    renewal = renew_leases(MailMessage, [(m.id, m.attempts) for m in unsent], now + LEASE)
+    if renewal is not None:
+        await session.execute(renewal)
     await session.commit()
-    if len(sent) < len(claimed):
-        logger.warning("mail: %d of %d not sent", len(claimed) - len(sent), len(claimed))

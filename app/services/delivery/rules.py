@@ -7,6 +7,7 @@ import ipaddress
 import re
 import secrets
 from base64 import b64encode
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import idna
 
 from app.core.event_registry import MAX_EVENT_ID
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def retry_delays(
@@ -39,9 +42,20 @@ MAIL_MAX_ATTEMPTS = len(MAIL_RETRY_DELAYS) + 1
 # An endpoint whose every delivery has failed for this long is disabled.
 DISABLE_AFTER = timedelta(days=3)
 
-# An attempt in flight holds its delivery this long; a worker that died
-# mid-attempt releases it when the lease runs out (at-least-once delivery).
+# A claimed mail is held this long. The sender renews the lease of what it has not sent
+# yet after each message (one message takes at most MAIL_SEND_SECONDS), so a slow batch
+# never lets another worker send a message twice; a dead worker's mail waits this long.
+MAIL_SEND_SECONDS = 30.0
 LEASE = timedelta(seconds=60)
+
+
+def smtp_final(code: int) -> bool:
+    """A 5xx answer refuses for good (RFC 5321 4.2.1); a 4xx asks to try again later."""
+    return 500 <= code < 600
+
+
+# How much of a webhook receiver's answer is read: enough for the log's excerpt.
+RESPONSE_CAP_BYTES = 16_384
 
 
 def next_retry(attempts_made: int, now: datetime, delays: tuple[timedelta, ...]) -> datetime | None:
@@ -151,6 +165,12 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     if any(ip in net for net in _EMBEDDING_IPV4):
         return ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
     return None
+
+
+def allowed_despite_private(address: str, networks: Iterable[IPNetwork]) -> bool:
+    """An address inside a network the operator allowed (a receiver on the same host)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    return any(ip.version == net.version and ip in net for net in networks)
 
 
 def is_private_address(address: str) -> bool:

@@ -15,7 +15,6 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,16 +22,16 @@ from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import and_, exists, func, insert, select, true, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks import Webhook
 
-from app.core.clock import Clock
 from app.core.settings import Settings
 from app.models import OutboxMessage, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from app.services.delivery.addresses import AddressRefused, check_url
+from app.services.delivery.addresses import AddressRefused, check_destination
 from app.services.delivery.leases import lease_due
 from app.services.delivery.rules import (
     LEASE,
+    RESPONSE_CAP_BYTES,
     WEBHOOK_RETRY_DELAYS,
     next_retry,
     pinned_url,
@@ -111,13 +110,27 @@ def _heads() -> Any:
 
 
 async def claim_due(
-    session: AsyncSession, now: datetime, limit: int, lease: timedelta = LEASE
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    lease: timedelta = LEASE,
+    *,
+    failing: bool | None = None,
 ) -> list[Claimed]:
-    """Lease up to `limit` due deliveries, each the head of its endpoint's queue."""
+    """Lease up to `limit` due deliveries, each the head of its endpoint's queue; with
+    `failing`, only from endpoints that are (True) or are not (False) failing lately."""
     heads = _heads()
     head_due = WebhookDelivery.id.in_(select(heads.c.id).where(heads.c.next_attempt_at <= now))
+    among = [head_due]
+    if failing is not None:
+        lately = WebhookEndpoint.failing_since.is_not(None)
+        among.append(
+            WebhookDelivery.endpoint_id.in_(
+                select(WebhookEndpoint.id).where(lately if failing else ~lately)
+            )
+        )
     leased = (
-        lease_due(WebhookDelivery, now, limit, lease, head_due)
+        lease_due(WebhookDelivery, now, limit, lease, *among)
         .returning(
             WebhookDelivery.id,
             WebhookDelivery.endpoint_id,
@@ -171,6 +184,8 @@ async def post_once(
     settings: Settings,
     request_timeout: httpx.Timeout = REQUEST_TIMEOUT,
 ) -> Outcome:
+    """One attempt, bounded as a whole by `settings.webhook_attempt_seconds` (a receiver
+    dripping its answer cannot hold it longer) and reading at most RESPONSE_CAP_BYTES."""
     body = json.dumps(claimed.payload, separators=(",", ":"), ensure_ascii=False)
     headers = {
         "content-type": "application/json",
@@ -181,32 +196,49 @@ async def post_once(
     }
     started = time.perf_counter()
     try:
-        addresses = await check_url(claimed.url, allow_private=settings.webhook_allow_private)
-        url, extensions = claimed.url, {}
-        if addresses:  # connect to the address checked, not to a fresh resolution
-            url, headers["host"] = pinned_url(claimed.url, addresses[0])
-            if claimed.url.startswith("https:"):
-                extensions = {"sni_hostname": wire_host(urlsplit(claimed.url).hostname or "")}
-        response = await http.post(
-            url,
-            content=body.encode(),
-            headers=headers,
-            timeout=request_timeout,
-            extensions=extensions,
-        )
+        async with asyncio.timeout(settings.webhook_attempt_seconds):
+            addresses = await check_destination(claimed.url, settings)
+            url, extensions = claimed.url, {}
+            if addresses:  # connect to the address checked, not to a fresh resolution
+                url, headers["host"] = pinned_url(claimed.url, addresses[0])
+                if claimed.url.startswith("https:"):
+                    extensions = {"sni_hostname": wire_host(urlsplit(claimed.url).hostname or "")}
+            request = http.build_request(
+                "POST",
+                url,
+                content=body.encode(),
+                headers=headers,
+                timeout=request_timeout,
+                extensions=extensions,
+            )
+            response = await http.send(request, stream=True)
+            try:
+                answer = await _read_capped(response)
+            finally:
+                await response.aclose()
     except AddressRefused as exc:
         return Outcome(False, None, _ms(started), None, f"refused: {exc}")
-    except httpx.TimeoutException:
+    except (TimeoutError, httpx.TimeoutException):
         return Outcome(False, None, _ms(started), None, "timed out")
     except httpx.HTTPError as exc:
         return Outcome(False, None, _ms(started), None, f"{type(exc).__name__}: {exc}"[:EXCERPT])
     except Exception as exc:  # logged and retried like any failure, never a silent loop
         logger.exception("webhook %s: unexpected error", claimed.message_id)
         return Outcome(False, None, _ms(started), None, f"{type(exc).__name__}: {exc}"[:EXCERPT])
-    excerpt = response.text[:EXCERPT] if response.content else None
+    excerpt = answer.decode(response.encoding or "utf-8", "replace")[:EXCERPT] if answer else None
     ok = 200 <= response.status_code < 300
     error = None if ok else f"answered {response.status_code}"
     return Outcome(ok, response.status_code, _ms(started), excerpt, error)
+
+
+async def _read_capped(response: httpx.Response) -> bytes:
+    """The first RESPONSE_CAP_BYTES of the answer; the rest is never read."""
+    answer = bytearray()
+    async for chunk in response.aiter_raw():
+        answer += chunk[: RESPONSE_CAP_BYTES - len(answer)]
+        if len(answer) >= RESPONSE_CAP_BYTES:
+            break
+    return bytes(answer)
 
 
 def _ms(started: float) -> int:
@@ -269,76 +301,3 @@ async def record_outcome(
         )
         await endpoint_disabled_mails(session, claimed.endpoint_id, reason, now)
     await session.commit()
-
-
-class WebhookDispatcher:
-    """Keeps up to `max_in_flight` POSTs going; a slow receiver holds one slot, no more."""
-
-    def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        clock: Clock,
-        settings: Settings,
-        http: httpx.AsyncClient,
-        *,
-        max_in_flight: int = 32,
-        timeout: httpx.Timeout = REQUEST_TIMEOUT,
-    ) -> None:
-        self.sessionmaker = sessionmaker
-        self.clock = clock
-        self.settings = settings
-        self.http = http
-        self.max_in_flight = max_in_flight
-        self.timeout = timeout
-        self.in_flight: set[asyncio.Task[None]] = set()
-        # Recording is short; serialising it lets tests share one connection.
-        self._db = asyncio.Lock()
-        self.on_recorded: Callable[[], None] | None = None
-
-    async def claim_and_start(self) -> int:
-        free = self.max_in_flight - len(self.in_flight)
-        if free <= 0:
-            return 0
-        async with self._db, self.sessionmaker() as session:
-            claimed = await claim_due(
-                session,
-                self.clock.now(),
-                free,
-                timedelta(seconds=self.settings.webhook_lease_seconds),
-            )
-        for item in claimed:
-            task = asyncio.create_task(self._send(item))
-            self.in_flight.add(task)
-            task.add_done_callback(self.in_flight.discard)
-        return len(claimed)
-
-    async def _send(self, claimed: Claimed) -> None:
-        at = self.clock.now()
-        outcome = await post_once(self.http, claimed, at, self.settings, self.timeout)
-        try:
-            async with self._db, self.sessionmaker() as session:
-                await record_outcome(session, claimed, outcome, at, self.clock.now())
-        except Exception:
-            # The lease runs out and the delivery is tried again: nothing lost.
-            logger.exception("could not record webhook attempt %s", claimed.message_id)
-        if self.on_recorded is not None:
-            self.on_recorded()
-
-    async def run_until_idle(self) -> int:
-        """Claim and send until nothing is due and nothing is in flight; return how many sent."""
-        sent = 0
-        while True:
-            started = await self.claim_and_start()
-            sent += started
-            if not self.in_flight:
-                if started == 0:
-                    return sent
-                continue
-            await asyncio.wait(set(self.in_flight), return_when=asyncio.FIRST_COMPLETED)
-
-    async def next_due(self) -> datetime | None:
-        heads = _heads()
-        async with self._db, self.sessionmaker() as session:
-            return (
-                await session.execute(select(func.min(heads.c.next_attempt_at)))
-            ).scalar_one_or_none()

@@ -18,7 +18,7 @@ from app.core.row_versions import new_version
 from app.core.settings import Settings
 from app.core.tenancy import Caller, one_or_404, visible_to
 from app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from app.services.delivery.addresses import AddressRefused, check_url
+from app.services.delivery.addresses import AddressRefused, check_destination
 from app.services.delivery.rules import new_webhook_secret
 from app.services.delivery.schemas import (
     DeliveryAttemptRead,
@@ -36,7 +36,7 @@ STANDARD = "standard"
 
 async def _checked_url(url: str, settings: Settings) -> str:
     try:
-        await check_url(url, allow_private=settings.webhook_allow_private)
+        await check_destination(url, settings)
     except AddressRefused as exc:
         raise field_error("url", str(exc)) from exc
     return url

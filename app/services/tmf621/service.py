@@ -18,7 +18,7 @@ from app.core.idempotency import IdempotencyClaim, commit_creation, commit_new_r
 from app.core.settings import Settings
 from app.core.tenancy import Caller, one_or_404, visible_to
 from app.models import TmfTicketAttributes, WebhookEndpoint
-from app.services.delivery.addresses import AddressRefused, check_url
+from app.services.delivery.addresses import AddressRefused, check_destination
 from app.services.delivery.webhooks import new_endpoint
 from app.services.tickets import intake, workflow
 from app.services.tickets.clocks import record_ticket_event
@@ -218,7 +218,7 @@ async def register_hub(
 ) -> EventSubscription:
     enterprise_id = caller.acting_enterprise(None)
     try:
-        await check_url(payload.callback, allow_private=settings.webhook_allow_private)
+        await check_destination(payload.callback, settings)
     except AddressRefused as exc:
         raise field_error("callback", str(exc)) from None
     now = clock.now()
