@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     # died mid-attempt releases it (and its endpoint's queue) after this.
     # Must exceed the request timeout (10 s) plus recording the outcome.
     webhook_lease_seconds: float = Field(default=60.0, ge=15.0)
+    # Live event streams: how many one caller may hold open (per process), how often an open
+    # stream asks again whether its credentials still hold, how often new events are looked for.
+    stream_max_per_caller: int = Field(default=4, ge=1)
+    stream_recheck_seconds: float = Field(default=5.0, gt=0)
+    stream_poll_seconds: float = Field(default=1.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
