@@ -9,26 +9,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.clock import FrozenClock
-from app.core.database import create_engine, create_sessionmaker
 from app.core.event_watermark import EventWatermark
 from app.core.events import record_event
 from app.core.roles import Role
 from app.core.settings import Settings
-from app.main import create_app
 from app.models import OutboxMessage
 from app.services.delivery.fanout import fan_out_all
 from app.services.delivery.webhook_sender import WebhookDispatcher
 from app.services.tickets.events import TicketEventType
 from tests.support.events import ticket_event
+from tests.support.live_app import live_app
 from tests.support.servers import eventually, http_receiver, serve
 from tests.support.streams import open_stream
 from tests.support.tickets import make_desk
@@ -49,23 +46,9 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-async def live_engine(fresh_database: str) -> AsyncIterator[AsyncEngine]:
-    """Real commits on real connections: a database of the test's own."""
-    engine = create_engine(fresh_database, pool_size=5)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-async def live_world(
-    live_engine: AsyncEngine, settings: Settings
-) -> AsyncIterator[tuple[World, Any]]:
-    maker = create_sessionmaker(live_engine)
-    clock = FrozenClock(datetime.now(UTC))
-    app = create_app(settings, sessionmaker=maker, engine=live_engine, clock=clock)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield await World.start(client, maker, clock), app
+async def live_world(fresh_database: str, settings: Settings) -> AsyncIterator[tuple[World, Any]]:
+    async with live_app(fresh_database, settings) as world_and_app:
+        yield world_and_app
 
 
 async def _record(

@@ -28,10 +28,10 @@ OUTBOX_CHANNEL = "carrierdesk_outbox"
 # dict would be taken for an ORM bulk insert.
 _events = cast(Table, Event.__table__)
 
-# The event id is drawn after the transaction has its id (`pg_current_xact_id()`, in a CTE
-# PostgreSQL evaluates first, as it calls a volatile function): so a transaction still
-# running when a reader looks holds an xid below that reader's snapshot horizon, and
-# `EventWatermark` waits for it before passing any id it drew.
+# The event id is drawn after the transaction has its xid (`pg_current_xact_id()`, in a CTE
+# PostgreSQL evaluates first, as it calls a volatile function): so a reader that sees an id
+# drawn also sees the transaction that drew it running, and `EventWatermark` waits for that
+# transaction before passing the id.
 _EVENT_ID = "nextval(pg_get_serial_sequence('events', 'id'))"
 
 _xact = select(func.pg_current_xact_id().label("xid")).cte("xact")
