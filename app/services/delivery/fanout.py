@@ -100,7 +100,7 @@ async def fan_out_batch(
             )
             .join(Event, Event.id == OutboxMessage.event_id)
             .where(OutboxMessage.processed_at.is_(None), OutboxMessage.event_id <= settled)
-            .order_by(OutboxMessage.event_id)
+            .order_by(OutboxMessage.id)
             .limit(limit)
             .with_for_update(of=OutboxMessage, skip_locked=True)
         )
