@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
@@ -128,13 +129,18 @@ async def open_stream(
 ) -> AsyncIterator[dict[str, Any]]:
     """Admit the caller's stream (429 past the cap) and find where it starts; the events follow
     as the answer is sent."""
-    hub.admit(caller, sessionmaker)
+    release = hub.admit(caller, sessionmaker)
     try:
         start = await starting_point(session, hub, caller, after)
     except BaseException:
-        hub.leave(caller)
+        release()
         raise
-    return stream_events(sessionmaker, hub, caller, start, disconnected, caller_now, max_seconds)
+    events = stream_events(
+        sessionmaker, hub, caller, start, disconnected, caller_now, max_seconds, release
+    )
+    # A stream whose answer never started (its client gone first) still gives its place back.
+    weakref.finalize(events, release)
+    return events
 
 
 async def stream_events(
@@ -145,10 +151,12 @@ async def stream_events(
     disconnected: Callable[[], Any],
     caller_now: CallerNow,
     max_seconds: float,
+    release: Callable[[], None],
 ) -> AsyncIterator[dict[str, Any]]:
     """Server-sent events `{id, event, data}` from `after` on, until the client goes away,
     `max_seconds` pass (the client reconnects with `Last-Event-ID`, losing nothing) or the
-    caller's credentials no longer hold. The caller was admitted to `hub`; it leaves at the end."""
+    caller's credentials no longer hold. The stream was admitted to `hub`; it gives its place
+    back (`release`) at the end."""
     try:
         cursor = after
         loop = asyncio.get_running_loop()
@@ -177,4 +185,4 @@ async def stream_events(
                 wake_by = min(ends, next_check, loop.time() + hub.settings.stream_poll_seconds)
                 await wait_for_move(moved, wake_by - loop.time())
     finally:
-        hub.leave(caller)
+        release()

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,24 +38,37 @@ class StreamHub:
         self._poller: asyncio.Task[None] | None = None
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
-    def admit(self, caller: Caller, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        """Count one more stream for `caller`, or refuse it (429) at the cap."""
+    def admit(
+        self, caller: Caller, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> Callable[[], None]:
+        """Count one more stream for `caller`, or refuse it (429) at the cap. Answers the
+        stream's release: call it when the stream ends (more than once does no harm)."""
         cap = self.settings.stream_max_per_caller
-        if self.open[caller.principal] >= cap:
+        principal = caller.principal
+        if self.open[principal] >= cap:
             raise TooManyRequests(
                 f"at most {cap} open event streams per caller; close one first",
                 max_streams=cap,
             )
-        self.open[caller.principal] += 1
+        self.open[principal] += 1
         self._sessionmaker = sessionmaker
         if self._poller is None or self._poller.done():
             self._ready = asyncio.Event()
             self._poller = asyncio.create_task(self._poll())
+        released = False
 
-    def leave(self, caller: Caller) -> None:
-        self.open[caller.principal] -= 1
-        if self.open[caller.principal] <= 0:
-            del self.open[caller.principal]
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._leave(principal)
+
+        return release
+
+    def _leave(self, principal: str) -> None:
+        self.open[principal] -= 1
+        if self.open[principal] <= 0:
+            del self.open[principal]
         if not self.open and self._poller is not None:
             self._poller.cancel()
             self._poller = None
