@@ -93,11 +93,13 @@ class StreamHub:
                         await self.watermark.settle(session)
                     else:
                         await self.watermark.advance(session)
+                # Streams start only after a look that worked: from a watermark of 0, a new
+                # stream would start at the beginning of the caller's history.
+                self._ready.set()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a database hiccup: the streams wait for the next look
                 logger.warning("event watermark look failed: %s", type(exc).__name__)
-            self._ready.set()
             if self.watermark.settled != before:
                 moved, self._moved = self._moved, asyncio.Event()
                 moved.set()
