@@ -154,3 +154,23 @@ async def test_an_event_that_commits_after_a_later_numbered_one_arrives_first_ev
         str(first_id),
         str(second_id),
     ]
+
+
+async def test_the_watermark_waits_for_the_newest_transaction_still_running(
+    live_world: tuple[World, Any],
+) -> None:
+    # The newest transaction of all, still open: no snapshot's `xmax` reaches past it, so a
+    # watermark built on snapshots would pass its event; this one waits until it commits.
+    world, _ = live_world
+    desk = await make_desk(world)
+    ticket = await desk.open()
+    watermark = EventWatermark()
+    async with world.sessionmaker() as session:
+        await watermark.settle(session)
+        before = watermark.settled
+        open_one, event_id = await _record(world.sessionmaker, world, ticket, "open")
+        for _ in range(3):
+            assert await watermark.advance(session) == before < event_id
+        await open_one.commit()
+        await open_one.close()
+        assert await watermark.settle(session) >= event_id
