@@ -45,30 +45,45 @@ async def test_revoking_an_api_client_ends_its_open_stream(fresh_database: str) 
             await eventually(lambda: stream.ended)
 
 
+async def _signed_in_user(world: World) -> tuple[str, dict[str, str]]:
+    acme = await world.enterprise()
+    user = await world.client.post(
+        "/v1/users",
+        json={
+            "email": "ana@acme.example",
+            "name": "NOC lead",
+            "role": "customer_admin",
+            "language": "es",
+            "enterprise_ids": [acme["id"]],
+            "password": PASSWORD,
+        },
+        headers=world.admin,
+    )
+    assert user.status_code == 201, user.text
+    tokens = await world.client.post(
+        "/v1/auth/token", json={"email": "ana@acme.example", "password": PASSWORD}
+    )
+    assert tokens.status_code == 200, tokens.text
+    return user.json()["id"], bearer(tokens.json()["access_token"])
+
+
 async def test_signing_out_ends_the_users_open_stream(fresh_database: str) -> None:
     async with live_app(fresh_database, _settings()) as (world, app), serve(app) as port:
-        acme = await world.enterprise()
-        user = await world.client.post(
-            "/v1/users",
-            json={
-                "email": "ana@acme.example",
-                "name": "NOC lead",
-                "role": "customer_admin",
-                "language": "es",
-                "enterprise_ids": [acme["id"]],
-                "password": PASSWORD,
-            },
-            headers=world.admin,
-        )
-        assert user.status_code == 201, user.text
-        tokens = await world.client.post(
-            "/v1/auth/token", json={"email": "ana@acme.example", "password": PASSWORD}
-        )
-        headers = bearer(tokens.json()["access_token"])
+        _, headers = await _signed_in_user(world)
         async with open_stream(f"http://127.0.0.1:{port}", headers) as stream:
             assert stream.status == 200
             out = await world.client.post("/v1/auth/logout", headers=headers)
             assert out.status_code == 204
+            await eventually(lambda: stream.ended)
+
+
+async def test_removing_a_user_ends_their_open_stream(fresh_database: str) -> None:
+    async with live_app(fresh_database, _settings()) as (world, app), serve(app) as port:
+        user_id, headers = await _signed_in_user(world)
+        async with open_stream(f"http://127.0.0.1:{port}", headers) as stream:
+            assert stream.status == 200
+            removed = await world.client.delete(f"/v1/users/{user_id}", headers=world.admin)
+            assert removed.status_code == 204, removed.text
             await eventually(lambda: stream.ended)
 
 
