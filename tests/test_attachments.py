@@ -26,8 +26,8 @@ from app.models import Attachment, Event
 from app.services.attachments.rules import Limits
 from app.services.attachments.schemas import AttachmentVisibility
 from app.services.attachments.service import OwnerRef, add_attachment
+from app.services.delivery.dispatcher import WebhookDispatcher
 from app.services.delivery.fanout import fan_out_all
-from app.services.delivery.webhook_sender import WebhookDispatcher
 from tests.support.servers import http_receiver
 from tests.support.tickets import Desk, make_desk
 from tests.support.workers import poll

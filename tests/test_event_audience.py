@@ -1,5 +1,6 @@
-"""Who sees what of an event: an internal note stays with the carrier's staff on every channel
-(webhooks, the event stream, the REST history); a public note reaches the customer."""
+"""Who sees what of an event: an internal note, and a staff-only field, stay with the carrier's
+staff on every channel (REST history, event stream, webhooks, TMF621 hubs, mail); a public note
+reaches the customer."""
 
 from __future__ import annotations
 
@@ -10,17 +11,21 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.clock import FrozenClock
+from app.core.event_registry import STAFF_ONLY, registered_classes
 from app.core.roles import Role
 from app.core.settings import Settings
 from app.main import create_app
 from app.services.delivery.dispatcher import WebhookDispatcher
 from app.services.delivery.fanout import fan_out_all
-from tests.support.servers import http_receiver, serve
+from app.services.delivery.mail_sender import send_due_mail
+from tests.support.servers import http_receiver, serve, smtp_server
 from tests.support.tickets import Desk, make_desk
 from tests.test_event_stream import read_events
 
 INTERNAL = "suspect the PE in Guayaquil; the customer's CPE firmware is ancient"
 PUBLIC = "Field engineer dispatched, on site within the hour"
+# A billing agent's working note is a staff-only field of `billing.acknowledged`.
+DESK_NOTE = "customer disputes every invoice; check with finance before crediting"
 
 
 @pytest.fixture
@@ -29,7 +34,7 @@ def settings() -> Settings:
         env="test",
         database_url="postgresql+asyncpg://unused/unused",
         public_url="https://portal.test",
-        webhook_allow_private=True,  # the receiver listens on loopback
+        webhook_allowed_networks=["127.0.0.1/32"],  # the receiver, on loopback; the guard is strict
     )
 
 
@@ -109,3 +114,112 @@ async def test_the_history_is_a_page_a_customer_walks_with_its_cursor(world: Any
         seen.extend(page["items"])
         cursor = page["next_cursor"]
     assert _note_bodies([e["data"] for e in seen]) == [PUBLIC]
+
+
+async def test_every_channel_shows_a_customer_the_public_note_and_nothing_for_staff_only(
+    world: Any, settings: Settings, engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    desk = await make_desk(world)
+    enterprise_id = desk.enterprise["id"]
+    admin = await world.api_client(Role.customer_admin, enterprise_id)
+    carrier = await world.api_client(Role.carrier, enterprise_id)
+    billing_agent = await world.staff(Role.billing_agent)
+    contact = await world.client.post(
+        f"/v1/enterprises/{enterprise_id}/contacts",
+        json={
+            "name": "NOC",
+            "email": "noc@banco.example",
+            "language": "es",
+            "events": ["ticket.*", "billing.*"],
+        },
+        headers=admin,
+    )
+    assert contact.status_code == 201, contact.text
+    with smtp_server() as mailbox:
+        mailing = settings.model_copy(update={"smtp_url": mailbox.url})
+        async with (
+            http_receiver() as receiver,
+            http_receiver() as hub_listener,
+            httpx.AsyncClient() as http,
+        ):
+            hook = await world.client.post(
+                "/v1/webhooks",
+                json={"url": receiver.url, "events": ["ticket.*", "billing.*"]},
+                headers=admin,
+            )
+            assert hook.status_code == 201, hook.text
+            hub = await world.client.post(
+                "/tmf-api/troubleTicket/v4/hub",
+                json={"callback": hub_listener.url},
+                headers=carrier,
+            )
+            assert hub.status_code == 201, hub.text
+
+            ticket = await desk.open()
+            await _staff_notes(desk, ticket["id"])
+            await desk.move(ticket["id"], "registration")  # mailed, and a TMF status change
+            filed = await world.client.post(
+                "/v1/billing-requests",
+                json={"type": "inquiry", "subject": "Factura de noviembre"},
+                headers=desk.customer,
+            )
+            assert filed.status_code == 201, filed.text
+            request_id = filed.json()["id"]
+            acknowledged = await world.client.post(
+                f"/v1/billing-requests/{request_id}/transitions",
+                json={"to": "acknowledged", "note": DESK_NOTE},
+                headers={**billing_agent, "If-Match": '"1"'},
+            )
+            assert acknowledged.status_code == 200, acknowledged.text
+
+            async with world.sessionmaker() as session:
+                await fan_out_all(session, world.clock)
+                while await send_due_mail(session, world.clock, mailing):
+                    pass
+            await WebhookDispatcher(
+                world.sessionmaker, world.clock, settings, http
+            ).run_until_idle()
+
+        app = create_app(settings, sessionmaker=world.sessionmaker, engine=engine, clock=clock)
+        async with serve(app) as port:
+            streamed = await read_events(
+                f"http://127.0.0.1:{port}", desk.customer, 99, after=0, max_seconds=2
+            )
+
+    ticket_history = await desk.events(ticket["id"], desk.customer)
+    billing_history = (
+        await world.client.get(f"/v1/billing-requests/{request_id}/events", headers=desk.customer)
+    ).json()["items"]
+    staff_billing_history = (
+        await world.client.get(f"/v1/billing-requests/{request_id}/events", headers=billing_agent)
+    ).json()["items"]
+    channels: dict[str, list[str]] = {
+        "webhook": [r.body.decode() for r in receiver.requests],
+        "tmf621 hub": [r.body.decode() for r in hub_listener.requests],
+        "mail": [f"{m.subject}\n{m.text}" for m in mailbox.mails],
+        "stream": [str(e) for e in streamed],
+        "ticket history": [str(e) for e in ticket_history],
+        "billing history": [str(e) for e in billing_history],
+    }
+    for channel, texts in channels.items():
+        assert texts, f"{channel}: nothing arrived"
+        assert not any(INTERNAL in t or DESK_NOTE in t for t in texts), channel
+
+    # What the customer may see does arrive: the public note, the acknowledgement.
+    for channel in ("webhook", "tmf621 hub", "stream", "ticket history"):
+        assert any(PUBLIC in t for t in channels[channel]), channel
+    for channel in ("webhook", "stream", "billing history"):
+        assert any("billing.acknowledged" in t for t in channels[channel]), channel
+    assert any("BR-" in m.subject for m in mailbox.mails)  # the acknowledgement's mail
+    assert any(m.subject.startswith(f"[{ticket['number']}]") for m in mailbox.mails)
+    # ... and the staff's own history keeps the desk's note.
+    assert any(e["data"].get("note") == DESK_NOTE for e in staff_billing_history)
+
+
+def test_every_staff_only_field_has_a_default_so_the_customers_view_stays_a_payload() -> None:
+    # Mails and TMF621 tickets are built from the customer's view parsed back into its
+    # payload model (`customer_payload`): a staff-only field needs a default to be left out.
+    for cls in registered_classes():
+        for name in cls.staff_only_fields():
+            field = cls.model_fields[name]
+            assert not field.is_required(), f"{cls.__name__}.{name} is {STAFF_ONLY} and required"

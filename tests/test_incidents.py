@@ -13,9 +13,9 @@ import pytest
 from app.core.clock import FrozenClock
 from app.core.roles import Role
 from app.core.settings import Settings
+from app.services.delivery.dispatcher import WebhookDispatcher
 from app.services.delivery.fanout import fan_out_all
 from app.services.delivery.mail_sender import send_due_mail
-from app.services.delivery.webhook_sender import WebhookDispatcher
 from app.services.incidents.rules import shortest_path
 from app.services.tickets.rules import Stage, next_stages
 from tests.support.servers import Mailbox, http_receiver, smtp_server

@@ -13,8 +13,8 @@ import pytest
 from app.core.clock import FrozenClock
 from app.core.roles import Role
 from app.core.settings import Settings
+from app.services.delivery.dispatcher import WebhookDispatcher
 from app.services.delivery.fanout import fan_out_all
-from app.services.delivery.webhook_sender import WebhookDispatcher
 from app.services.sonata.rules import (
     IMPACT_OF_SEVERITY,
     SELLER_PRIORITY,

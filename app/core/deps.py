@@ -124,6 +124,34 @@ async def get_caller(
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]
 
+# The caller as its credentials stand now, None once they no longer hold.
+CallerNow = Callable[[], Awaitable[Caller | None]]
+
+
+async def get_caller_now(
+    request: Request,
+    clock: ClockDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> CallerNow:
+    """For a long answer (an event stream): ask again, later, whether the request's bearer token
+    still holds (a revoked client, an ended session, a removed user do not), with a session of
+    its own held only for the question."""
+    resolve: CallerResolver = request.app.state.resolve_caller
+
+    async def caller_now() -> Caller | None:
+        if credentials is None:
+            return None
+        async with request.app.state.sessionmaker() as session:
+            try:
+                return await resolve(session, credentials.credentials, clock.now())
+            except Unauthorized:
+                return None
+
+    return caller_now
+
+
+CallerNowDep = Annotated[CallerNow, Depends(get_caller_now)]
+
 
 def refuse_unless(caller: Caller, roles: Iterable[Role], doing: str = "do this") -> None:
     """403 unless the caller holds one of `roles`: the one way a role decision is made."""

@@ -133,6 +133,14 @@ def customer_view(event_type: str, data: dict[str, Any]) -> dict[str, Any] | Non
     return None if payload is None else payload.for_customer()
 
 
+def customer_payload(event_type: str, data: dict[str, Any]) -> EventPayload | None:
+    """The customer's view as its payload model (staff-only fields at their defaults), for a
+    channel that builds its own words from an event (a mail, a TMF621 ticket's notes): it can
+    use nothing the customer's view leaves out. None when the event is for staff only."""
+    view = customer_view(event_type, data)
+    return None if view is None else parse_payload(event_type, view)
+
+
 def pattern_matches(pattern: str, event_type: str) -> bool:
     """`ticket.*` matches `ticket.created`; `*` matches everything; otherwise exact."""
     return fnmatchcase(event_type, pattern)

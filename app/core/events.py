@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, literal_column, select, text
+from sqlalchemy import Table, bindparam, func, insert, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import field_error
@@ -28,16 +28,28 @@ OUTBOX_CHANNEL = "carrierdesk_outbox"
 # dict would be taken for an ORM bulk insert.
 _events = cast(Table, Event.__table__)
 
+# The event id is drawn after the transaction has its xid (`pg_current_xact_id()`, in a CTE
+# PostgreSQL evaluates first, as it calls a volatile function): so a reader that sees an id
+# drawn also sees the transaction that drew it running, and `EventWatermark` waits for that
+# transaction before passing the id.
+_EVENT_ID = "nextval(pg_get_serial_sequence('events', 'id'))"
+
+_xact = select(func.pg_current_xact_id().label("xid")).cte("xact")
+
 _new_event = (
     insert(_events)
-    .values(
-        enterprise_id=bindparam("enterprise_id"),
-        subject_type=bindparam("subject_type"),
-        subject_id=bindparam("subject_id"),
-        type=bindparam("type"),
-        at=bindparam("at"),
-        actor=bindparam("actor"),
-        data=bindparam("data", type_=_events.c.data.type),
+    .from_select(
+        ["id", "enterprise_id", "subject_type", "subject_id", "type", "at", "actor", "data"],
+        select(
+            literal_column(_EVENT_ID),
+            bindparam("enterprise_id", type_=_events.c.enterprise_id.type),
+            bindparam("subject_type", type_=_events.c.subject_type.type),
+            bindparam("subject_id", type_=_events.c.subject_id.type),
+            bindparam("type", type_=_events.c.type.type),
+            bindparam("at", type_=_events.c.at.type),
+            bindparam("actor", type_=_events.c.actor.type),
+            bindparam("data", type_=_events.c.data.type),
+        ).select_from(_xact),
     )
     .returning(_events.c.id, _events.c.enterprise_id, _events.c.at)
     .cte("new_event")
@@ -88,11 +100,13 @@ def event_and_outbox_ctes(
     """The same writes as `record_event`, as two CTEs (`e`, `o`) for a hot path that folds them
     into its own statement: one event and its outbox row for each row of the CTE `source`
     (which has `id` and `enterprise_id`). `at`, `actor` and `data` are SQL expressions (usually
-    parameters). Kept here so that one file changes when the events or outbox tables do."""
-    return f"""e AS (
-  INSERT INTO events (enterprise_id, subject_type, subject_id, type, at, actor, data)
-  SELECT {source}.enterprise_id, '{subject_type}', {source}.id, '{event_type}', {at}, {actor},
-      {data}::jsonb FROM {source}
+    parameters). The transaction takes its xid before it draws an event id, as in
+    `record_event`. Kept here so that one file changes when the events or outbox tables do."""
+    return f"""xact AS (SELECT pg_current_xact_id() AS xid),
+e AS (
+  INSERT INTO events (id, enterprise_id, subject_type, subject_id, type, at, actor, data)
+  SELECT {_EVENT_ID}, {source}.enterprise_id, '{subject_type}', {source}.id, '{event_type}',
+      {at}, {actor}, {data}::jsonb FROM xact, {source}
   RETURNING id, enterprise_id, at
 ),
 o AS (

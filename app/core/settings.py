@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     # The whole of one attempt (resolving, connecting, sending, reading the answer): a
     # receiver dripping its answer byte by byte is cut off here, not at each read.
     webhook_attempt_seconds: float = Field(default=15.0, gt=0.0, le=120.0)
+    # Live event streams: how many one caller may hold open (per process), how often an open
+    # stream asks again whether its credentials still hold, how often new events are looked for.
+    stream_max_per_caller: int = Field(default=4, ge=1)
+    stream_recheck_seconds: float = Field(default=5.0, gt=0)
+    stream_poll_seconds: float = Field(default=1.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

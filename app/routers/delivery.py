@@ -9,13 +9,14 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from sse_starlette.sse import EventSourceResponse
 
-from app.core.deps import GuardedWrite, SessionDep, SettingsDep, Write
+from app.core.deps import CallerNowDep, GuardedWrite, SessionDep, SettingsDep, Write
 from app.core.etag import with_etag
 from app.core.event_registry import MAX_EVENT_ID
 from app.core.idempotency import SHOWN_ONCE_RETRY, Idempotency
 from app.core.pagination import Page, Paging
 from app.services.delivery import event_stream, mail_log, schemas, webhooks
 from app.services.delivery.policy import DeliveryReader, WebhookManager
+from app.services.delivery.stream_hub import hub_of
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
@@ -144,7 +145,9 @@ events_router = APIRouter(prefix="/v1/events", tags=["events"])
     description="Each event is sent as `id: <events.id>`, `event: <type>`, `data: {id, type, "
     "at, actor, enterprise_id, subject_type, subject_id, data}`. Reconnect with "
     "`Last-Event-ID` (browsers do it by themselves) to receive exactly what was missed; "
-    "without it the stream starts with what happens next, or after `after`.",
+    "without it the stream starts with what happens next, or after `after`. The stream ends "
+    "when the caller's credentials no longer hold (a revoked client, an ended session), "
+    "checked every few seconds; a caller may hold a few streams open at once (429 beyond).",
     response_class=EventSourceResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "An endless stream"}},
 )
@@ -152,6 +155,7 @@ async def stream(
     request: Request,
     caller: DeliveryReader,
     session: SessionDep,
+    caller_now: CallerNowDep,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
     after: Annotated[
         int | None, Query(ge=0, le=MAX_EVENT_ID, description="Start after this event id")
@@ -166,10 +170,14 @@ async def stream(
     ] = 900,
 ) -> EventSourceResponse:
     resume = event_stream.parse_last_event_id(last_event_id)
-    start = await event_stream.starting_point(
-        session, caller, resume if resume is not None else after
-    )
-    events = event_stream.stream_events(
-        request.app.state.sessionmaker, caller, start, request.is_disconnected, max_seconds
+    events = await event_stream.open_stream(
+        session,
+        request.app.state.sessionmaker,
+        hub_of(request.app.state),
+        caller,
+        resume if resume is not None else after,
+        request.is_disconnected,
+        caller_now,
+        max_seconds,
     )
     return EventSourceResponse(events, ping=15)

@@ -10,6 +10,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
+from app.core.event_watermark import EventWatermark
 from app.core.events import OUTBOX_CHANNEL
 from app.services.delivery.dispatcher import WebhookDispatcher, webhook_client
 from app.services.delivery.fanout import DELIVERY_CHANNEL, MAIL_CHANNEL, fan_out_all
@@ -19,6 +20,9 @@ from app.workers.context import WorkerContext
 logger = logging.getLogger("carrierdesk.worker.delivery")
 
 SAFETY_SWEEP = 5.0
+
+# How soon the fan-out looks again while an older transaction holds back newer events.
+SETTLE_RECHECK = 0.05
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:
@@ -40,13 +44,14 @@ async def _wait_any(event: asyncio.Event, tasks: set[asyncio.Task[None]], second
 
 async def outbox_loop(ctx: WorkerContext) -> None:
     wake = ctx.wakeup(OUTBOX_CHANNEL)
+    watermark = EventWatermark()
     while True:
         async with ctx.sessionmaker() as session:
-            done = await fan_out_all(session, ctx.clock)
+            done = await fan_out_all(session, ctx.clock, watermark=watermark)
         if done:
             ctx.wakeup(DELIVERY_CHANNEL).set()
             ctx.wakeup(MAIL_CHANNEL).set()
-        await _wait(wake, SAFETY_SWEEP)
+        await _wait(wake, SETTLE_RECHECK if watermark.waiting else SAFETY_SWEEP)
 
 
 async def webhook_loop(ctx: WorkerContext) -> None:

@@ -4,6 +4,9 @@ A batch of unprocessed outbox rows is claimed with `FOR UPDATE SKIP LOCKED`;
 the mail rows and delivery rows are inserted and the outbox rows marked
 processed in the same transaction. A worker that dies mid-batch commits
 nothing, and the rows are claimed again; two workers never take the same row.
+Only events up to the reader's `EventWatermark` are fanned out: an event whose
+transaction commits after a later-numbered one is still fanned out before it,
+so each endpoint's queue (ordered by event id) never passes over it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
 from app.core.event_registry import customer_view, pattern_matches
+from app.core.event_watermark import EventWatermark
 from app.models import Event, MailMessage, OutboxMessage, WebhookDelivery, WebhookEndpoint
 from app.services.delivery.rules import message_id
 
@@ -73,8 +77,11 @@ def subscribed(endpoint: Any, event: OutboxEvent) -> bool:
     )
 
 
-async def fan_out_batch(session: AsyncSession, clock: Clock, *, limit: int = 200) -> int:
-    """Fan out up to `limit` outbox rows in one transaction; return how many were processed."""
+async def fan_out_batch(
+    session: AsyncSession, clock: Clock, settled: int, *, limit: int = 200
+) -> int:
+    """Fan out up to `limit` outbox rows of events up to `settled` (an `EventWatermark`) in one
+    transaction; return how many were processed."""
     from app.services.delivery.notifications import mails_for_events
     from app.services.sonata.hub_events import sonata_deliveries
     from app.services.tmf621.hub_events import tmf_deliveries
@@ -93,7 +100,7 @@ async def fan_out_batch(session: AsyncSession, clock: Clock, *, limit: int = 200
                 Event.data,
             )
             .join(Event, Event.id == OutboxMessage.event_id)
-            .where(OutboxMessage.processed_at.is_(None))
+            .where(OutboxMessage.processed_at.is_(None), OutboxMessage.event_id <= settled)
             .order_by(OutboxMessage.id)
             .limit(limit)
             .with_for_update(of=OutboxMessage, skip_locked=True)
@@ -182,11 +189,22 @@ def _delivery(
     }
 
 
-async def fan_out_all(session: AsyncSession, clock: Clock, *, limit: int = 200) -> int:
-    """Drain the outbox (tests, and the worker after a wake-up)."""
+async def fan_out_all(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    limit: int = 200,
+    watermark: EventWatermark | None = None,
+) -> int:
+    """Drain the outbox as far as `watermark` has settled (the worker's, kept across wake-ups);
+    without one, first wait for every event already drawn to settle (tests, one-shot calls)."""
+    if watermark is None:
+        settled = await EventWatermark().settle(session)
+    else:
+        settled = await watermark.advance(session)
     total = 0
     while True:
-        done = await fan_out_batch(session, clock, limit=limit)
+        done = await fan_out_batch(session, clock, settled, limit=limit)
         total += done
         if done < limit:
             return total

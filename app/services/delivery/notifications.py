@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.countries import default_language
 from app.core.errors import Problem
-from app.core.event_registry import EventPayload, parse_payload
+from app.core.event_registry import EventPayload, customer_payload
 from app.core.handbook import handbook
 from app.models import (
     Enterprise,
@@ -113,8 +113,9 @@ async def _recipients(session: AsyncSession, event: OutboxEvent) -> dict[str, st
 
 
 async def _context(session: AsyncSession, event: OutboxEvent) -> tuple[dict[str, Any], str] | None:
-    payload = parse_payload(event.type, event.data)
-    if payload is None or payload.for_customer() is None:
+    # The mail is the customer's: its words come from the customer's view of the event.
+    payload = customer_payload(event.type, event.data)
+    if payload is None:
         return None
     if isinstance(payload, TicketEvent):
         return await _ticket_context(session, event, payload)

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, and_, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound, field_error
-from app.core.event_registry import EventPayload, parse_payload
+from app.core.event_registry import EventPayload, customer_payload
 from app.core.tenancy import Caller, visible_to
 from app.models import Enterprise, Event, Service, Ticket, TmfTicketAttributes
 from app.services.attachments.events import (
@@ -122,8 +122,8 @@ def represent(row: Any, history: Sequence[Any]) -> dict[str, Any]:
     notes: list[dict[str, Any]] = []
     attachments: list[dict[str, Any]] = []
     for event in history:
-        payload = parse_payload(event.type, event.data)
-        if payload is None or payload.for_customer() is None:
+        payload = customer_payload(event.type, event.data)
+        if payload is None:
             continue
         if isinstance(payload, TicketNoteAdded):
             notes.append(
