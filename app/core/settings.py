@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     # died mid-attempt releases it (and its endpoint's queue) after this.
     # Must exceed the request timeout (10 s) plus recording the outcome.
     webhook_lease_seconds: float = Field(default=60.0, ge=15.0)
+    # Prometheus metrics tell an outsider the traffic and the error rates: `/metrics` on the
+    # public port answers only a bearer of this token; unset, it answers 404 there.
+    metrics_token: SecretStr | None = None
+    # Or serve `/metrics` (without a token) on a separate address only the scraper reaches,
+    # `host:port`, next to the API's own port.
+    metrics_bind: str | None = Field(default=None, pattern=r"^\[?[^\s\]]+\]?:\d{1,5}$")
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
