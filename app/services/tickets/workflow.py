@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import Clock
 from app.core.errors import Conflict, Forbidden, IllegalMove, NotFound, field_error
 from app.core.etag import check_if_match
+from app.core.idempotency import IdempotencyClaim, commit_creation
 from app.core.tenancy import Caller, visible_to
 from app.models import SlaClock, Ticket
 from app.services.tickets.clocks import (
@@ -88,11 +89,17 @@ def _still_open(ticket: Any) -> None:
 
 
 async def _answer_with(
-    session: AsyncSession, caller: Caller, ticket: Any, event: TicketEvent, at: Any
+    session: AsyncSession,
+    caller: Caller,
+    ticket: Any,
+    event: TicketEvent,
+    at: Any,
+    claim: IdempotencyClaim | None = None,
 ) -> TicketRead:
-    """Record the change's event, then answer with the ticket as it now stands."""
+    """Record the change's event, then answer with the ticket as it now stands (and keep that
+    answer for a retry with the same `Idempotency-Key`, when the change creates something)."""
     await record_ticket_event(session, event, ticket.id, ticket.enterprise_id, at, caller.actor)
-    return await _finish(session, caller, ticket.id)
+    return await _finish(session, caller, ticket.id, claim)
 
 
 async def _touch(session: AsyncSession, ticket: Any, at: Any, **values: Any) -> None:
@@ -103,10 +110,15 @@ async def _touch(session: AsyncSession, ticket: Any, at: Any, **values: Any) -> 
     )
 
 
-async def _finish(session: AsyncSession, caller: Caller, ticket_id: uuid.UUID) -> TicketRead:
+async def _finish(
+    session: AsyncSession,
+    caller: Caller,
+    ticket_id: uuid.UUID,
+    claim: IdempotencyClaim | None = None,
+) -> TicketRead:
     await session.flush()
     answer = await fetch_ticket(session, caller, ticket_id)
-    await session.commit()
+    await commit_creation(session, claim, answer)
     return answer
 
 
@@ -296,7 +308,13 @@ async def resume_ticket(
 
 
 async def add_note(
-    session: AsyncSession, caller: Caller, clock: Clock, ticket_id: uuid.UUID, payload: NoteIn
+    session: AsyncSession,
+    caller: Caller,
+    clock: Clock,
+    ticket_id: uuid.UUID,
+    payload: NoteIn,
+    *,
+    claim: IdempotencyClaim | None = None,
 ) -> TicketRead:
     """A note in the history: customer-visible, or internal (staff only)."""
     ticket = await _lock(session, caller, ticket_id)
@@ -305,7 +323,7 @@ async def add_note(
     now = clock.now()
     await _touch(session, ticket, now)
     note = TicketNoteAdded(number=ticket.number, visibility=payload.visibility, body=payload.body)
-    return await _answer_with(session, caller, ticket, note, now)
+    return await _answer_with(session, caller, ticket, note, now, claim)
 
 
 async def escalate_ticket(
@@ -314,6 +332,8 @@ async def escalate_ticket(
     clock: Clock,
     ticket_id: uuid.UUID,
     payload: EscalationIn,
+    *,
+    claim: IdempotencyClaim | None = None,
 ) -> TicketRead:
     """The customer asks to escalate: one level up, recorded and notified."""
     ticket = await _lock(session, caller, ticket_id)
@@ -332,4 +352,4 @@ async def escalate_ticket(
         stage=ticket.stage,
         escalation=contacts,
     )
-    return await _answer_with(session, caller, ticket, escalated, now)
+    return await _answer_with(session, caller, ticket, escalated, now, claim)
