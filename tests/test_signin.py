@@ -13,9 +13,13 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.models import MailMessage
+from app.core.settings import Settings
+from app.models import MailMessage, SigninThrottle
 from app.services.identity import passwords
 from app.services.identity.rules import ADDRESS_FREE_ATTEMPTS
+from app.workers.context import WorkerContext
+from app.workers.housekeeping import forget_stale_throttles
+from app.workers.jobs import periodic_jobs
 from tests.support.world import World, bearer
 
 PASSWORD = "correct horse battery staple"
@@ -334,3 +338,31 @@ async def test_password_checks_run_a_bounded_number_at_a_time(
     release.set()
     assert await asyncio.gather(*checks) == [False] * len(checks)  # no account: never a match
     assert most[0] == passwords.CONCURRENT_HASHES
+
+
+async def test_stale_sign_in_counters_are_removed_by_the_worker_job(
+    world: World, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    async def counters() -> int:
+        async with sessionmaker() as session:
+            rows = (await session.execute(select(SigninThrottle.key_hash))).scalars().all()
+            return len(rows)
+
+    # A flood of made-up names, each a counter (and the address's).
+    for n in range(5):
+        guess = {"email": f"made-up-{n}@nowhere.example", "password": "123456"}
+        assert (await world.client.post("/v1/auth/token", json=guess)).status_code == 401
+    flooded = await counters()
+    assert flooded >= 5
+    assert any(job.run is forget_stale_throttles for job in periodic_jobs())
+    context = WorkerContext(Settings(env="test"), "unused", sessionmaker, world.clock)
+
+    # A while later they are still counted; a day after the last attempt they are gone, but
+    # a name tried since stays counted.
+    world.clock.advance(timedelta(hours=1))
+    assert await forget_stale_throttles(context) == 0
+    world.clock.advance(timedelta(hours=23, minutes=1))
+    recent = {"email": "recent@nowhere.example", "password": "123456"}
+    assert (await world.client.post("/v1/auth/token", json=recent)).status_code == 401
+    assert await forget_stale_throttles(context) == flooded - 1  # the address counter is fresh
+    assert await counters() == 2  # the recent name and the address it came from

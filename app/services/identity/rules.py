@@ -48,6 +48,16 @@ ACCOUNT_BACKOFF = Backoff(
 ADDRESS_BACKOFF = Backoff(free_attempts=ADDRESS_FREE_ATTEMPTS, max_wait=timedelta(seconds=60))
 
 
+# A counter quiet this long is forgotten (its row removed by the worker's clean-up): the
+# longest lock is far shorter, and every name ever tried must not stay in the table.
+THROTTLE_MEMORY = timedelta(hours=24)
+
+
+def stale_throttle_before(now: datetime) -> datetime:
+    """Counters last changed before this, and no longer blocking, are forgotten."""
+    return now - THROTTLE_MEMORY
+
+
 def account_email(email: str) -> str:
     """How an e-mail finds its account: addresses are compared in lower case."""
     return email.lower()
