@@ -25,7 +25,13 @@ from app.core.clock import Clock
 from app.core.settings import Settings
 from app.models import MailMessage
 from app.services.delivery.leases import lease_due
-from app.services.delivery.rules import LEASE, MAIL_MAX_ATTEMPTS, MAIL_RETRY_DELAYS, next_retry
+from app.services.delivery.rules import (
+    LEASE,
+    MAIL_MAX_ATTEMPTS,
+    MAIL_RETRY_DELAYS,
+    next_retry,
+    with_one_time_link,
+)
 
 logger = logging.getLogger("carrierdesk.mail")
 
@@ -67,6 +73,7 @@ class ClaimedMail:
     recipient: str
     subject: str
     body: str
+    one_time_link: str | None
     language: str
     attempts: int
 
@@ -79,6 +86,7 @@ async def claim_mail(session: AsyncSession, now: datetime, limit: int) -> list[C
                 MailMessage.recipient,
                 MailMessage.subject,
                 MailMessage.body,
+                MailMessage.one_time_link,
                 MailMessage.language,
                 MailMessage.attempts,
             )
@@ -95,7 +103,7 @@ def _message(mail: ClaimedMail, sender: str) -> EmailMessage:
     message["Subject"] = mail.subject
     message["Content-Language"] = mail.language
     message["Message-ID"] = make_msgid(idstring=mail.id.hex, domain="carrierdesk")
-    message.set_content(mail.body)
+    message.set_content(with_one_time_link(mail.body, mail.one_time_link))
     return message
 
 
@@ -111,7 +119,7 @@ async def send_due_mail(
         await session.execute(
             update(MailMessage)
             .where(MailMessage.id.in_([m.id for m in claimed]))
-            .values(status="not_sent", last_error=NO_SMTP)
+            .values(status="not_sent", last_error=NO_SMTP, one_time_link=None)
         )
         await session.commit()
         return len(claimed)
@@ -145,7 +153,7 @@ async def _record(
         await session.execute(
             update(MailMessage)
             .where(MailMessage.id.in_(sent))
-            .values(status="sent", sent_at=now, last_error=None)
+            .values(status="sent", sent_at=now, last_error=None, one_time_link=None)
         )
     for mail in claimed:
         error = results.get(mail.id)
@@ -153,7 +161,11 @@ async def _record(
             continue
         retry_at = next_retry(mail.attempts, now, MAIL_RETRY_DELAYS)
         if retry_at is None or mail.attempts >= MAIL_MAX_ATTEMPTS:
-            values: dict[str, object] = {"status": "failed", "last_error": error}
+            values: dict[str, object] = {
+                "status": "failed",
+                "last_error": error,
+                "one_time_link": None,
+            }
         else:
             values = {"next_attempt_at": retry_at, "last_error": error}
         await session.execute(update(MailMessage).where(MailMessage.id == mail.id).values(values))

@@ -21,6 +21,7 @@ from app.core.security import (
 from app.core.settings import Settings
 from app.core.tenancy import Caller
 from app.models import MailMessage, PasswordReset, SigninThrottle, User, UserSession
+from app.services.delivery.rules import ONE_TIME_LINK_MARK
 from app.services.identity.passwords import hash_password, verify_password
 from app.services.identity.rules import (
     FREE_ATTEMPTS,
@@ -264,7 +265,8 @@ async def request_password_reset(
             recipient=user.email,
             language=user.language,
             subject=subject,
-            body=body.format(link=link),
+            body=body.format(link=ONE_TIME_LINK_MARK),
+            one_time_link=link,
             status="pending",
             attempts=0,
             next_attempt_at=now,
