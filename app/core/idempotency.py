@@ -152,9 +152,9 @@ async def idempotency_claim(
             alias="Idempotency-Key",
             min_length=1,
             max_length=255,
-            # Visible ASCII only: a key is compared byte for byte, and kept.
-            pattern=r"^[\x21-\x7e]+$",
-            description="Any unique string of visible ASCII characters, at most 255 (a UUID "
+            # Printable ASCII only (spaces inside): a key is compared byte for byte, and kept.
+            pattern=r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$",
+            description="Any unique string of printable ASCII characters, at most 255 (a UUID "
             "is ideal). A retry with the same key and body receives the first answer instead "
             "of creating again.",
         ),
