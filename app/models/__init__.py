@@ -19,6 +19,7 @@ from app.models.enterprises import Account, Enterprise, Service
 from app.models.identity import (
     ApiClient,
     ApiClientEnterprise,
+    Invitation,
     PasswordReset,
     SigninThrottle,
     User,
@@ -54,6 +55,7 @@ __all__ = [
     "EscalationMatrix",
     "Event",
     "IdempotencyRecord",
+    "Invitation",
     "MailMessage",
     "Maintenance",
     "MaintenanceFeed",

@@ -99,6 +99,10 @@ class PasswordResetConfirm(RequestBody):
     new_password: Password
 
 
+class InvitationAccept(RequestBody):
+    token: Annotated[str, Field(min_length=1, max_length=200)]
+
+
 class Me(ResponseBody):
     id: uuid.UUID
     kind: Literal["api_client", "user"]
