@@ -20,6 +20,7 @@ from app.core.settings import Settings
 from app.models import MailMessage
 from app.services.delivery.mail_sender import send_due_mail
 from app.services.identity.invitations import INVITATION_VALID_FOR
+from app.services.identity.rules import invitation_fits_role
 from tests.support.servers import Mail, smtp_server
 from tests.support.tickets import make_desk
 from tests.support.world import World, bearer
@@ -28,7 +29,7 @@ PASSWORD = "correct horse battery staple"
 ANA = "ana@other.example"
 
 
-async def _ana_elsewhere(world: World) -> dict[str, Any]:
+async def _ana_elsewhere(world: World, role: str = "customer_user") -> dict[str, Any]:
     """Ana has an account, with a password, in another enterprise."""
     other = await world.enterprise("Other Telecom", "PE")
     made = await world.client.post(
@@ -36,7 +37,7 @@ async def _ana_elsewhere(world: World) -> dict[str, Any]:
         json={
             "email": ANA,
             "name": "Ana",
-            "role": "customer_user",
+            "role": role,
             "enterprise_ids": [other["id"]],
             "password": PASSWORD,
         },
@@ -180,3 +181,26 @@ async def test_a_wrong_used_or_expired_invitation_is_refused(
     )
     assert expired.status_code == 422
     assert later["id"] not in (await _me(world))["enterprise_ids"]
+
+
+def test_an_account_joins_only_where_its_one_role_gives_no_more_than_granted() -> None:
+    assert invitation_fits_role(Role.customer_user, Role.customer_user)
+    assert invitation_fits_role(Role.customer_user, Role.customer_admin)
+    assert invitation_fits_role(Role.customer_admin, Role.customer_admin)
+    assert not invitation_fits_role(Role.customer_admin, Role.customer_user)
+    assert not invitation_fits_role(Role.provider_admin, Role.customer_user)
+
+
+async def test_an_administrator_elsewhere_invited_as_a_user_cannot_gain_administration(
+    world: World, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await _ana_elsewhere(world, role="customer_admin")
+    acme = await world.enterprise("Acme Invitations", "EC")
+    admin = await world.api_client(Role.customer_admin, acme["id"])
+    added = await world.client.post("/v1/users", json=_added(acme["id"], ANA), headers=admin)
+    assert added.status_code == 201  # answered as for anyone
+    (mail,) = await _sent(world, sessionmaker)
+    refused = await world.client.post("/v1/auth/invitations/accept", json={"token": _token(mail)})
+    assert refused.status_code == 409
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert acme["id"] not in (await _me(world))["enterprise_ids"]

@@ -121,6 +121,7 @@ class Invitation(UsersOwn, Base):
 
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     enterprise_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid()))
+    role: Mapped[str] = mapped_column(String(32))
     invited_by: Mapped[str] = mapped_column(String(80))
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]

@@ -34,6 +34,7 @@ def upgrade() -> None:
         'invitations',
         sa.Column('token_hash', sa.String(length=64), nullable=False),
         sa.Column('enterprise_ids', postgresql.ARRAY(sa.Uuid()), nullable=False),
+        sa.Column('role', sa.String(length=32), nullable=False),
         sa.Column('invited_by', sa.String(length=80), nullable=False),
         sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),

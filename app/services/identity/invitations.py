@@ -11,12 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import field_error
+from app.core.errors import Conflict, field_error
+from app.core.roles import Role
 from app.core.security import INVITATION_PREFIX, hash_token, new_token
 from app.core.settings import Settings
 from app.core.tenancy import Caller
 from app.models import Invitation, MailMessage, User, UserEnterprise
 from app.services.delivery.rules import ONE_TIME_LINK_MARK
+from app.services.identity.rules import invitation_fits_role
 from app.services.identity.schemas import UserCreate, UserRead
 
 INVITATION_VALID_FOR = timedelta(days=7)
@@ -73,6 +75,7 @@ def invite(
     caller: Caller,
     settings: Settings,
     user: User,
+    role: Role,
     enterprise_ids: list[uuid.UUID],
     now: datetime,
 ) -> None:
@@ -87,6 +90,7 @@ def invite(
             user_id=user.id,
             token_hash=hash_token(token),
             enterprise_ids=enterprise_ids,
+            role=role.value,
             invited_by=caller.actor,
             expires_at=now + INVITATION_VALID_FOR,
             created_at=now,
@@ -125,6 +129,15 @@ async def accept_invitation(session: AsyncSession, now: datetime, token: str) ->
     if invitation is None:
         raise field_error(
             "token", "the invitation link is not valid, was already used or has expired"
+        )
+    account_role = (
+        await session.execute(select(User.role).where(User.id == invitation.user_id))
+    ).scalar_one()
+    if not invitation_fits_role(Role(account_role), Role(invitation.role)):
+        raise Conflict(
+            f"this account is a {account_role} in every enterprise it belongs to, and the "
+            f"invitation grants {invitation.role}: ask the administrator who invited you for "
+            "that role, or for an account of its own"
         )
     invitation.used_at = now
     await session.execute(

@@ -232,7 +232,7 @@ async def create_user(
         await session.execute(select(User).where(User.email == email).with_for_update())
     ).scalar_one_or_none()
     if taken is not None:
-        invitations.invite(session, caller, settings, taken, enterprise_ids, now)
+        invitations.invite(session, caller, settings, taken, payload.role, enterprise_ids, now)
         answer = invitations.invitation_answer(
             taken.id, email, payload, enterprise_ids, default, now
         )
