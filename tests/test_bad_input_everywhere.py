@@ -26,7 +26,8 @@ from tests.support.openapi_bodies import (
 from tests.support.tickets import make_desk
 from tests.support.world import World
 
-NOT_FREE_TEXT = {"email", "uuid", "date-time", "date", "uri", "duration", "time"}
+# (A password is free text, but write-only: never echoed back.)
+NOT_FREE_TEXT = {"email", "uuid", "date-time", "date", "uri", "duration", "time", "password"}
 BAD_TIMES = [
     "0000-01-01T00:00:00Z",  # year 0 does not exist
     "10000-01-01T00:00:00Z",  # five-digit year
