@@ -56,7 +56,39 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     logger.info(
         "serving", extra={"host": args.host, "port": args.port, "worker": not args.no_worker}
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    if settings.metrics_bind is None:
+        uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+        return
+    from app.routers.health import metrics_app
+
+    # The metrics on an address of their own (the public port answers 404 there): two
+    # servers in one loop, the process ends when either does.
+    metrics_host, _, metrics_port = settings.metrics_bind.rpartition(":")
+    servers = [
+        uvicorn.Server(
+            uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False)
+        ),
+        uvicorn.Server(
+            uvicorn.Config(
+                metrics_app(),
+                host=metrics_host.strip("[]"),
+                port=int(metrics_port),
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+            )
+        ),
+    ]
+    logger.info("serving metrics", extra={"bind": settings.metrics_bind})
+
+    async def run_both() -> None:
+        tasks = [asyncio.create_task(server.serve()) for server in servers]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for server in servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks)
+
+    asyncio.run(run_both())
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:

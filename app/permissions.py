@@ -54,9 +54,11 @@ POLICIES: dict[str, RoleTable] = {
     "tmf621": app.services.tmf621.policy.ROLES,
 }
 
-# Routes called without a bearer token: signing in, health, the documents, and the iCalendar
-# feed, whose URL carries its own secret. Any other route without a policy dependency is a
-# route nobody decided about, and the permission test names it.
+# Routes called without a caller's bearer token: signing in, health, the documents, accepting
+# an invitation (its one-time token is the credential, like a reset link's), `/metrics` (its
+# own token or bind address), and the iCalendar feed, whose URL carries its own secret. Any
+# other route without a policy dependency is a route nobody decided about, and the permission
+# test names it.
 OPEN_ROUTES: frozenset[str] = frozenset(
     {
         "GET /healthz",
@@ -67,6 +69,7 @@ OPEN_ROUTES: frozenset[str] = frozenset(
         "POST /v1/auth/refresh",
         "POST /v1/auth/password-reset",
         "POST /v1/auth/password-reset/confirm",
+        "POST /v1/auth/invitations/accept",
         "GET /v1/maintenances.ics",
     }
 )

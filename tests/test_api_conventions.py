@@ -214,9 +214,8 @@ async def test_every_response_carries_a_request_id(world: World) -> None:
     assert (await world.client.get("/healthz")).headers["x-request-id"]
 
 
-async def test_metrics_and_docs_work_offline(world: World) -> None:
-    metrics = await world.client.get("/metrics")
-    assert "carrierdesk_http_requests_total" in metrics.text
+async def test_docs_work_offline(world: World) -> None:
+    # (`/metrics`, behind its token or bind address: tests/test_metrics.py)
     docs = await world.client.get("/docs")
     assert docs.status_code == 200
     assert "http" not in docs.text.split("swagger-ui-bundle.js")[0].split("<script src=")[-1]

@@ -13,9 +13,15 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.models import MailMessage
+from app.core.settings import Settings
+from app.models import MailMessage, SigninThrottle
+from app.services.delivery.mail_sender import send_due_mail
 from app.services.identity import passwords
 from app.services.identity.rules import ADDRESS_FREE_ATTEMPTS
+from app.workers.context import WorkerContext
+from app.workers.housekeeping import forget_stale_throttles
+from app.workers.jobs import periodic_jobs
+from tests.support.servers import Mail, smtp_server
 from tests.support.world import World, bearer
 
 PASSWORD = "correct horse battery staple"
@@ -40,15 +46,28 @@ async def _user(world: World, email: str = "ana@acme.example") -> dict[str, obje
     return body
 
 
+async def _sent_mail(world: World, sessionmaker: async_sessionmaker[AsyncSession]) -> list[Mail]:
+    """Send the mail due to a real SMTP server (aiosmtpd) and answer what it received."""
+    with smtp_server() as mailbox:
+        settings = Settings(env="test", smtp_url=mailbox.url)
+        async with sessionmaker() as session:
+            while await send_due_mail(session, world.clock, settings):
+                pass
+    return mailbox.mails
+
+
+def _token_in(mail: Mail) -> str:
+    match = re.search(r"token=(\S+)", mail.text)
+    assert match is not None, mail.text
+    return match.group(1)
+
+
 async def _mailed_reset_token(world: World, sessionmaker: async_sessionmaker[AsyncSession]) -> str:
-    """Ask for a reset link for the test user and read its token from the mail written."""
+    """Ask for a reset link for the test user and read its token from the mail received."""
     asked = await world.client.post("/v1/auth/password-reset", json={"email": "ana@acme.example"})
     assert asked.status_code == 202
-    async with sessionmaker() as session:
-        body = (await session.execute(select(MailMessage.body))).scalar_one()
-    match = re.search(r"token=(\S+)", body)
-    assert match is not None
-    return match.group(1)
+    (mail,) = await _sent_mail(world, sessionmaker)
+    return _token_in(mail)
 
 
 async def test_sign_in_gives_tokens_that_act_for_the_users_enterprises(world: World) -> None:
@@ -147,13 +166,10 @@ async def test_password_reset_link_is_mailed_in_the_users_language_and_single_us
         "/v1/auth/password-reset", json={"email": "ghost@acme.example"}
     )
     assert nobody.status_code == 202
-    async with sessionmaker() as session:
-        mails = (await session.execute(select(MailMessage))).scalars().all()
-    assert [m.recipient for m in mails] == ["ana@acme.example"]
+    mails = await _sent_mail(world, sessionmaker)
+    assert [m.recipient for m in mails] == [["ana@acme.example"]]
     assert mails[0].subject.startswith("Restablezca")
-    match = re.search(r"token=(\S+)", mails[0].body)
-    assert match is not None
-    token = match.group(1)
+    token = _token_in(mails[0])
     new_password = "a brand new passphrase"
     done = await world.client.post(
         "/v1/auth/password-reset/confirm", json={"token": token, "new_password": new_password}
@@ -334,3 +350,54 @@ async def test_password_checks_run_a_bounded_number_at_a_time(
     release.set()
     assert await asyncio.gather(*checks) == [False] * len(checks)  # no account: never a match
     assert most[0] == passwords.CONCURRENT_HASHES
+
+
+async def test_stale_sign_in_counters_are_removed_by_the_worker_job(
+    world: World, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    async def counters() -> int:
+        async with sessionmaker() as session:
+            rows = (await session.execute(select(SigninThrottle.key_hash))).scalars().all()
+            return len(rows)
+
+    # A flood of made-up names, each a counter (and the address's).
+    for n in range(5):
+        guess = {"email": f"made-up-{n}@nowhere.example", "password": "123456"}
+        assert (await world.client.post("/v1/auth/token", json=guess)).status_code == 401
+    flooded = await counters()
+    assert flooded >= 5
+    assert any(job.run is forget_stale_throttles for job in periodic_jobs())
+    context = WorkerContext(Settings(env="test"), "unused", sessionmaker, world.clock)
+
+    # A while later they are still counted; a day after the last attempt they are gone, but
+    # a name tried since stays counted.
+    world.clock.advance(timedelta(hours=1))
+    assert await forget_stale_throttles(context) == 0
+    world.clock.advance(timedelta(hours=23, minutes=1))
+    recent = {"email": "recent@nowhere.example", "password": "123456"}
+    assert (await world.client.post("/v1/auth/token", json=recent)).status_code == 401
+    assert await forget_stale_throttles(context) == flooded - 1  # the address counter is fresh
+    assert await counters() == 2  # the recent name and the address it came from
+
+
+async def test_the_mail_log_keeps_no_usable_reset_link(
+    world: World, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await _user(world)
+    token = await _mailed_reset_token(world, sessionmaker)  # the mail sent carries it
+    async with sessionmaker() as session:
+        (kept,) = (await session.execute(select(MailMessage))).scalars().all()
+    assert kept.status == "sent"
+    assert token not in kept.body
+    assert "token=" not in kept.body
+    assert kept.one_time_link is None
+    log = await world.client.get("/v1/mail-messages", headers=world.admin)
+    assert log.status_code == 200
+    assert [m["id"] for m in log.json()["items"]] == [str(kept.id)]
+    assert token not in log.text
+    # The link still works: it was only left out of what is kept.
+    done = await world.client.post(
+        "/v1/auth/password-reset/confirm",
+        json={"token": token, "new_password": "a brand new passphrase"},
+    )
+    assert done.status_code == 204

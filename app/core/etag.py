@@ -8,11 +8,18 @@ from fastapi import Header, Response
 
 from app.core.errors import PreconditionFailed
 
+# RFC 9110 If-Match: `*`, or entity tags (`"…"` or weak `W/"…"`) separated by commas. Anything
+# else is a client's mistake to be told (422), not a stale write (412).
+_ENTITY_TAG = r'(W/)?"[\x21\x23-\x7e]*"'
+IF_MATCH_PATTERN = rf"^[ \t]*(\*|{_ENTITY_TAG}([ \t]*,[ \t]*{_ENTITY_TAG})*)[ \t]*$"
+
 IfMatch = Annotated[
     str | None,
     Header(
         alias="If-Match",
         description="The ETag last read; a write against a newer version answers 412.",
+        max_length=1024,
+        pattern=IF_MATCH_PATTERN,
     ),
 ]
 

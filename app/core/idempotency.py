@@ -20,7 +20,7 @@ from typing import Annotated, Any, TypeVar, cast
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -147,8 +147,11 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=255,
-        description="Any unique string (a UUID is ideal). A retry with the same key and "
-        "body receives the first answer instead of creating again.",
+        # Printable ASCII only (spaces inside): a key is compared byte for byte, and kept.
+        pattern=r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$",
+        description="Any unique string of printable ASCII characters, at most 255 (a UUID "
+        "is ideal). A retry with the same key and body receives the first answer instead "
+        "of creating again.",
     ),
 ]
 
@@ -195,7 +198,38 @@ async def idempotency_claim(
     )
 
 
-Idempotency = Annotated[IdempotencyClaim | None, Depends(idempotency_claim)]
+def _key_lock(claim: IdempotencyClaim) -> int:
+    """The advisory lock of one caller's key: 64 bits of its hash, as PostgreSQL's bigint."""
+    digest = hashlib.sha256(f"{claim.principal}\0{claim.key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def idempotency_claim_waiting(
+    claim: Annotated[IdempotencyClaim | None, Depends(idempotency_claim)], session: SessionDep
+) -> IdempotencyClaim | None:
+    """The claim, held for the creation's whole transaction: a retry sent while the first
+    request is still working waits here until that one has committed (or failed), then replays
+    its answer, instead of meeting the first one's rows half-way (a unique name taken, a 409)."""
+    if claim is None:
+        return None
+    # Opens the creation's transaction: whatever must not run inside one (a DNS lookup) is
+    # done by a dependency declared before the claim.
+    await session.execute(_LOCK_KEY, {"lock": _key_lock(claim)})
+    record = await _find(session, claim.principal, claim.key)
+    if record is not None:
+        _check_same_request(record, claim.request_hash)
+        raise ReplayFirstAnswer(record)
+    return claim
+
+
+_LOCK_KEY = text("SELECT pg_advisory_xact_lock(:lock)")
+
+# A creating POST takes `claim: Idempotency`.
+Idempotency = Annotated[IdempotencyClaim | None, Depends(idempotency_claim_waiting)]
+# Only for a creation written by one statement that also writes the key's record (ticket
+# intake): the record's primary key already makes a concurrent retry wait for the first and
+# replay it (`replay_stored_answer`), without the round trips of a transaction and a lock.
+SingleStatementIdempotency = Annotated[IdempotencyClaim | None, Depends(idempotency_claim)]
 
 
 async def commit_creation(
@@ -299,4 +333,11 @@ SHOWN_ONCE_RETRY = (
     "with a new key."
 )
 
-__all__ = ["SHOWN_ONCE_RETRY", "Caller", "Idempotency", "IdempotencyClaim", "commit_creation"]
+__all__ = [
+    "SHOWN_ONCE_RETRY",
+    "Caller",
+    "Idempotency",
+    "IdempotencyClaim",
+    "SingleStatementIdempotency",
+    "commit_creation",
+]

@@ -14,6 +14,7 @@ API_CLIENT_PREFIX = "cdk_"
 ACCESS_PREFIX = "cda_"
 REFRESH_PREFIX = "cdr_"
 RESET_PREFIX = "cdp_"
+INVITATION_PREFIX = "cdi_"
 
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so the answer takes as long

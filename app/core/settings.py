@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     stream_max_per_caller: int = Field(default=4, ge=1)
     stream_recheck_seconds: float = Field(default=5.0, gt=0)
     stream_poll_seconds: float = Field(default=1.0, gt=0)
+    # Prometheus metrics tell an outsider the traffic and the error rates: `/metrics` on the
+    # public port answers only a bearer of this token; unset, it answers 404 there.
+    metrics_token: SecretStr | None = None
+    # Or serve `/metrics` (without a token) on a separate address only the scraper reaches,
+    # `host:port`, next to the API's own port.
+    metrics_bind: str | None = Field(default=None, pattern=r"^\[?[^\s\]]+\]?:\d{1,5}$")
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

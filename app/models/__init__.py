@@ -20,6 +20,7 @@ from app.models.enterprises import Account, Enterprise, Service
 from app.models.identity import (
     ApiClient,
     ApiClientEnterprise,
+    Invitation,
     PasswordReset,
     SigninThrottle,
     User,
@@ -61,6 +62,7 @@ __all__ = [
     "Incident",
     "IncidentService",
     "IncidentTicket",
+    "Invitation",
     "MailMessage",
     "Maintenance",
     "MaintenanceFeed",

@@ -36,7 +36,11 @@ class MailMessage(Base):
     recipient: Mapped[str] = mapped_column(String(254))
     language: Mapped[str] = mapped_column(String(2), default="en")
     subject: Mapped[str] = mapped_column(String(300))
+    # A one-time link (a password reset, an invitation) is not in `body`, which keeps
+    # `ONE_TIME_LINK_MARK` in its place: it waits here until the message is sent or given up,
+    # then is erased, so the mail log never holds a usable link.
     body: Mapped[str] = mapped_column(Text)
+    one_time_link: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]

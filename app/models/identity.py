@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Timestamped, Versioned, new_id, page_index
@@ -107,6 +108,21 @@ class PasswordReset(UsersOwn, Base):
     __tablename__ = "password_resets"
 
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class Invitation(UsersOwn, Base):
+    """A single-use link that adds enterprises to an account that already exists: the person
+    accepts by opening it (a customer admin adding a known e-mail learns nothing)."""
+
+    __tablename__ = "invitations"
+
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    enterprise_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid()))
+    role: Mapped[str] = mapped_column(String(32))
+    invited_by: Mapped[str] = mapped_column(String(80))
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     created_at: Mapped[datetime]

@@ -40,13 +40,11 @@ SIGNING = (
 async def create_webhook(
     payload: schemas.WebhookCreate,
     caller: WebhookManager,
+    url: webhooks.CheckedWebhookUrl,
     write: Write,
-    settings: SettingsDep,
     claim: Idempotency,
 ) -> schemas.WebhookCreated:
-    return await webhooks.create_webhook(
-        write.session, caller, write.clock, settings, claim, payload
-    )
+    return await webhooks.create_webhook(write.session, caller, write.clock, claim, payload, url)
 
 
 @router.get("", summary="Webhook endpoints of the caller's enterprises")

@@ -11,7 +11,7 @@ from app.core.deps import ClockDep, GuardedWrite, SessionDep, SettingsDep, Write
 from app.core.etag import with_etag
 from app.core.idempotency import SHOWN_ONCE_RETRY, Idempotency
 from app.core.pagination import Page, Paging
-from app.services.identity import schemas, service, signin
+from app.services.identity import invitations, schemas, service, signin
 from app.services.identity.policy import ApiClientManager, SignedIn, UserManager
 
 router = APIRouter(prefix="/v1", tags=["identity"])
@@ -54,11 +54,22 @@ async def revoke_api_client(
     return Response(status_code=204)
 
 
-@router.post("/users", status_code=201, summary="Invite a user")
+@router.post(
+    "/users",
+    status_code=201,
+    summary="Add a user",
+    description="An e-mail that already has an account (in any enterprise) is not created "
+    "again: its owner is mailed an invitation and gains these enterprises by accepting it "
+    "(`POST /v1/auth/invitations/accept`). The answer is the same either way.",
+)
 async def create_user(
-    payload: schemas.UserCreate, caller: UserManager, write: Write, claim: Idempotency
+    payload: schemas.UserCreate,
+    caller: UserManager,
+    write: Write,
+    settings: SettingsDep,
+    claim: Idempotency,
 ) -> schemas.UserRead:
-    return await service.create_user(write.session, caller, write.clock, claim, payload)
+    return await service.create_user(write.session, caller, write.clock, settings, claim, payload)
 
 
 @router.get("/users", summary="Users the caller administers")
@@ -143,4 +154,16 @@ async def confirm_reset(
     payload: schemas.PasswordResetConfirm, session: SessionDep, clock: ClockDep
 ) -> Response:
     await signin.confirm_password_reset(session, clock, payload.token, payload.new_password)
+    return Response(status_code=204)
+
+
+@auth_router.post(
+    "/invitations/accept",
+    status_code=204,
+    summary="Accept an invitation: the account gains the inviting enterprises",
+)
+async def accept_invitation(
+    payload: schemas.InvitationAccept, session: SessionDep, clock: ClockDep
+) -> Response:
+    await invitations.accept_invitation(session, clock.now(), payload.token)
     return Response(status_code=204)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from app.core.deps import ClockDep, GuardedWrite, SessionDep, Write
 from app.core.etag import with_etag
 from app.core.events import EventRead
-from app.core.idempotency import Idempotency
+from app.core.idempotency import Idempotency, SingleStatementIdempotency
 from app.core.pagination import Page, Paging
 from app.core.schemas import Instant
 from app.services.tickets import schemas, service, sla_policies
@@ -59,7 +59,7 @@ async def open_ticket(
     caller: TicketOpener,
     session: SessionDep,
     clock: ClockDep,
-    claim: Idempotency,
+    claim: SingleStatementIdempotency,
     response: Response,
 ) -> schemas.TicketRead:
     ticket = await service.open_ticket(session, caller, clock, claim, payload)
@@ -120,16 +120,24 @@ async def resume_ticket(
 
 @router.post("/{ticket_id}/notes", status_code=201, summary="Add a note (public or internal)")
 async def add_note(
-    ticket_id: uuid.UUID, payload: schemas.NoteIn, caller: TicketNoter, write: Write
+    ticket_id: uuid.UUID,
+    payload: schemas.NoteIn,
+    caller: TicketNoter,
+    write: Write,
+    claim: Idempotency,
 ) -> schemas.TicketRead:
-    return await write.answer(service.add_note, caller, ticket_id, payload)
+    return await write.answer(service.add_note, caller, ticket_id, payload, claim=claim)
 
 
 @router.post("/{ticket_id}/escalations", status_code=201, summary="Escalate one level")
 async def escalate_ticket(
-    ticket_id: uuid.UUID, payload: schemas.EscalationIn, caller: TicketEscalator, write: Write
+    ticket_id: uuid.UUID,
+    payload: schemas.EscalationIn,
+    caller: TicketEscalator,
+    write: Write,
+    claim: Idempotency,
 ) -> schemas.TicketRead:
-    return await write.answer(service.escalate_ticket, caller, ticket_id, payload)
+    return await write.answer(service.escalate_ticket, caller, ticket_id, payload, claim=claim)
 
 
 @router.get("/{ticket_id}/events", summary="The ticket's history, oldest first, a page at a time")

@@ -36,6 +36,10 @@ def loops() -> list[Loop]:
 
 def periodic_jobs() -> list[PeriodicJob]:
     """Jobs APScheduler runs at a fixed interval (safety sweeps, clean-ups)."""
+    from app.workers.housekeeping import THROTTLE_CLEANUP_SECONDS, forget_stale_throttles
     from app.workers.sla_engine import SWEEP_SECONDS, sla_sweep
 
-    return [PeriodicJob("sla-sweep", sla_sweep, SWEEP_SECONDS)]
+    return [
+        PeriodicJob("sla-sweep", sla_sweep, SWEEP_SECONDS),
+        PeriodicJob("signin-throttle-cleanup", forget_stale_throttles, THROTTLE_CLEANUP_SECONDS),
+    ]

@@ -35,6 +35,7 @@ from app.services.delivery.rules import (
     MAIL_SEND_SECONDS,
     next_retry,
     smtp_final,
+    with_one_time_link,
 )
 
 logger = logging.getLogger("carrierdesk.mail")
@@ -77,6 +78,7 @@ class ClaimedMail:
     recipient: str
     subject: str
     body: str
+    one_time_link: str | None
     language: str
     attempts: int
 
@@ -89,6 +91,7 @@ async def claim_mail(session: AsyncSession, now: datetime, limit: int) -> list[C
                 MailMessage.recipient,
                 MailMessage.subject,
                 MailMessage.body,
+                MailMessage.one_time_link,
                 MailMessage.language,
                 MailMessage.attempts,
             )
@@ -105,7 +108,7 @@ def _message(mail: ClaimedMail, sender: str) -> EmailMessage:
     message["Subject"] = mail.subject
     message["Content-Language"] = mail.language
     message["Message-ID"] = make_msgid(idstring=mail.id.hex, domain="carrierdesk")
-    message.set_content(mail.body)
+    message.set_content(with_one_time_link(mail.body, mail.one_time_link))
     return message
 
 
@@ -122,7 +125,7 @@ async def send_due_mail(
         await session.execute(
             update(MailMessage)
             .where(MailMessage.id.in_([m.id for m in claimed]))
-            .values(status="not_sent", last_error=NO_SMTP)
+            .values(status="not_sent", last_error=NO_SMTP, one_time_link=None)
         )
         await session.commit()
         return len(claimed)
@@ -215,12 +218,16 @@ async def _record(
         MailMessage.attempts == mail.attempts,  # a newer lease owns it otherwise
     )
     if failure is None:
-        await session.execute(ours.values(status="sent", sent_at=now, last_error=None))
+        await session.execute(
+            ours.values(status="sent", sent_at=now, last_error=None, one_time_link=None)
+        )
     else:
         logger.warning("mail %s not sent: %s", mail.id, failure.reason)
         retry_at = next_retry(mail.attempts, now, MAIL_RETRY_DELAYS)
         if failure.final or retry_at is None or mail.attempts >= MAIL_MAX_ATTEMPTS:
-            await session.execute(ours.values(status="failed", last_error=failure.reason))
+            await session.execute(
+                ours.values(status="failed", last_error=failure.reason, one_time_link=None)
+            )
         else:
             await session.execute(ours.values(next_attempt_at=retry_at, last_error=failure.reason))
     renewal = renew_leases(MailMessage, [(m.id, m.attempts) for m in unsent], now + LEASE)

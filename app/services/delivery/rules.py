@@ -58,6 +58,15 @@ def smtp_final(code: int) -> bool:
 RESPONSE_CAP_BYTES = 16_384
 
 
+# Where a one-time link stands in a kept message (`MailMessage.one_time_link`).
+ONE_TIME_LINK_MARK = "[one-time link: in the mail sent, not kept]"
+
+
+def with_one_time_link(body: str, link: str | None) -> str:
+    """The text to send: the kept body with its one-time link put back."""
+    return body.replace(ONE_TIME_LINK_MARK, link) if link else body
+
+
 def next_retry(attempts_made: int, now: datetime, delays: tuple[timedelta, ...]) -> datetime | None:
     """When to try again after `attempts_made` failed attempts; None once they are used up."""
     if attempts_made < 1 or attempts_made > len(delays):

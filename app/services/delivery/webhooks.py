@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Annotated
 
+from fastapi import Depends
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
+from app.core.deps import SettingsDep
 from app.core.errors import NotFound, field_error
 from app.core.etag import check_if_match
 from app.core.idempotency import IdempotencyClaim, commit_new_row
@@ -71,16 +74,26 @@ def new_endpoint(
     )
 
 
+async def checked_webhook_url(payload: WebhookCreate, settings: SettingsDep) -> str:
+    """The URL of a registration, resolved and checked before its transaction opens: a slow
+    name server must not hold a transaction (or the `Idempotency-Key` lock) open."""
+    return await _checked_url(payload.url, settings)
+
+
+# Declared before the endpoint's `claim: Idempotency`, which opens the transaction.
+CheckedWebhookUrl = Annotated[str, Depends(checked_webhook_url)]
+
+
 async def create_webhook(
     session: AsyncSession,
     caller: Caller,
     clock: Clock,
-    settings: Settings,
     claim: IdempotencyClaim | None,
     payload: WebhookCreate,
+    url: str,
 ) -> WebhookCreated:
+    """Register `payload` at `url`, already checked (`CheckedWebhookUrl`)."""
     enterprise_id = caller.acting_enterprise(payload.enterprise_id)
-    url = await _checked_url(payload.url, settings)
     endpoint = new_endpoint(
         caller,
         clock.now(),
@@ -132,11 +145,13 @@ async def update_webhook(
     payload: WebhookUpdate,
     if_match: str | None,
 ) -> WebhookEndpoint:
+    changes = payload.model_dump(exclude_unset=True, exclude_none=True)
+    # Resolved before the row is locked: no DNS lookup inside a transaction.
+    url = await _checked_url(changes["url"], settings) if "url" in changes else None
     endpoint = await get_webhook(session, caller, webhook_id, lock=True)
     check_if_match(if_match, endpoint.version)
-    changes = payload.model_dump(exclude_unset=True, exclude_none=True)
-    if "url" in changes:
-        endpoint.url = await _checked_url(changes["url"], settings)
+    if url is not None:
+        endpoint.url = url
     if "events" in changes:
         endpoint.events = list(changes["events"])
     if "description" in changes:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from app.core.roles import Role
+
 
 @dataclass(frozen=True)
 class Backoff:
@@ -48,6 +50,16 @@ ACCOUNT_BACKOFF = Backoff(
 ADDRESS_BACKOFF = Backoff(free_attempts=ADDRESS_FREE_ATTEMPTS, max_wait=timedelta(seconds=60))
 
 
+# A counter quiet this long is forgotten (its row removed by the worker's clean-up): the
+# longest lock is far shorter, and every name ever tried must not stay in the table.
+THROTTLE_MEMORY = timedelta(hours=24)
+
+
+def stale_throttle_before(now: datetime) -> datetime:
+    """Counters last changed before this, and no longer blocking, are forgotten."""
+    return now - THROTTLE_MEMORY
+
+
 def account_email(email: str) -> str:
     """How an e-mail finds its account: addresses are compared in lower case."""
     return email.lower()
@@ -64,3 +76,14 @@ def throttle_keys(email: str, address: str | None) -> dict[str, Backoff]:
     if address:
         keys[f"address:{address}"] = ADDRESS_BACKOFF
     return keys
+
+
+def invitation_fits_role(account_role: Role, granted: Role) -> bool:
+    """Whether an account may accept an invitation granting `granted`.
+
+    An account holds one role in all its enterprises, so it joins only when that role gives no
+    more than the inviter granted: the same role, or a customer user invited as administrator.
+    """
+    return account_role is granted or (
+        granted is Role.customer_admin and account_role is Role.customer_user
+    )

@@ -11,7 +11,13 @@ from pydantic import EmailStr, Field
 from app.core.roles import Role
 from app.core.schemas import NonEmpty, RequestBody, ResponseBody
 
-Password = Annotated[str, Field(min_length=12, max_length=200)]
+# Documented write-only: a password is taken, never answered.
+Password = Annotated[
+    str,
+    Field(
+        min_length=12, max_length=200, json_schema_extra={"format": "password", "writeOnly": True}
+    ),
+]
 
 Language = Literal["es", "pt", "en"]
 
@@ -97,6 +103,10 @@ class PasswordResetRequest(RequestBody):
 class PasswordResetConfirm(RequestBody):
     token: Annotated[str, Field(min_length=1, max_length=200)]
     new_password: Password
+
+
+class InvitationAccept(RequestBody):
+    token: Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class Me(ResponseBody):

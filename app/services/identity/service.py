@@ -21,8 +21,10 @@ from app.core.reads import read_of
 from app.core.roles import Role, is_provider, may_grant
 from app.core.row_versions import new_version
 from app.core.security import API_CLIENT_PREFIX, hash_token, new_token, token_hint
+from app.core.settings import Settings
 from app.core.tenancy import Caller, one_or_404
 from app.models import ApiClient, ApiClientEnterprise, Enterprise, User, UserEnterprise, UserSession
+from app.services.identity import invitations
 from app.services.identity.passwords import hash_password
 from app.services.identity.rules import account_email
 from app.services.identity.schemas import (
@@ -216,15 +218,26 @@ async def create_user(
     session: AsyncSession,
     caller: Caller,
     clock: Clock,
+    settings: Settings,
     claim: IdempotencyClaim | None,
     payload: UserCreate,
 ) -> UserRead:
+    """A new account; for an e-mail that has one already, an invitation to its owner
+    (`invitations`), answered the same way, so the caller learns nothing of other tenants."""
     enterprise_ids = await _check_grant(session, caller, payload.role, payload.enterprise_ids)
     email = account_email(payload.email)
-    taken = (await session.execute(select(User.id).where(User.email == email))).scalar_one_or_none()
-    if taken is not None:
-        raise Conflict(f"a user with e-mail {email} already exists")
     now = clock.now()
+    default = _check_default(payload.default_enterprise_id, enterprise_ids)
+    taken = (
+        await session.execute(select(User).where(User.email == email).with_for_update())
+    ).scalar_one_or_none()
+    if taken is not None:
+        invitations.invite(session, caller, settings, taken, payload.role, enterprise_ids, now)
+        answer = invitations.invitation_answer(
+            taken.id, email, payload, enterprise_ids, default, now
+        )
+        await commit_creation(session, claim, answer)
+        return answer
     user = User(
         id=uuid.uuid4(),
         email=email,
@@ -232,7 +245,7 @@ async def create_user(
         role=payload.role.value,
         language=payload.language,
         password_hash=await hash_password(payload.password) if payload.password else None,
-        default_enterprise_id=_check_default(payload.default_enterprise_id, enterprise_ids),
+        default_enterprise_id=default,
         created_at=now,
         updated_at=now,
         version=1,

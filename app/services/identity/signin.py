@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,12 +21,14 @@ from app.core.security import (
 from app.core.settings import Settings
 from app.core.tenancy import Caller
 from app.models import MailMessage, PasswordReset, SigninThrottle, User, UserSession
+from app.services.delivery.rules import ONE_TIME_LINK_MARK
 from app.services.identity.passwords import hash_password, verify_password
 from app.services.identity.rules import (
     FREE_ATTEMPTS,
     Backoff,
     account_email,
     account_throttle_key,
+    stale_throttle_before,
     throttle_keys,
 )
 from app.services.identity.schemas import TokenPair
@@ -122,6 +124,20 @@ async def _forget_failures(session: AsyncSession, email: str) -> None:
     """An account name starts afresh (its address counters stay)."""
     account = hash_token(account_throttle_key(email))
     await session.execute(delete(SigninThrottle).where(SigninThrottle.key_hash == account))
+
+
+async def forget_stale_throttles(session: AsyncSession, clock: Clock) -> int:
+    """Remove the failure counters quiet for `THROTTLE_MEMORY` that block nothing (a worker
+    job): a flood of made-up names leaves no lasting rows. Answers how many went."""
+    now = clock.now()
+    result = await session.execute(
+        delete(SigninThrottle).where(
+            SigninThrottle.updated_at < stale_throttle_before(now),
+            or_(SigninThrottle.blocked_until.is_(None), SigninThrottle.blocked_until <= now),
+        )
+    )
+    await session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def sign_in(
@@ -249,7 +265,8 @@ async def request_password_reset(
             recipient=user.email,
             language=user.language,
             subject=subject,
-            body=body.format(link=link),
+            body=body.format(link=ONE_TIME_LINK_MARK),
+            one_time_link=link,
             status="pending",
             attempts=0,
             next_attempt_at=now,

@@ -12,12 +12,11 @@ Each public function is one transaction and commits it itself.
 - `sla_report(session, caller, enterprise_id, start, end) -> SlaReport`
 """
 
+from app.services.tickets.conversation import add_note, escalate_ticket
 from app.services.tickets.intake import open_ticket
 from app.services.tickets.reads import get_ticket, list_tickets, ticket_events
 from app.services.tickets.report import sla_report
 from app.services.tickets.workflow import (
-    add_note,
-    escalate_ticket,
     hold_ticket,
     move_ticket,
     resume_ticket,

@@ -1,4 +1,5 @@
-"""Working a ticket: edits, stage moves, holds, notes and escalations. One transaction each."""
+"""Working a ticket: edits, stage moves and holds. One transaction each (notes and escalations:
+`tickets.conversation`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from app.core.clock import Clock
 from app.core.deps import refuse_unless
 from app.core.errors import Conflict, IllegalMove, NotFound, field_error
 from app.core.etag import check_if_match
+from app.core.idempotency import IdempotencyClaim, commit_creation
 from app.core.tenancy import Caller, visible_to
 from app.models import SlaClock, Ticket
 from app.services.tickets.clocks import (
@@ -23,15 +25,12 @@ from app.services.tickets.clocks import (
     view_of,
     wake_engine,
 )
-from app.services.tickets.directory import escalation_contacts
 from app.services.tickets.events import (
     TicketCancelled,
     TicketClosed,
-    TicketEscalated,
     TicketEvent,
     TicketHeld,
     TicketMove,
-    TicketNoteAdded,
     TicketResumed,
     TicketStageChanged,
     TicketUpdated,
@@ -40,7 +39,6 @@ from app.services.tickets.policy import ROLES
 from app.services.tickets.reads import fetch_ticket
 from app.services.tickets.rules import (
     FINAL_STAGES,
-    MAX_ESCALATION_LEVEL,
     CityTier,
     EtaRequired,
     Stage,
@@ -56,10 +54,7 @@ from app.services.tickets.rules import (
     target_for,
 )
 from app.services.tickets.schemas import (
-    EscalationIn,
     HoldIn,
-    NoteIn,
-    NoteVisibility,
     ResumeIn,
     ServiceNaming,
     TicketRead,
@@ -91,11 +86,17 @@ def _still_open(ticket: Any) -> None:
 
 
 async def _answer_with(
-    session: AsyncSession, caller: Caller, ticket: Any, event: TicketEvent, at: Any
+    session: AsyncSession,
+    caller: Caller,
+    ticket: Any,
+    event: TicketEvent,
+    at: Any,
+    claim: IdempotencyClaim | None = None,
 ) -> TicketRead:
-    """Record the change's event, then answer with the ticket as it now stands."""
+    """Record the change's event, then answer with the ticket as it now stands (and keep that
+    answer for a retry with the same `Idempotency-Key`, when the change creates something)."""
     await record_ticket_event(session, event, ticket.id, ticket.enterprise_id, at, caller.actor)
-    return await _finish(session, caller, ticket.id)
+    return await _finish(session, caller, ticket.id, claim)
 
 
 async def _touch(session: AsyncSession, ticket: Any, at: Any, **values: Any) -> None:
@@ -106,10 +107,15 @@ async def _touch(session: AsyncSession, ticket: Any, at: Any, **values: Any) -> 
     )
 
 
-async def _finish(session: AsyncSession, caller: Caller, ticket_id: uuid.UUID) -> TicketRead:
+async def _finish(
+    session: AsyncSession,
+    caller: Caller,
+    ticket_id: uuid.UUID,
+    claim: IdempotencyClaim | None = None,
+) -> TicketRead:
     await session.flush()
     answer = await fetch_ticket(session, caller, ticket_id)
-    await session.commit()
+    await commit_creation(session, claim, answer)
     return answer
 
 
@@ -348,43 +354,3 @@ async def resume_ticket(
         note=payload.note if payload else None,
     )
     return await _answer_with(session, caller, ticket, resumed, now)
-
-
-async def add_note(
-    session: AsyncSession, caller: Caller, clock: Clock, ticket_id: uuid.UUID, payload: NoteIn
-) -> TicketRead:
-    """A note in the history: customer-visible, or internal (staff only)."""
-    ticket = await _lock(session, caller, ticket_id)
-    if payload.visibility is NoteVisibility.internal:
-        refuse_unless(caller, ROLES["write_internal_notes"], "write internal notes")
-    now = clock.now()
-    await _touch(session, ticket, now)
-    note = TicketNoteAdded(number=ticket.number, visibility=payload.visibility, body=payload.body)
-    return await _answer_with(session, caller, ticket, note, now)
-
-
-async def escalate_ticket(
-    session: AsyncSession,
-    caller: Caller,
-    clock: Clock,
-    ticket_id: uuid.UUID,
-    payload: EscalationIn,
-) -> TicketRead:
-    """The customer asks to escalate: one level up, recorded and notified."""
-    ticket = await _lock(session, caller, ticket_id)
-    _still_open(ticket)
-    if ticket.escalation_level >= MAX_ESCALATION_LEVEL:
-        raise Conflict(f"ticket {ticket.number} is already at the highest escalation level")
-    now = clock.now()
-    level = ticket.escalation_level + 1
-    contacts = await escalation_contacts(session, ticket.country, level, now)
-    await _touch(session, ticket, now, escalation_level=level)
-    escalated = TicketEscalated(
-        number=ticket.number,
-        level=level,
-        reason=payload.reason,
-        requested_by="customer" if not caller.is_provider else "provider",
-        stage=ticket.stage,
-        escalation=contacts,
-    )
-    return await _answer_with(session, caller, ticket, escalated, now)

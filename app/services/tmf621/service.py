@@ -20,7 +20,7 @@ from app.core.tenancy import Caller, one_or_404, visible_to
 from app.models import TmfTicketAttributes, WebhookEndpoint
 from app.services.delivery.addresses import AddressRefused, check_destination
 from app.services.delivery.webhooks import new_endpoint
-from app.services.tickets import intake, workflow
+from app.services.tickets import conversation, intake, workflow
 from app.services.tickets.clocks import record_ticket_event
 from app.services.tickets.events import TicketNoteAdded, TicketUpdated
 from app.services.tickets.schemas import NoteIn as TicketNoteIn
@@ -197,7 +197,7 @@ async def patch_ticket(
             )
         await session.commit()
     for note in payload.note or []:
-        await workflow.add_note(session, caller, clock, key, TicketNoteIn(body=note.text))
+        await conversation.add_note(session, caller, clock, key, TicketNoteIn(body=note.text))
     return await get_ticket(session, caller, ticket_id)
 
 
