@@ -25,7 +25,13 @@ from app.core.clock import Clock
 from app.core.settings import Settings
 from app.models import MailMessage
 from app.services.delivery.leases import lease_due
-from app.services.delivery.rules import LEASE, MAIL_MAX_ATTEMPTS, MAIL_RETRY_DELAYS, next_retry
+from app.services.delivery.rules import (
+    LEASE,
+    MAIL_MAX_ATTEMPTS,
+    MAIL_RETRY_DELAYS,
+    MESSAGE_ID_DOMAIN,
+    next_retry,
+)
 
 logger = logging.getLogger("carrierdesk.mail")
 
@@ -94,7 +100,7 @@ def _message(mail: ClaimedMail, sender: str) -> EmailMessage:
     message["To"] = mail.recipient
     message["Subject"] = mail.subject
     message["Content-Language"] = mail.language
-    message["Message-ID"] = make_msgid(idstring=mail.id.hex, domain="carrierdesk")
+    message["Message-ID"] = make_msgid(idstring=mail.id.hex, domain=MESSAGE_ID_DOMAIN)
     message.set_content(mail.body)
     return message
 

@@ -43,6 +43,10 @@ DISABLE_AFTER = timedelta(days=3)
 # mid-attempt releases it when the lease runs out (at-least-once delivery).
 LEASE = timedelta(seconds=60)
 
+# The domain of the Message-IDs our mails carry (`<...<mail id hex>@carrierdesk>`): a reply's
+# In-Reply-To names the mail it answers by it.
+MESSAGE_ID_DOMAIN = "carrierdesk"
+
 
 def next_retry(attempts_made: int, now: datetime, delays: tuple[timedelta, ...]) -> datetime | None:
     """When to try again after `attempts_made` failed attempts; None once they are used up."""
