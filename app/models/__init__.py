@@ -25,6 +25,7 @@ from app.models.identity import (
     UserEnterprise,
     UserSession,
 )
+from app.models.inbound_mail import InboundMessage, Mailbox
 from app.models.maintenance import (
     Maintenance,
     MaintenanceFeed,
@@ -54,7 +55,9 @@ __all__ = [
     "EscalationMatrix",
     "Event",
     "IdempotencyRecord",
+    "InboundMessage",
     "MailMessage",
+    "Mailbox",
     "Maintenance",
     "MaintenanceFeed",
     "MaintenanceImpact",
