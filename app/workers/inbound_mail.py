@@ -113,7 +113,9 @@ async def smtp_listener_loop(ctx: WorkerContext) -> None:
 
 async def process_stored_loop(ctx: WorkerContext) -> None:
     """Process stored messages as they come; wake on NOTIFY, else look now and then."""
-    if not (ctx.settings.inbound_smtp or ctx.settings.imap_url):
+    # While a test holds the listener at a pause, processing waits too: what is stored at the
+    # kill is then left for the restart to process.
+    if not (ctx.settings.inbound_smtp or ctx.settings.imap_url) or ctx.settings.inbound_test_pause:
         await _idle_forever()
         return
     wakeup = ctx.wakeup(INBOUND_CHANNEL)
