@@ -12,6 +12,8 @@ import asyncio
 import imaplib
 import logging
 import re
+import select
+import time
 from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import compat32
@@ -68,6 +70,9 @@ class ImapMailbox:
         cls = imaplib.IMAP4_SSL if target.ssl else imaplib.IMAP4
         self.conn = cls(target.host, target.port, timeout=30)
         self.conn.login(target.user, target.password)
+        # What the server offers once signed in (MOVE, IDLE), not what its greeting said.
+        _, data = self.conn.capability()
+        self.capabilities = tuple((data[0] or b"").upper().split()) if data else ()
         for folder in (self.done, self.refused):
             self.conn.create(_quoted(folder))  # NO when it exists: fine
         self.conn.select(_quoted(target.folder))
@@ -91,7 +96,7 @@ class ImapMailbox:
         raise imaplib.IMAP4.error(f"FETCH {uid!r} answered no message")
 
     def move(self, uid: str, folder: str) -> None:
-        if b"MOVE" in b" ".join(_capabilities(self.conn)):
+        if b"MOVE" in self.capabilities:
             self.conn.uid("MOVE", uid, _quoted(folder))
             return
         self.conn.uid("COPY", uid, _quoted(folder))
@@ -99,35 +104,29 @@ class ImapMailbox:
         self.conn.expunge()
 
     def wait_for_mail(self, seconds: float) -> None:
-        """IDLE until the server says something arrived, or `seconds` pass; without IDLE,
-        just wait."""
-        if b"IDLE" not in _capabilities(self.conn):
+        """IDLE until the server says something arrived, or `seconds` pass; a server without
+        IDLE returns at once (the caller then sleeps its poll interval)."""
+        if b"IDLE" not in self.capabilities:
             return
         tag = self.conn._new_tag()
         self.conn.send(tag + b" IDLE\r\n")
         self.conn.readline()  # "+ idling"
+        # Wait for the socket, never with a socket timeout: a timed-out socket file is dead.
         sock = self.conn.socket()
-        sock.settimeout(seconds)
-        try:
-            while not re.search(rb"\bEXISTS\b", self.conn.readline()):
-                pass
-        except (TimeoutError, OSError):
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([sock], [], [], remaining)
+            if not ready or re.search(rb"\bEXISTS\b", self.conn.readline()):
+                break
+        self.conn.send(b"DONE\r\n")
+        while not self.conn.readline().startswith(tag):
             pass
-        finally:
-            sock.settimeout(30)
-            self.conn.send(b"DONE\r\n")
-            while not self.conn.readline().startswith(tag):
-                pass
 
     def close(self) -> None:
         try:
             self.conn.logout()
         except Exception:
             pass
-
-
-def _capabilities(conn: imaplib.IMAP4) -> tuple[bytes, ...]:
-    return tuple(c.encode() if isinstance(c, str) else c for c in conn.capabilities)
 
 
 def _quoted(folder: str) -> str:
@@ -181,7 +180,7 @@ async def poll_imap_forever(
     target = parse_imap_url(settings.imap_url)
     mailbox = await asyncio.to_thread(ImapMailbox, target, settings.imap_done_folder)
     try:
-        idle = b"IDLE" in _capabilities(mailbox.conn)
+        idle = b"IDLE" in mailbox.capabilities
         while True:
             await poll_once(mailbox, sessionmaker, clock)
             if idle:
