@@ -5,6 +5,7 @@ event type is known wherever an event is recorded, shown or delivered. Keep it a
 list of imports, one per feature's `events` module.
 """
 
+import app.services.attachments.events
 import app.services.billing.events
 import app.services.changes.events
 import app.services.maintenance.events

@@ -18,11 +18,12 @@ from app.core.clock import Clock, SystemClock
 from app.core.database import create_engine, create_sessionmaker
 from app.core.errors import PROBLEM_RESPONSES, document_problems, install_error_handlers
 from app.core.idempotency import install_replay_handler
-from app.core.middleware import RequestContextMiddleware
+from app.core.middleware import RequestContextMiddleware, UploadRoutes
 from app.core.settings import Settings, get_settings
 from app.openapi_doc import finish_document
 from app.routers import ALL_ROUTERS
 from app.routers.docs import mount_docs
+from app.services.attachments.rules import FORM_OVERHEAD_BYTES, UPLOAD_PATH, mebibytes
 from app.services.identity.authentication import resolve_caller
 
 DESCRIPTION = """
@@ -110,5 +111,12 @@ def create_app(
             expose_headers=["ETag", "X-Request-ID", "Location", "Retry-After"],
             max_age=600,
         )
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    uploads = UploadRoutes(
+        path=UPLOAD_PATH,
+        max_body_bytes=settings.attachment_max_bytes + FORM_OVERHEAD_BYTES,
+        too_large=f"a file may hold at most {mebibytes(settings.attachment_max_bytes)}",
+    )
+    app.add_middleware(
+        RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, uploads=uploads
+    )
     return app

@@ -233,6 +233,30 @@ async def _tmf_hub(o: Objects) -> str:
     return str(response.json()["id"])
 
 
+# The routes that take a file (multipart/form-data), and the file they are sent.
+MULTIPART = {
+    "POST /v1/tickets/{ticket_id}/attachments",
+    "POST /v1/billing-requests/{request_id}/attachments",
+}
+FILE = {"file": ("isolation.txt", b"a file of enterprise A", "text/plain")}
+
+
+async def _upload(o: Objects, path: str) -> str:
+    response = await o.world.client.post(path, files=FILE, headers=o.world.admin)
+    assert response.status_code == 201, f"POST {path}: {response.status_code} {response.text}"
+    return str(response.json()["id"])
+
+
+async def _ticket_attachment(o: Objects) -> str:
+    # A file on a ticket of A.
+    return await _upload(o, f"/v1/tickets/{await o.need('ticket_id')}/attachments")
+
+
+async def _billing_attachment(o: Objects) -> str:
+    # A file on a billing request of A.
+    return await _upload(o, f"/v1/billing-requests/{await o.need('request_id')}/attachments")
+
+
 # How to make an object of enterprise A for each id parameter name. Every id
 # parameter of every route must be here: a missing one fails the test.
 FACTORIES: dict[str, Factory] = {
@@ -248,6 +272,7 @@ FACTORIES: dict[str, Factory] = {
     "request_id": _billing_request,
     "change_id": _change_request,
     "maintenance_id": _maintenance,
+    "attachment_id": _ticket_attachment,
     # TMF621 names its ids plain `id`: a trouble ticket is a Carrier Desk ticket.
     "id": _ticket,
 }
@@ -255,6 +280,10 @@ FACTORIES: dict[str, Factory] = {
 # Where one parameter name means different things on different paths.
 PATH_FACTORIES: dict[tuple[str, str], Factory] = {
     ("/tmf-api/troubleTicket/v4/hub/{id}", "id"): _tmf_hub,
+    (
+        "/v1/billing-requests/{request_id}/attachments/{attachment_id}",
+        "attachment_id",
+    ): _billing_attachment,
 }
 
 # Id parameters with no factory yet: their routes are skipped and named here.
@@ -392,6 +421,8 @@ async def test_every_route_with_an_id_answers_404_to_another_enterprise(world: W
         kwargs: dict[str, Any] = {"json": body} if method in {"POST", "PUT", "PATCH"} else {}
         if key in MERGE_PATCH:
             kwargs = {"content": json.dumps(body), "headers_extra": MERGE_PATCH_HEADERS}
+        if key in MULTIPART:
+            kwargs = {"files": FILE}
 
         outcome = None
         for role in CUSTOMER_ROLES:

@@ -141,29 +141,36 @@ def _check_same_request(record: StoredAnswer, request_hash: str) -> None:
         )
 
 
-async def idempotency_claim(
-    request: Request,
-    session: SessionDep,
-    caller: CurrentCaller,
-    clock: ClockDep,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            min_length=1,
-            max_length=255,
-            description="Any unique string (a UUID is ideal). A retry with the same key and "
-            "body receives the first answer instead of creating again.",
-        ),
-    ] = None,
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Any unique string (a UUID is ideal). A retry with the same key and "
+        "body receives the first answer instead of creating again.",
+    ),
+]
+
+
+async def claim_request(
+    session: AsyncSession,
+    caller: Caller,
+    clock: Clock,
+    key: str | None,
+    method: str,
+    path: str,
+    content: bytes,
 ) -> IdempotencyClaim | None:
-    if idempotency_key is None:
+    """The claim of a keyed request whose content is `content` (the body as sent, or for a
+    body whose bytes a retry may not repeat, such as a form's boundary, a digest of what it
+    says); raises the stored answer when the key was used already."""
+    if key is None:
         return None
-    body = await request.body()
     claim = IdempotencyClaim(
         principal=caller.principal,
-        key=idempotency_key,
-        request_hash=_request_hash(request.method, request.url.path, body),
+        key=key,
+        request_hash=_request_hash(method, path, content),
         clock=clock,
     )
     record = await _find(session, claim.principal, claim.key)
@@ -171,6 +178,21 @@ async def idempotency_claim(
         _check_same_request(record, claim.request_hash)
         raise ReplayFirstAnswer(record)
     return claim
+
+
+async def idempotency_claim(
+    request: Request,
+    session: SessionDep,
+    caller: CurrentCaller,
+    clock: ClockDep,
+    idempotency_key: IdempotencyKey = None,
+) -> IdempotencyClaim | None:
+    if idempotency_key is None:
+        return None
+    body = await request.body()
+    return await claim_request(
+        session, caller, clock, idempotency_key, request.method, request.url.path, body
+    )
 
 
 Idempotency = Annotated[IdempotencyClaim | None, Depends(idempotency_claim)]

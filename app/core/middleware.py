@@ -4,6 +4,9 @@ Request id, a JSON access log line, Prometheus metrics, the body size limit,
 and the refusal of bodies that cannot be JSON or cannot be stored (a NUL
 character: PostgreSQL text cannot hold one). Pure ASGI, not BaseHTTPMiddleware,
 so it adds no task per request on the hot path.
+
+The routes that take a file (`UploadRoutes`) take `multipart/form-data` instead, up to their own
+limit, and their bytes are not searched for an escaped NUL: a file is not JSON.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import logging
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import Counter, Histogram
@@ -49,6 +53,16 @@ def _problem(status: int, slug: str, title: str, detail: str, path: str) -> tupl
     return status, json.dumps(body).encode()
 
 
+@dataclass(frozen=True, slots=True)
+class UploadRoutes:
+    """The paths that take a file as `multipart/form-data`, the largest body they take, and
+    what a larger one is told."""
+
+    path: re.Pattern[str]
+    max_body_bytes: int
+    too_large: str
+
+
 class _Refused(Exception):
     def __init__(self, status: int, body: bytes) -> None:
         self.status = status
@@ -56,9 +70,21 @@ class _Refused(Exception):
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, uploads: UploadRoutes | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.uploads = uploads
+
+    def _is_upload(self, method: str, path: str) -> bool:
+        return method == "POST" and self.uploads is not None and bool(self.uploads.path.match(path))
+
+    def _too_large(self, upload: bool, path: str) -> tuple[int, bytes]:
+        detail = f"the body exceeds {self.max_body_bytes} bytes"
+        if upload and self.uploads is not None:
+            detail = self.uploads.too_large
+        return _problem(413, "payload-too-large", "Body too large", detail, path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,7 +114,7 @@ class RequestContextMiddleware:
             if refusal is not None:
                 raise _Refused(*refusal)
             if method in _BODY_METHODS:
-                receive = await self._buffer_body(receive, path)
+                receive = await self._buffer_body(receive, path, self._is_upload(method, path))
             await self.app(scope, receive, send_with_id)
         except _Refused as refused:
             await send_with_id(
@@ -127,21 +153,28 @@ class RequestContextMiddleware:
             )
         if method not in _BODY_METHODS:
             return None
+        upload = self._is_upload(method, path)
         length = headers.get("content-length")
         if length is not None:
             if not length.isdigit():
                 return _problem(400, "bad-request", "Bad request", "invalid Content-Length", path)
-            if int(length) > self.max_body_bytes:
-                return _problem(
-                    413,
-                    "payload-too-large",
-                    "Body too large",
-                    f"the body exceeds {self.max_body_bytes} bytes",
-                    path,
-                )
+            if int(length) > self._limit(upload):
+                return self._too_large(upload, path)
         has_body = (length not in (None, "0")) or "transfer-encoding" in headers
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        if has_body and not (content_type == "application/json" or content_type.endswith("+json")):
+        if upload and content_type != "multipart/form-data":
+            return _problem(
+                415,
+                "unsupported-media-type",
+                "Unsupported content type",
+                f"send the file as multipart/form-data, not {content_type or 'no content type'}",
+                path,
+            )
+        if (
+            has_body
+            and not upload
+            and not (content_type == "application/json" or content_type.endswith("+json"))
+        ):
             return _problem(
                 415,
                 "unsupported-media-type",
@@ -151,7 +184,12 @@ class RequestContextMiddleware:
             )
         return None
 
-    async def _buffer_body(self, receive: Receive, path: str) -> Receive:
+    def _limit(self, upload: bool) -> int:
+        if upload and self.uploads is not None:
+            return self.uploads.max_body_bytes
+        return self.max_body_bytes
+
+    async def _buffer_body(self, receive: Receive, path: str, upload: bool) -> Receive:
         chunks: list[bytes] = []
         size = 0
         more = True
@@ -161,20 +199,12 @@ class RequestContextMiddleware:
                 return receive
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
-                raise _Refused(
-                    *_problem(
-                        413,
-                        "payload-too-large",
-                        "Body too large",
-                        f"the body exceeds {self.max_body_bytes} bytes",
-                        path,
-                    )
-                )
+            if size > self._limit(upload):
+                raise _Refused(*self._too_large(upload, path))
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if _JSON_NUL.search(body):
+        if not upload and _JSON_NUL.search(body):
             raise _Refused(
                 *_problem(
                     422,

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     public_url: str = "http://127.0.0.1:8000"
     max_body_bytes: int = 1_048_576
+    # One attached file, and all the files of one ticket or billing request together.
+    attachment_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
+    attachment_total_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
     db_pool_size: int = 20
     access_token_minutes: int = 15
     refresh_token_days: int = 30

@@ -1,5 +1,6 @@
 """Every table, imported here so Alembic and the metadata see them all."""
 
+from app.models.attachments import Attachment
 from app.models.base import Base
 from app.models.billing import BillingRequest
 from app.models.calendars import ClosedDay, CountryCalendar
@@ -42,6 +43,7 @@ __all__ = [
     "AccountTeamMember",
     "ApiClient",
     "ApiClientEnterprise",
+    "Attachment",
     "Base",
     "BillingRequest",
     "ChangeRequest",

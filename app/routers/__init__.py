@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from app.routers import (
+    attachments,
     billing,
     calendars,
     changes,
@@ -31,6 +32,7 @@ ALL_ROUTERS: list[APIRouter] = [
     tickets.sla_router,
     orders.router,
     billing.router,
+    attachments.router,
     inbound_mail.router,
     changes.router,
     maintenance.router,

@@ -14,6 +14,11 @@ from app.core.errors import NotFound, field_error
 from app.core.event_registry import EventPayload, parse_payload
 from app.core.tenancy import Caller, visible_to
 from app.models import Enterprise, Event, Service, Ticket, TmfTicketAttributes
+from app.services.attachments.events import (
+    AttachmentEvent,
+    TicketAttachmentAdded,
+    tmf_attachment_ref,
+)
 from app.services.tickets.events import (
     TicketCreated,
     TicketEventType,
@@ -36,6 +41,7 @@ _HISTORY = (
     TicketEventType.closed,
     TicketEventType.cancelled,
     TicketEventType.note_added,
+    AttachmentEvent.ticket_attachment_added,
 )
 
 
@@ -113,6 +119,7 @@ def represent(row: Any, history: Sequence[Any]) -> dict[str, Any]:
     customer's view, so an internal note, an event for staff only, is never among its notes."""
     changes: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []
+    attachments: list[dict[str, Any]] = []
     for event in history:
         payload = parse_payload(event.type, event.data)
         if payload is None or payload.for_customer() is None:
@@ -127,6 +134,9 @@ def represent(row: Any, history: Sequence[Any]) -> dict[str, Any]:
                     "@type": "Note",
                 }
             )
+            continue
+        if isinstance(payload, TicketAttachmentAdded):
+            attachments.append(tmf_attachment_ref(payload))
             continue
         status, reason = _status_after(payload)
         if status is not None and (not changes or changes[-1]["status"] != status):
@@ -180,6 +190,7 @@ def represent(row: Any, history: Sequence[Any]) -> dict[str, Any]:
             }
         ],
         "note": notes,
+        "attachment": attachments,
         "statusChange": changes,
         "troubleTicketCharacteristic": [{"name": "number", "value": row.number}],
         "@type": "TroubleTicket",

@@ -132,7 +132,7 @@ def tmf_event_type(event_type: str, data: dict[str, Any]) -> str | None:
         return CREATE_EVENT
     if event_type in ("ticket.updated", "ticket.escalated"):
         return ATTRIBUTE_EVENT
-    if event_type == "ticket.note_added":
+    if event_type in ("ticket.note_added", "ticket.attachment_added"):
         return ATTRIBUTE_EVENT if data.get("visibility") != "internal" else None
     before: str | None
     after: str | None
