@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app.core.roles import Role
-from app.core.settings import Settings
+from app.core.settings import Settings, get_settings
 from app.models import MailMessage
 from app.services.delivery.mail_sender import send_due_mail
 from tests.support.inbound import inbound_rows, listener, message, process_all, send
@@ -345,3 +345,74 @@ async def test_mail_to_an_undeclared_address_is_refused_at_rcpt(world: World) ->
             await send(port, message(CONTACT, "nadie@carrier.example", "x", "y"))
     assert refused.value.recipients["nadie@carrier.example"][0] == 550
     assert await inbound_rows(world.sessionmaker) == []
+
+
+async def test_a_mails_attachment_is_listed_on_its_ticket_and_downloads_byte_for_byte(
+    world: World,
+) -> None:
+    given = await setup(world)
+    pdf = b"%PDF-1.4\n" + bytes(range(256)) * 40
+    async with listener(world.sessionmaker, world.clock) as port:
+        await send(
+            port,
+            message(
+                CONTACT,
+                REPAIR,
+                "Caído QUI-MPLS-0042",
+                "Adjunto la traza",
+                attachments=[("traza.pdf", "application/pdf", pdf)],
+            ),
+        )
+        await process_all(world.sessionmaker, world.clock)
+        [ticket] = await tickets_of(world, given["enterprise"]["id"])
+        png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+        await send(
+            port,
+            message(
+                CONTACT,
+                REPAIR,
+                f"Re: [{ticket['number']}]",
+                "Foto",
+                attachments=[("foto.png", "image/png", png)],
+            ),
+        )
+    await process_all(world.sessionmaker, world.clock)
+
+    customer = await world.api_client(Role.customer_user, given["enterprise"]["id"])
+    listed = await world.client.get(f"/v1/tickets/{ticket['id']}/attachments", headers=customer)
+    assert listed.status_code == 200, listed.text
+    files = {f["filename"]: f for f in listed.json()["items"]}  # one from each mail
+    assert sorted(files) == ["foto.png", "traza.pdf"]
+    download = await world.client.get(files["traza.pdf"]["href"], headers=customer)
+    assert download.status_code == 200
+    assert download.content == pdf
+    assert download.headers["content-type"].startswith("application/pdf")
+
+
+async def test_an_attachment_over_the_limit_holds_the_mail_and_writes_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given = await setup(world)
+    monkeypatch.setenv("CARRIERDESK_ATTACHMENT_MAX_BYTES", "1000")
+    get_settings.cache_clear()
+    try:
+        async with listener(world.sessionmaker, world.clock) as port:
+            await send(
+                port,
+                message(
+                    CONTACT,
+                    REPAIR,
+                    "Caído QUI-MPLS-0042",
+                    "x",
+                    attachments=[("big.bin", "application/octet-stream", b"\x01" * 5000)],
+                ),
+            )
+        await process_all(world.sessionmaker, world.clock)
+    finally:
+        get_settings.cache_clear()
+    assert await tickets_of(world, given["enterprise"]["id"]) == []
+    assert await mails_to(world, CONTACT) == []
+    [row] = await inbound_rows(world.sessionmaker)
+    assert row.status == "held"
+    assert row.reason is not None
+    assert "big.bin" in row.reason or "at most" in row.reason

@@ -31,6 +31,8 @@ from app.core.settings import Settings
 from app.main import create_app
 from app.models import WebhookDelivery
 from app.services.delivery.fanout import fan_out_all
+from app.services.inbound_mail.rules import Source
+from app.services.inbound_mail.storing import store_message
 from tests.support.events import ticket_event
 from tests.support.world import World
 
@@ -257,9 +259,23 @@ async def _billing_attachment(o: Objects) -> str:
     return await _upload(o, f"/v1/billing-requests/{await o.need('request_id')}/attachments")
 
 
+async def _inbound_message(o: Objects) -> str:
+    # A mail from A's contact as the listener stores it (staff-only routes: customers get 403).
+    async with o.world.sessionmaker() as session:
+        stored = await store_message(
+            session,
+            o.world.clock,
+            b"From: noc@a.example\r\nSubject: isolation\r\n\r\nhello\r\n",
+            mailbox="soporte@carrier.example",
+            source=Source.smtp,
+        )
+    return str(stored)
+
+
 # How to make an object of enterprise A for each id parameter name. Every id
 # parameter of every route must be here: a missing one fails the test.
 FACTORIES: dict[str, Factory] = {
+    "message_id": _inbound_message,
     "enterprise_id": _enterprise,
     "service_id": _service,
     "client_id": _api_client,

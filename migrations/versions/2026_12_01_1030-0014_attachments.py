@@ -1,7 +1,7 @@
 """Attachments: files on tickets and billing requests, their bytes in a deferred bytea.
 
 Revision ID: 0014_attachments
-Revises: 0007_signin_throttles
+Revises: 0013_inbound_mail
 Create Date: 2026-12-01 10:30:00.000000+00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0014_attachments'
-down_revision: str | Sequence[str] | None = '0007_signin_throttles'
+down_revision: str | Sequence[str] | None = '0013_inbound_mail'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

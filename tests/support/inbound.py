@@ -8,6 +8,7 @@ import smtplib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
 from email.utils import make_msgid
 from typing import Any
 
@@ -79,7 +80,7 @@ async def send(port: int, mail: EmailMessage | bytes, mail_from: str | None = No
     """Relay a message as the MTA in front would (smtplib, in a thread: the listener runs in
     this loop)."""
     if isinstance(mail, EmailMessage):
-        raw = mail.as_bytes()
+        raw = mail.as_bytes(policy=SMTP_POLICY)  # CRLF line ends, as on the wire
         rcpt = [str(mail["To"])]
         sender = mail_from if mail_from is not None else str(mail["From"]).split("<")[-1].strip(">")
     else:

@@ -11,12 +11,8 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from html.parser import HTMLParser
 
-from app.services.inbound_mail.rules import (
-    Reason,
-    automatic_reason,
-    safe_filename,
-    strip_quoted,
-)
+from app.services.attachments.rules import safe_filename
+from app.services.inbound_mail.rules import Reason, automatic_reason, strip_quoted
 
 _PARSER = BytesParser(policy=policy.default)
 _HEADERS_ONLY = BytesParser(policy=policy.compat32)

@@ -15,10 +15,12 @@ from app.core.clock import Clock
 from app.core.errors import Problem
 from app.core.tenancy import visible_to
 from app.models import InboundMessage, Mailbox
+from app.services.attachments.service import OwnerRef
 from app.services.billing import service as billing
 from app.services.billing.rules import BillingType, request_number
 from app.services.billing.schemas import BillingRequestCreate, Channel
 from app.services.inbound_mail.acknowledgements import acknowledge
+from app.services.inbound_mail.attaching import attach_mail_files, check_new_owner
 from app.services.inbound_mail.matching import (
     MAIL_CALLER,
     KnownSender,
@@ -197,11 +199,16 @@ async def _note(
     body = f"Mail from {parsed.sender}: {parsed.subject}\n\n{_text(parsed)}".strip()[:TEXT_LIMIT]
     _done(row, clock, f"{about.kind}_note", about.id, about.number)
     await session.flush()
-    # The note's use case commits, and this row's change with it.
+    # The note's use case commits, and this row's change and the files with it.
     if about.kind == "ticket":
+        await attach_mail_files(
+            session, clock, parsed, OwnerRef.ticket(about.id), about.enterprise_id
+        )
         note = NoteIn(body=body, visibility=NoteVisibility.public)
         await add_note(session, MAIL_CALLER, clock, about.id, note)
     else:
+        owner = OwnerRef.billing_request(about.id)
+        await attach_mail_files(session, clock, parsed, owner, about.enterprise_id)
         await billing.add_note(session, MAIL_CALLER, clock, about.id, body)
 
 
@@ -230,6 +237,8 @@ async def _ticket(
         reported_at=row.received_at,
     )
     ticket = await open_ticket(session, MAIL_CALLER, clock, None, payload, commit=False)
+    owner = OwnerRef.ticket(ticket.id)
+    await attach_mail_files(session, clock, parsed, owner, sender.enterprise_id)
     _done(row, clock, "ticket", ticket.id, ticket.number)
     await acknowledge(
         session, clock, row, parsed, sender, "mail_received_ticket", {"number": ticket.number}
@@ -256,6 +265,7 @@ async def _billing_request(
         channel=Channel.email,
         received_at=row.received_at,
     )
+    check_new_owner(parsed)  # the files are added after the request's own commit
     row.status = InboundStatus.processed.value
     row.result_type = "billing_request"
     row.processed_at = row.updated_at = clock.now()
@@ -264,6 +274,8 @@ async def _billing_request(
     # acknowledgement follow in a second transaction (the request's id is known only then).
     request = await billing.create_billing_request(session, MAIL_CALLER, clock, None, payload)
     number = request_number(request.id)
+    owner = OwnerRef.billing_request(request.id)
+    await attach_mail_files(session, clock, parsed, owner, sender.enterprise_id)
     _done(row, clock, "billing_request", request.id, number)
     context = {"number": number, "ack_due": request.ack_due_at.strftime("%Y-%m-%d %H:%M")}
     await acknowledge(session, clock, row, parsed, sender, "mail_received_billing", context)

@@ -146,17 +146,3 @@ def strip_quoted(text: str) -> str:
             continue
         kept.append(line)
     return "\n".join(kept).strip()
-
-
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
-
-
-def safe_filename(name: str | None, fallback: str = "attachment") -> str:
-    """A file name that names a file and nothing else: no folders, no control characters, no
-    leading dots, at most 200 characters."""
-    base = re.split(r"[/\\]", name or "")[-1]
-    base = _UNSAFE_NAME.sub("_", base).strip().lstrip(".").strip()
-    if len(base) > 200:
-        stem, dot, ext = base.rpartition(".")
-        base = (stem[:190] + dot + ext[:9]) if dot and len(ext) < 10 else base[:200]
-    return base or fallback
