@@ -95,15 +95,28 @@ def start_paused(fleet: Fleet, port: int, stage: str) -> Path:
     return marker
 
 
-async def test_a_listener_killed_between_data_and_250_loses_nothing(
+async def test_a_listener_killed_after_its_commit_before_250_loses_and_doubles_nothing(
     fleet: Fleet, committed: World
 ) -> None:
+    await killed_at(fleet, committed, ["after_commit"])
+
+
+@pytest.mark.long
+async def test_a_listener_killed_before_and_after_its_commit_loses_and_doubles_nothing(
+    fleet: Fleet, committed: World
+) -> None:
+    # The first attempt dies before the commit, the sending server's retry after it.
+    await killed_at(fleet, committed, ["before_commit", "after_commit"])
+
+
+async def killed_at(fleet: Fleet, committed: World, stages: list[str]) -> None:
+    """Kill the listener at each stage in turn (each time the sending server gets no 250, so it
+    keeps the message and tries again), then run it normally: one ticket, one stored message."""
     port = free_port()
     raw = message(CONTACT, REPAIR, "Enlace caído QUI-MPLS-0042", "Sin servicio").as_bytes()
     maker = committed.sessionmaker
-    # The first attempt dies before the commit, the sending server's retry after it: each
-    # time the sending server gets no 250, so it keeps the message and tries again.
-    for stage, stored in (("before_commit", 0), ("after_commit", 1)):
+    for stage in stages:
+        stored = 1 if stage == "after_commit" else 0
         marker = start_paused(fleet, port, stage)
         await asyncio.to_thread(wait_until, lambda: listening(port), timeout=90, what="listener")
         sending = send_in_background(port, raw)
@@ -122,7 +135,9 @@ async def test_a_listener_killed_between_data_and_250_loses_nothing(
 
     await eventually_async(opened)
     await asyncio.to_thread(wait_until, lambda: listening(port), timeout=90, what="listener")
-    await asyncio.to_thread(send_blocking, port, raw, CONTACT, [REPAIR])  # the third attempt
+    await asyncio.to_thread(
+        send_blocking, port, raw, CONTACT, [REPAIR]
+    )  # the sending server retries
 
     async def processed() -> bool:
         async with maker() as session:
