@@ -22,6 +22,7 @@ from app.services.attachments.rules import (
     safe_filename,
     stored_content_type,
 )
+from app.services.tmf621.rules import ATTRIBUTE_EVENT, tmf_event_type
 
 DROPPED = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}
 
@@ -126,3 +127,9 @@ def test_a_browsers_escapes_and_an_rfc_8187_name_are_decoded() -> None:
 def test_a_malformed_form_is_refused(content_type: str, body: bytes) -> None:
     with pytest.raises(MalformedForm):
         parse_form(content_type, body)
+
+
+def test_a_public_file_is_an_attribute_change_for_tmf621_hubs_and_an_internal_one_nothing() -> None:
+    public = tmf_event_type("ticket.attachment_added", {"visibility": "public"})
+    assert public == ATTRIBUTE_EVENT
+    assert tmf_event_type("ticket.attachment_added", {"visibility": "internal"}) is None

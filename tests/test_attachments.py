@@ -3,6 +3,7 @@ mail channel calls inside its own transaction."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import uuid
@@ -12,11 +13,15 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.core.clock import FrozenClock
+from app.core.database import create_engine, create_sessionmaker
 from app.core.errors import NotFound, PayloadTooLarge
 from app.core.roles import Role
 from app.core.settings import Settings
+from app.main import create_app
 from app.models import Attachment, Event
 from app.services.attachments.rules import Limits
 from app.services.attachments.schemas import AttachmentVisibility
@@ -25,6 +30,7 @@ from app.services.delivery.fanout import fan_out_all
 from app.services.delivery.webhook_sender import WebhookDispatcher
 from tests.support.servers import http_receiver
 from tests.support.tickets import Desk, make_desk
+from tests.support.workers import poll
 from tests.support.world import World
 
 MIB = 1024 * 1024
@@ -505,3 +511,72 @@ async def test_another_enterprises_customer_finds_no_ticket_and_no_file(world: W
     posted = await world.client.post(url, headers=stranger, **upload())
     assert posted.status_code == 404
     assert len(await files_of(desk, ticket["id"], desk.staff)) == 1
+
+
+async def test_two_files_racing_for_a_tickets_last_bytes_cannot_both_be_kept(
+    fresh_database: str, settings: Settings, clock: FrozenClock
+) -> None:
+    # Real commits on a database of its own: two transactions, each on its own connection.
+    engine = create_engine(fresh_database, pool_size=3)
+    maker = create_sessionmaker(engine)
+    try:
+        app = create_app(settings, sessionmaker=maker, engine=engine, clock=clock)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            desk = await make_desk(await World.start(client, maker, clock))
+            ticket = await desk.open()
+        arguments: dict[str, Any] = {
+            "owner": OwnerRef.ticket(uuid.UUID(ticket["id"])),
+            "enterprise_id": uuid.UUID(desk.enterprise["id"]),
+            "filename": "half.bin",
+            "content_type": None,
+            "data": b"x" * 6,
+            "visibility": AttachmentVisibility.public,
+            "author": "mail:noc@example.com",
+            "at": clock.now(),
+            "limits": Limits(per_file=10, per_owner=10),
+        }
+        async with maker() as first, maker() as second:
+            await add_attachment(first, **arguments)  # holds the ticket until it commits
+            racing = asyncio.create_task(add_attachment(second, **arguments))
+
+            async def second_waits_for_the_lock() -> bool:
+                async with maker() as watcher:
+                    waiting = await watcher.scalar(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                            "current_database() AND wait_event_type = 'Lock'"
+                        )
+                    )
+                return bool(waiting)
+
+            await poll(second_waits_for_the_lock, within=10)
+            await first.commit()
+            with pytest.raises(PayloadTooLarge, match="at most 10 bytes"):
+                await racing
+        async with maker() as session:
+            assert await session.scalar(select(func.count()).select_from(Attachment)) == 1
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.long
+async def test_a_file_of_the_default_limit_goes_in_and_out_whole_and_one_byte_more_does_not(
+    engine: AsyncEngine, sessionmaker: Any, clock: FrozenClock
+) -> None:
+    # The default limits (25 MiB a file, 25 MiB a ticket), at full size.
+    defaults = Settings(env="test", database_url="postgresql+asyncpg://unused/unused")
+    app = create_app(defaults, sessionmaker=sessionmaker, engine=engine, clock=clock)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        desk = await make_desk(await World.start(client, sessionmaker, clock))
+        ticket = await desk.open()
+        url = f"/v1/tickets/{ticket['id']}/attachments"
+        whole = os.urandom(25 * MIB)
+        added = await client.post(url, headers=desk.customer, **upload(whole))
+        assert added.status_code == 201, added.text
+        got = await client.get(added.json()["href"], headers=desk.customer)
+        assert got.content == whole
+        over = await client.post(url, headers=desk.customer, **upload(whole + b"!"))
+        assert over.status_code == 413
+        assert "at most 25 MiB" in over.json()["detail"]

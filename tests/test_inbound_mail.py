@@ -316,16 +316,16 @@ async def test_a_reply_naming_another_enterprises_ticket_is_held_not_noted(world
     assert len(await tickets_of(world, given["enterprise"]["id"])) == 1
 
 
-async def test_mail_naming_no_service_is_held_for_staff(world: World) -> None:
+async def test_mail_naming_no_service_opens_a_ticket_without_one(world: World) -> None:
     given = await setup(world)
     async with listener(world.sessionmaker, world.clock) as port:
         await send(port, message(CONTACT, REPAIR, "No tenemos internet", "en la sede"))
     await process_all(world.sessionmaker, world.clock)
-    assert await tickets_of(world, given["enterprise"]["id"]) == []
-    [row] = await inbound_rows(world.sessionmaker)
-    assert row.status == "held"
-    assert row.reason
-    assert row.reason.startswith("service_not_recognised")
+    [ticket] = await tickets_of(world, given["enterprise"]["id"])
+    assert ticket["service_id"] is None
+    assert ticket["stage"] == "reception"
+    [ack] = await mails_to(world, CONTACT)
+    assert ticket["number"] in ack.subject
 
 
 async def test_html_only_mail_becomes_text(world: World) -> None:

@@ -5,18 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.core.roles import Role
-from tests.support.tickets import make_desk
+from tests.support.tickets import HANDBOOK_TARGETS, make_desk
 from tests.support.world import World
-
-HANDBOOK_TARGETS = {
-    "reception": "PT1M",
-    "registration": "PT4M",
-    "diagnosis": "PT20M",
-    "field_repair": "PT4H",
-    "verification": "PT10M",
-    "stability": "PT6H",
-    "closure": "PT30M",
-}
 
 
 async def test_every_country_starts_with_the_handbook_policy(world: World) -> None:

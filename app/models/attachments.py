@@ -29,7 +29,8 @@ class Attachment(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     visibility: Mapped[str] = mapped_column(String(16))
-    author: Mapped[str] = mapped_column(String(120))
+    # Who added it: `api_client:<id>`, `user:<id>`, or a channel's own (`mail:<address>`).
+    author: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime]
     data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
 

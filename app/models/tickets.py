@@ -49,12 +49,15 @@ class Ticket(Versioned, Timestamped, Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     number: Mapped[str] = mapped_column(String(32), unique=True)
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
-    service_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("services.id"), index=True)
+    # None until the TSC names the service (a NOC may report before it knows the code).
+    service_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("services.id"), index=True)
     severity: Mapped[str] = mapped_column(String(16))
     summary: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     contact: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    site: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # The site the reporter wrote (information only), else the service's.
+    site: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The SLA terms the clocks follow: `rules.sla_terms` (the service's own site).
     country: Mapped[str] = mapped_column(String(2))
     city_tier: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(24))

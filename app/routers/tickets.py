@@ -70,14 +70,20 @@ async def get_ticket(
     return with_etag(response, await service.get_ticket(session, caller, ticket_id))
 
 
-@router.patch("/{ticket_id}", summary="Change severity, contact or description (If-Match)")
+@router.patch(
+    "/{ticket_id}",
+    summary="Change severity, contact or description; staff name the service (If-Match)",
+)
 async def update_ticket(
     ticket_id: uuid.UUID, payload: schemas.TicketUpdate, caller: AnyCaller, write: GuardedWrite
 ) -> schemas.TicketRead:
     return await write.answer(service.update_ticket, caller, ticket_id, payload, write.if_match)
 
 
-@router.post("/{ticket_id}/transitions", summary="Move to the next stage (provider staff)")
+@router.post(
+    "/{ticket_id}/transitions",
+    summary="Move to the next stage (provider staff); past registration a service is required",
+)
 async def move_ticket(
     ticket_id: uuid.UUID, payload: schemas.TransitionIn, caller: AnyCaller, write: GuardedWrite
 ) -> schemas.TicketRead:

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.deps import AnyCaller, SessionDep, SettingsDep, Write
 from app.core.errors import PROBLEM_JSON, Problem
+from app.core.idempotency import Idempotency
 from app.services.tmf621 import reads, schemas, service
 from app.services.tmf621.policy import HubManager
 from app.services.tmf621.rules import TMF_EVENT_TYPES
@@ -105,6 +106,7 @@ Filter = Annotated[str | None, Query(max_length=200)]
     summary="List trouble tickets (fields, offset, limit, equality filters)",
     description=MAPPING,
     response_model=list[schemas.TroubleTicket],
+    response_model_exclude_unset=True,
 )
 async def list_trouble_tickets(
     request: Request,
@@ -147,6 +149,7 @@ async def list_trouble_tickets(
     "/troubleTicket/{id}",
     summary="Retrieve a trouble ticket",
     response_model=schemas.TroubleTicket,
+    response_model_exclude_unset=True,
 )
 async def get_trouble_ticket(
     id: str, caller: AnyCaller, session: SessionDep, fields: Fields = None
@@ -162,9 +165,9 @@ async def get_trouble_ticket(
     response_model=schemas.TroubleTicket,
 )
 async def create_trouble_ticket(
-    payload: schemas.TroubleTicketCreate, caller: AnyCaller, write: Write
+    payload: schemas.TroubleTicketCreate, caller: AnyCaller, write: Write, claim: Idempotency
 ) -> Any:
-    ticket = await service.create_ticket(write.session, caller, write.clock, payload)
+    ticket = await service.create_ticket(write.session, caller, write.clock, claim, payload)
     write.response.headers["Location"] = ticket["href"]
     return ticket
 
@@ -201,8 +204,9 @@ async def register_listener(
     caller: HubManager,
     write: Write,
     settings: SettingsDep,
+    claim: Idempotency,
 ) -> schemas.EventSubscription:
-    return await service.register_hub(write.session, caller, write.clock, settings, payload)
+    return await service.register_hub(write.session, caller, write.clock, settings, claim, payload)
 
 
 @router.delete("/hub/{id}", status_code=204, summary="Unregister a listener")

@@ -2,7 +2,7 @@
 what it became; one row per Message-ID).
 
 Revision ID: 0013_inbound_mail
-Revises: 0007_signin_throttles
+Revises: 0014_attachments
 Create Date: 2026-12-01 10:22:35.203662+00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = '0013_inbound_mail'
-down_revision: str | Sequence[str] | None = '0007_signin_throttles'
+down_revision: str | Sequence[str] | None = '0014_attachments'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

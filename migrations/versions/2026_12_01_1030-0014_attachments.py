@@ -1,7 +1,7 @@
 """Attachments: files on tickets and billing requests, their bytes in a deferred bytea.
 
 Revision ID: 0014_attachments
-Revises: 0013_inbound_mail
+Revises: 0011_tickets_without_service
 Create Date: 2026-12-01 10:30:00.000000+00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0014_attachments'
-down_revision: str | Sequence[str] | None = '0013_inbound_mail'
+down_revision: str | Sequence[str] | None = '0011_tickets_without_service'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column('size', sa.BigInteger(), nullable=False),
         sa.Column('sha256', sa.String(length=64), nullable=False),
         sa.Column('visibility', sa.String(length=16), nullable=False),
-        sa.Column('author', sa.String(length=120), nullable=False),
+        sa.Column('author', sa.String(length=320), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('data', sa.LargeBinary(), nullable=False),
         sa.CheckConstraint(

@@ -8,6 +8,17 @@ from typing import Any
 from app.core.roles import Role
 from tests.support.world import World
 
+# The handbook's stage targets as every country's policy starts with them.
+HANDBOOK_TARGETS = {
+    "reception": "PT1M",
+    "registration": "PT4M",
+    "diagnosis": "PT20M",
+    "field_repair": "PT4H",
+    "verification": "PT10M",
+    "stability": "PT6H",
+    "closure": "PT30M",
+}
+
 
 @dataclass
 class Desk:

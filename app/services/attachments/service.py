@@ -219,6 +219,7 @@ async def add_attachment(
 
     The name is made safe, a malformed type becomes application/octet-stream, and the event
     (`ticket.attachment_added` / `billing.attachment_added`) is recorded with its reference.
+    `author` names who added it in the history (at most 320 characters: `mail:<address>`).
     Raises `NotFound` (no such owner in that enterprise), `PayloadTooLarge` (over a limit), or a
     422 for an empty file; nothing is written then."""
     owner_row = await _owner_of_enterprise(session, owner, enterprise_id)

@@ -171,7 +171,7 @@ async def _ticket_context(
                 Service.code,
                 Service.product_line,
             )
-            .join(Service, Service.id == Ticket.service_id)
+            .outerjoin(Service, Service.id == Ticket.service_id)
             .where(Ticket.id == event.subject_id)
         )
     ).one_or_none()
@@ -186,7 +186,7 @@ async def _ticket_context(
         "severity": ticket.severity,
         "summary": ticket.summary,
         "external_id": ticket.external_id,
-        "service_code": ticket.code,
+        "service_code": ticket.code or "—",  # not named yet: the TSC names it at registration
         "site": ", ".join(str(site[k]) for k in ("address", "city", "country") if site.get(k)),
         "due_local": local_time(due, zone),
         "note": note,

@@ -116,17 +116,26 @@ class ImapMailbox:
         deadline = time.monotonic() + seconds
         while (remaining := deadline - time.monotonic()) > 0:
             ready, _, _ = select.select([sock], [], [], remaining)
-            if not ready or re.search(rb"\bEXISTS\b", self.conn.readline()):
+            if not ready or re.search(rb"\bEXISTS\b", self._line()):
                 break
         self.conn.send(b"DONE\r\n")
-        while not self.conn.readline().startswith(tag):
+        while not self._line().startswith(tag):
             pass
+
+    def _line(self) -> bytes:
+        line = self.conn.readline()
+        if not line:  # the server closed the connection: the loop reconnects
+            raise imaplib.IMAP4.abort("connection closed during IDLE")
+        return line
 
     def close(self) -> None:
         try:
-            self.conn.logout()
+            self.conn.logout()  # closes the socket when the server answers
         except Exception:
-            pass
+            try:
+                self.conn.shutdown()  # a connection in any state: close the socket anyway
+            except Exception:
+                pass
 
 
 def _quoted(folder: str) -> str:

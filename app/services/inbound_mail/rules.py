@@ -55,9 +55,10 @@ class Reason(StrEnum):
 
 
 def without_service() -> Reason | None:
-    """What a ticket mail naming none of its enterprise's services becomes: held for staff
-    (this reason). Once tickets can open without a service, answering None opens it so."""
-    return Reason.service_not_recognised
+    """What a ticket mail naming none of its enterprise's services becomes: None opens the
+    ticket without one (the TSC names it before registration ends); a reason would hold the
+    message for staff instead."""
+    return None
 
 
 _LIST_PRECEDENCE = frozenset({"bulk", "junk", "list"})

@@ -1,7 +1,8 @@
 """Opening a ticket: the hottest path. Plain SQL on the driver, two round trips.
 
-1. one SELECT resolves the service (tenant-scoped through `scoping`), the
-   country's policy, the city tier, a ticket already holding the same
+1. one SELECT resolves the service (tenant-scoped through `scoping`) or, when
+   none is named yet, the enterprise; the policy of the terms' country, the
+   city tier of the service's site, a ticket already holding the same
    `external_id`, and draws the ticket number from its sequence;
 2. one INSERT writes the ticket, its reception clock, `ticket.created` with
    its outbox row, the Idempotency-Key answer, and NOTIFYs the SLA engine and
@@ -37,25 +38,43 @@ from app.services.tickets.rules import (
     Stage,
     Status,
     due_at,
+    sla_terms,
     target_for,
 )
 from app.services.tickets.schemas import ClockRead, SiteRead, TicketCreate, TicketRead
 from app.services.tickets.sla_policies import policy_of
 
 _RESOLVE = """
-SELECT s.id, s.enterprise_id, s.site_address, s.site_city, s.site_country,
-       p.targets, p.dispatch, p.warning_ratio, p.escalation_ratios, ct.tier,
+SELECT {service}, p.targets, p.dispatch, p.warning_ratio, p.escalation_ratios, {tier},
        (SELECT jsonb_build_object('id', t.id, 'number', t.number) FROM tickets t
-         WHERE t.enterprise_id = s.enterprise_id AND t.external_id = $2::text) AS duplicate,
+         WHERE t.enterprise_id = {enterprise} AND t.external_id = $2::text) AS duplicate,
        nextval('ticket_number_seq') AS number_seq
-  FROM services s
-  LEFT JOIN sla_policies p ON p.country = coalesce($3::text, s.site_country)
-  LEFT JOIN city_tiers ct ON ct.country = coalesce($3::text, s.site_country)
-                         AND ct.city_key = coalesce($4::text, lower(s.site_city))
- WHERE {service} AND ($5::uuid[] IS NULL OR s.enterprise_id = ANY($5::uuid[]))
+  FROM {source}
+ WHERE {match} AND ($3::uuid[] IS NULL OR {enterprise} = ANY($3::uuid[]))
 """
-_RESOLVE_BY_ID = _RESOLVE.format(service="s.id = $1::uuid")
-_RESOLVE_BY_CODE = _RESOLVE.format(service="s.code = $1::text")
+# The terms follow the service's own site (`rules.sla_terms`): its country's policy and its
+# city's tier; a site on the request is never joined.
+_OF_SERVICE = {
+    "service": "s.id, s.enterprise_id, s.site_address, s.site_city, s.site_country,"
+    " e.country AS enterprise_country",
+    "tier": "ct.tier",
+    "enterprise": "s.enterprise_id",
+    "source": "services s JOIN enterprises e ON e.id = s.enterprise_id"
+    " LEFT JOIN sla_policies p ON p.country = s.site_country"
+    " LEFT JOIN city_tiers ct ON ct.country = s.site_country"
+    " AND ct.city_key = lower(s.site_city)",
+}
+_RESOLVE_BY_ID = _RESOLVE.format(match="s.id = $1::uuid", **_OF_SERVICE)
+_RESOLVE_BY_CODE = _RESOLVE.format(match="s.code = $1::text", **_OF_SERVICE)
+# No service named yet: the enterprise's country policy (and the default tier).
+_RESOLVE_UNNAMED = _RESOLVE.format(
+    service="NULL::uuid AS id, e.id AS enterprise_id, NULL::text AS site_address,"
+    " NULL::text AS site_city, NULL::text AS site_country, e.country AS enterprise_country",
+    tier="NULL::text AS tier",
+    enterprise="e.id",
+    source="enterprises e LEFT JOIN sla_policies p ON p.country = e.country",
+    match="e.id = $1::uuid",
+)
 
 # ticket.created with its outbox row, and the Idempotency-Key answer: the platform's own
 # fragments (next to record_event and commit_creation), folded into the one INSERT.
@@ -106,15 +125,17 @@ def _duplicate(existing: dict[str, Any], external_id: str | None) -> Conflict:
 
 
 async def _resolve(driver: Any, caller: Caller, payload: TicketCreate) -> Any:
-    site = payload.site
-    return await driver.fetchrow(
-        _RESOLVE_BY_ID if payload.service_id is not None else _RESOLVE_BY_CODE,
-        payload.service_id if payload.service_id is not None else payload.service_code,
-        payload.external_id,
-        site.country if site else None,
-        city_key(site.city) if site else None,
-        visible_enterprise_ids(caller),
-    )
+    """The service (or, none named, the enterprise), its policy and tier, a duplicate, a number."""
+    statement: str
+    key: Any
+    if payload.service_id is not None:
+        statement, key = _RESOLVE_BY_ID, payload.service_id
+    elif payload.service_code is not None:
+        statement, key = _RESOLVE_BY_CODE, payload.service_code
+    else:
+        statement, key = _RESOLVE_UNNAMED, caller.acting_enterprise(payload.enterprise_id)
+    visible = visible_enterprise_ids(caller)
+    return await driver.fetchrow(statement, key, payload.external_id, visible)
 
 
 async def _insert(
@@ -167,33 +188,40 @@ async def open_ticket(
     driver = await driver_connection(session)
 
     row = await _resolve(driver, caller, payload)
+    named = payload.service_id is not None or payload.service_code is not None
     field = "service_id" if payload.service_id is not None else "service_code"
     if row is None:
+        if not named:
+            raise field_error("enterprise_id", "no such enterprise among the caller's")
         raise field_error(field, "no such service among the caller's enterprises")
     enterprise_id = uuid.UUID(bytes=row["enterprise_id"].bytes)
-    service_id = uuid.UUID(bytes=row["id"].bytes)
+    service_id = uuid.UUID(bytes=row["id"].bytes) if named else None
     if payload.enterprise_id is not None and enterprise_id != payload.enterprise_id:
         raise field_error(field, "the service belongs to another enterprise")
     if row["duplicate"] is not None:
         raise _duplicate(_json(row["duplicate"]), payload.external_id)
     if row["targets"] is None:
-        raise field_error("site.country", "no SLA policy for this country")
+        raise field_error(field if named else "enterprise_id", "no SLA policy for its country")
 
-    site = (
-        payload.site.model_dump()
-        if payload.site is not None
-        else {
-            "address": row["site_address"],
-            "city": row["site_city"],
-            "country": row["site_country"],
-        }
+    service_site = (
+        {"address": row["site_address"], "city": row["site_city"], "country": row["site_country"]}
+        if named
+        else None
     )
-    if row["tier"] is not None:
-        tier = CityTier(row["tier"])
-    elif payload.site is not None or city_key(site["city"]) == site["city"].lower():
-        tier = CityTier.intermediate  # the join's key was exact: the city is not listed
-    else:
-        tier = await city_tier(session, site["country"], site["city"])
+    site = payload.site.model_dump() if payload.site is not None else service_site
+    service_tier: CityTier | None = None
+    if service_site is not None:
+        city = service_site["city"]
+        if row["tier"] is not None:
+            service_tier = CityTier(row["tier"])
+        elif city_key(city) != city.lower():  # the join's key was not exact: ask the directory
+            service_tier = await city_tier(session, service_site["country"], city)
+    terms = sla_terms(
+        enterprise_country=row["enterprise_country"],
+        service_country=row["site_country"],
+        service_city_tier=service_tier,
+    )
+    tier = terms.city_tier
     policy = policy_of(
         _json(row["targets"]),
         _json(row["dispatch"]),
@@ -229,8 +257,9 @@ async def open_ticket(
     )
     params = (
         answer.id, number, enterprise_id, service_id, payload.severity.value, payload.summary,
-        payload.description, json.dumps(body["contact"]), json.dumps(site), site["country"],
-        tier.value, payload.external_id, started_at, now,
+        payload.description, json.dumps(body["contact"]),
+        None if site is None else json.dumps(site), terms.country, tier.value,
+        payload.external_id, started_at, now,
         None if target is None else target.total_seconds(), due, policy.warning_ratio,
         json.dumps(list(policy.escalation_ratios)), next_at, caller.actor,
         created.stored_json(),
@@ -251,8 +280,8 @@ def _answer(
     ticket_id: uuid.UUID,
     number: str,
     enterprise_id: uuid.UUID,
-    service_id: uuid.UUID,
-    site: dict[str, Any],
+    service_id: uuid.UUID | None,
+    site: dict[str, Any] | None,
     tier: CityTier,
     started_at: datetime,
     now: datetime,
@@ -279,7 +308,7 @@ def _answer(
         summary=payload.summary,
         description=payload.description,
         contact=payload.contact.model_dump(mode="json"),
-        site=SiteRead.model_validate(site),
+        site=None if site is None else SiteRead.model_validate(site),
         city_tier=tier,
         status=Status.open,
         stage=Stage.reception,

@@ -100,7 +100,7 @@ def ticket_read(row: Any) -> TicketRead:
         {
             **m,
             "contact": _decoded(m["contact"]),
-            "site": SiteRead.model_validate(_decoded(m["site"])),
+            "site": None if m["site"] is None else SiteRead.model_validate(_decoded(m["site"])),
             "sla": [clock_read(c) for c in (sla or [])],
         }
     )

@@ -87,6 +87,12 @@ def next_stages(previous: Stage) -> list[Stage]:
     return [s for s in order if is_allowed(previous, s)]
 
 
+def needs_service(stage: Stage) -> bool:
+    """Past registration a ticket must name its service: diagnosis works on a known circuit.
+    (Cancelling a report that never named one is always allowed.)"""
+    return stage not in (Stage.reception, Stage.registration, Stage.cancelled)
+
+
 def status_after_move(current: Stage) -> Status:
     match current:
         case Stage.closed:
@@ -202,6 +208,34 @@ def handbook_policy(lifecycle: Mapping[str, Any]) -> Policy:
         for item in lifecycle["city_tiers"]
     }
     return Policy(targets=targets, dispatch=dispatch)
+
+
+# A ticket whose service is not named yet: its clocks follow this tier (a city not listed as
+# main is intermediate, so this is what most sites are) until the TSC names the service.
+DEFAULT_CITY_TIER = CityTier.intermediate
+
+
+@dataclass(frozen=True)
+class SlaTerms:
+    """Which SLA terms a ticket's clocks follow: a country's policy and a city tier."""
+
+    country: str
+    city_tier: CityTier
+
+
+def sla_terms(
+    *,
+    enterprise_country: str,
+    service_country: str | None,
+    service_city_tier: CityTier | None,
+) -> SlaTerms:
+    """The one rule for which terms apply. The service's own site decides (its country and its
+    city's tier): the customer's contract is for that service there. Until the service is named,
+    the enterprise's country and the default tier. A site the reporter writes on the ticket is
+    information for the field engineer, never a choice of terms: it is not an argument here."""
+    if service_country is None:
+        return SlaTerms(enterprise_country, DEFAULT_CITY_TIER)
+    return SlaTerms(service_country, service_city_tier or DEFAULT_CITY_TIER)
 
 
 class EtaRequired(ValueError):

@@ -47,6 +47,8 @@ def _check_duration(value: str) -> str:
 
 Phone = Annotated[str, StringConstraints(max_length=40), AfterValidator(_check_phone)]
 
+ServiceCode = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
 Duration = Annotated[
     str,
     StringConstraints(max_length=40),
@@ -71,13 +73,22 @@ class TicketCreate(RequestBody):
     enterprise_id: uuid.UUID | None = Field(
         default=None, description="Needed only when the caller acts for several enterprises"
     )
-    service_id: uuid.UUID | None = None
-    service_code: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    service_id: uuid.UUID | None = Field(
+        default=None,
+        description="The affected service (or `service_code`). May be left out when the reporter "
+        "does not know it yet: the clocks follow the enterprise's country and the default city "
+        "tier until the TSC names it, and the ticket cannot move past registration without it.",
+    )
+    service_code: ServiceCode | None = None
     severity: Severity
     summary: NonEmpty
     description: LongText = ""
     contact: Contact
-    site: SiteIn | None = Field(default=None, description="Defaults to the service's site")
+    site: SiteIn | None = Field(
+        default=None,
+        description="Where the fault is, for the field engineer; defaults to the service's site. "
+        "Information only: the SLA terms follow the service's own site.",
+    )
     external_id: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
         default=None, description="The caller's own ticket number; unique per enterprise"
     )
@@ -87,20 +98,22 @@ class TicketCreate(RequestBody):
         "the reception clock starts then. Never in the future.",
     )
 
-    @model_validator(mode="after")
-    def _one_service(self) -> TicketCreate:
-        if self.service_id is None and self.service_code is None:
-            raise ValueError("service_id or service_code is required")
-        return self
+
+class ServiceNaming(RequestBody):
+    """Provider staff name the affected service of a ticket opened without one (or correct it):
+    the clocks still to start follow the service's site; a running clock keeps its target."""
+
+    service_id: uuid.UUID | None = None
+    service_code: ServiceCode | None = None
 
 
-class TicketUpdate(RequestBody):
+class TicketUpdate(ServiceNaming):
     severity: Severity | None = None
     contact: Contact | None = None
     description: LongText | None = None
 
 
-class TransitionIn(RequestBody):
+class TransitionIn(ServiceNaming):
     to: Stage
     note: LongText | None = None
     eta: Instant | None = Field(
@@ -158,12 +171,12 @@ class TicketRead(BaseModel):
     id: uuid.UUID
     number: str = Field(examples=["TT-2026-000123"])
     enterprise_id: uuid.UUID
-    service_id: uuid.UUID
+    service_id: uuid.UUID | None = Field(description="Null until the service is named")
     severity: Severity
     summary: str
     description: str
     contact: dict[str, Any]
-    site: SiteRead
+    site: SiteRead | None
     city_tier: CityTier
     status: Status
     stage: Stage

@@ -6,6 +6,8 @@ keeps the target it started with, so a change applies to stages entered after it
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -15,23 +17,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
 from app.core.countries import COUNTRY_CODES
-from app.core.errors import NotFound
+from app.core.errors import NotFound, field_error
 from app.core.etag import check_if_match
 from app.core.handbook import handbook
-from app.core.tenancy import Caller
-from app.models import SlaPolicy
+from app.core.tenancy import Caller, visible_to
+from app.models import Enterprise, Service, SlaPolicy
+from app.services.tickets.directory import city_tier
 from app.services.tickets.rules import (
     POLICY_STAGES,
     CityTier,
     Policy,
+    SlaTerms,
     Stage,
     format_duration,
     handbook_policy,
     parse_duration,
+    sla_terms,
 )
 from app.services.tickets.schemas import (
     DispatchTargets,
     PolicyTargets,
+    ServiceNaming,
     SlaPolicyBody,
     SlaPolicyRead,
 )
@@ -146,3 +152,48 @@ async def put_policy(
     answer = _read(row)
     await session.commit()
     return answer
+
+
+@dataclass(frozen=True)
+class NamedService:
+    """A ticket's service as the TSC names it, and the terms its site brings."""
+
+    id: uuid.UUID
+    site: dict[str, str]
+    terms: SlaTerms
+
+
+async def named_service(
+    session: AsyncSession, caller: Caller, enterprise_id: uuid.UUID, naming: ServiceNaming
+) -> NamedService | None:
+    """The service a body names (None: it names none), one of the ticket's own enterprise's,
+    with the SLA terms of its site (`rules.sla_terms`, the rule intake applies too)."""
+    if naming.service_id is not None:
+        field, match = "service_id", Service.id == naming.service_id
+    elif naming.service_code is not None:
+        field, match = "service_code", Service.code == naming.service_code
+    else:
+        return None
+    stmt = visible_to(
+        select(Service, Enterprise.country).join(
+            Enterprise, Enterprise.id == Service.enterprise_id
+        ),
+        caller,
+        Service.enterprise_id,
+    ).where(match)
+    found = (await session.execute(stmt)).first()
+    if found is None or found[0].enterprise_id != enterprise_id:
+        raise field_error(field, "no such service of the ticket's enterprise")
+    service, enterprise_country = found
+    tier = await city_tier(session, service.site_country, service.site_city)
+    terms = sla_terms(
+        enterprise_country=enterprise_country,
+        service_country=service.site_country,
+        service_city_tier=tier,
+    )
+    site = {
+        "address": service.site_address,
+        "city": service.site_city,
+        "country": service.site_country,
+    }
+    return NamedService(id=service.id, site=site, terms=terms)

@@ -46,6 +46,7 @@ from app.services.tickets.rules import (
     due_at,
     format_duration,
     is_allowed,
+    needs_service,
     next_due,
     next_stages,
     paused_after_resume,
@@ -58,11 +59,12 @@ from app.services.tickets.schemas import (
     NoteIn,
     NoteVisibility,
     ResumeIn,
+    ServiceNaming,
     TicketRead,
     TicketUpdate,
     TransitionIn,
 )
-from app.services.tickets.sla_policies import load_policy
+from app.services.tickets.sla_policies import load_policy, named_service
 
 
 async def _lock(session: AsyncSession, caller: Caller, ticket_id: uuid.UUID) -> Any:
@@ -110,6 +112,31 @@ async def _finish(session: AsyncSession, caller: Caller, ticket_id: uuid.UUID) -
     return answer
 
 
+async def _naming(
+    session: AsyncSession, caller: Caller, ticket: Any, payload: ServiceNaming
+) -> dict[str, Any]:
+    """The columns that change when the body names the ticket's service ({}: it names none).
+    The terms move with the service's site; clocks already running keep their targets."""
+    if payload.service_id is None and payload.service_code is None:
+        return {}
+    _staff_only(caller, "name a ticket's service")
+    named = await named_service(session, caller, ticket.enterprise_id, payload)
+    assert named is not None
+    return {
+        "service_id": named.id,
+        "country": named.terms.country,
+        "city_tier": named.terms.city_tier.value,
+        "site": ticket.site or named.site,
+    }
+
+
+def _named(ticket: Any, naming: dict[str, Any]) -> TicketUpdated:
+    return TicketUpdated(
+        number=ticket.number,
+        changes={"service_id": str(naming["service_id"]), "city_tier": naming["city_tier"]},
+    )
+
+
 async def update_ticket(
     session: AsyncSession,
     caller: Caller,
@@ -118,14 +145,23 @@ async def update_ticket(
     payload: TicketUpdate,
     if_match: str | None,
 ) -> TicketRead:
-    """Change what may change after intake: severity, contact, description."""
+    """Change what may change after intake: severity, contact, description, and (staff) the
+    service, when the report came in without one."""
     ticket = await _lock(session, caller, ticket_id)
     check_if_match(if_match, ticket.version)
     _still_open(ticket)
-    changes = payload.model_dump(mode="json", exclude_unset=True, exclude_none=True)
-    if changes:
+    naming = await _naming(session, caller, ticket, payload)
+    changes = payload.model_dump(
+        mode="json",
+        exclude_unset=True,
+        exclude_none=True,
+        exclude={"service_id", "service_code"},
+    )
+    if changes or naming:
         now = clock.now()
-        await _touch(session, ticket, now, **changes)
+        await _touch(session, ticket, now, **changes, **naming)
+        if naming:
+            changes.update(_named(ticket, naming).changes)
         updated = TicketUpdated(number=ticket.number, changes=changes)
         return await _answer_with(session, caller, ticket, updated, now)
     return await _finish(session, caller, ticket_id)
@@ -152,12 +188,21 @@ async def move_ticket(
     now = clock.now()
     if payload.eta is not None and to is not Stage.dispatch:
         raise field_error("eta", "an eta applies only when entering dispatch")
+    naming = await _naming(session, caller, ticket, payload)
+    if needs_service(to) and naming.get("service_id", ticket.service_id) is None:
+        raise Conflict(
+            f"ticket {ticket.number} names no service yet: name it (service_id or "
+            f"service_code) to move to {to.value}",
+            missing="service_id",
+        )
+    country = naming.get("country", ticket.country)
+    tier = CityTier(naming.get("city_tier", ticket.city_tier))
     target: timedelta | None = None
     policy = None
     if to not in FINAL_STAGES:
-        policy = await load_policy(session, ticket.country)
+        policy = await load_policy(session, country)
         try:
-            target = target_for(policy, to, CityTier(ticket.city_tier), now, payload.eta)
+            target = target_for(policy, to, tier, now, payload.eta)
         except EtaRequired as exc:
             raise field_error("eta", str(exc)) from None
         except ValueError as exc:
@@ -176,7 +221,11 @@ async def move_ticket(
             target=target,
             policy=policy,
         )
-    values: dict[str, Any] = {"stage": to.value, "status": status_after_move(to).value}
+    values: dict[str, Any] = {
+        "stage": to.value,
+        "status": status_after_move(to).value,
+        **naming,
+    }
     if to in FINAL_STAGES:
         values.update(closed_at=now, held_at=None, hold_reason=None)
         if ticket.held_at is not None:
@@ -186,6 +235,11 @@ async def move_ticket(
     if to is Stage.stability and ticket.restored_at is None:
         values["restored_at"] = now
     await _touch(session, ticket, now, **values)
+    if naming:
+        named = _named(ticket, naming)
+        await record_ticket_event(
+            session, named, ticket.id, ticket.enterprise_id, now, caller.actor
+        )
     due = now + target if target is not None else None
     moved = _move(ticket, payload, current, outcome, due, now)
     return await _answer_with(session, caller, ticket, moved, now)

@@ -84,7 +84,7 @@ def _base() -> Any:
             Service.code.label("service_code"),
             Enterprise.name.label("enterprise_name"),
         )
-        .join(Service, Service.id == Ticket.service_id)
+        .outerjoin(Service, Service.id == Ticket.service_id)
         .join(Enterprise, Enterprise.id == Ticket.enterprise_id)
         .outerjoin(TmfTicketAttributes, TmfTicketAttributes.ticket_id == Ticket.id)
     )
@@ -188,7 +188,9 @@ def represent(row: Any, history: Sequence[Any]) -> dict[str, Any]:
                 "role": "affectedService",
                 "@referredType": "Service",
             }
-        ],
+        ]
+        if row.service_id is not None
+        else [],
         "note": notes,
         "attachment": attachments,
         "statusChange": changes,

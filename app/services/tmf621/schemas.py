@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.schemas import RequestBody
+from app.services.tmf621.rules import TmfStatus
 
 Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
@@ -26,19 +27,23 @@ class TmfBody(RequestBody):
 
 
 class RelatedPartyIn(TmfBody):
-    id: str | None = None
+    """TMF621 requires `id` and `@referredType` of a related party."""
+
+    id: Text200
     href: str | None = None
     name: str | None = None
     role: str | None = None
-    referred_type: str | None = Field(default=None, alias="@referredType")
+    referred_type: Text100 = Field(alias="@referredType")
 
 
 class RelatedEntityIn(TmfBody):
-    id: str | None = None
+    """TMF621 requires `id`, `role` and `@referredType` of a related entity."""
+
+    id: Text200
     href: str | None = None
     name: str | None = None
-    role: str | None = None
-    referred_type: str | None = Field(default=None, alias="@referredType")
+    role: Text100
+    referred_type: Text100 = Field(alias="@referredType")
 
 
 class NoteIn(TmfBody):
@@ -49,7 +54,12 @@ class NoteIn(TmfBody):
 
 
 class TroubleTicketCreate(TmfBody):
-    """`description`, `severity` and `ticketType` are required (400 otherwise)."""
+    """`description`, `severity` and `ticketType` are required (400 otherwise). The affected
+    service (`relatedEntity`) may be left out: the TSC names it while registering the case.
+
+    Attributes the provider sets (`status`, the dates, `statusChange`...) are accepted as TMF621
+    lists them and ignored: every ticket starts `acknowledged`. `status` is accepted whatever
+    its value (TM Forum's R18 kit sends one outside the enumeration and expects 201)."""
 
     description: LongText
     severity: Text100 = Field(description="Free text, mapped by the documented table")
@@ -70,6 +80,16 @@ class TroubleTicketCreate(TmfBody):
     requestedResolutionDate: str | None = None
     channel: dict[str, Any] | None = None
     attachment: list[dict[str, Any]] = Field(default_factory=list)
+    troubleTicketRelationship: list[dict[str, Any]] = Field(default_factory=list)
+    # Set by the provider: accepted, ignored.
+    status: Text100 | None = Field(default=None, description="Ignored: tickets start acknowledged")
+    statusChangeReason: str | None = None
+    statusChangeDate: str | None = None
+    statusChange: list[dict[str, Any]] = Field(default_factory=list)
+    creationDate: str | None = None
+    lastUpdate: str | None = None
+    expectedResolutionDate: str | None = None
+    resolutionDate: str | None = None
 
 
 class TroubleTicketUpdate(TmfBody):
@@ -80,18 +100,19 @@ class TroubleTicketUpdate(TmfBody):
     ticketType: Text100 | None = None
     priority: Text100 | None = None
     note: list[NoteIn] | None = None
-    status: str | None = Field(
+    status: TmfStatus | None = Field(
         default=None, description="Read-only here: the provider's TSC moves the ticket"
     )
 
 
 class TroubleTicket(BaseModel):
-    """A Carrier Desk ticket as TMF621 shows it (`fields` may trim it)."""
+    """A Carrier Desk ticket as TMF621 shows it (`fields` may trim it to the attributes named,
+    `id` and `href` included only when named)."""
 
     model_config = ConfigDict(extra="allow")
 
-    id: str
-    href: str
+    id: str | None = None
+    href: str | None = None
 
 
 class EventSubscriptionInput(TmfBody):

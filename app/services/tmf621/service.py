@@ -14,20 +14,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import Clock
 from app.core.errors import Forbidden, Unprocessable, field_error
 from app.core.events import record_event
+from app.core.idempotency import IdempotencyClaim, commit_creation, commit_new_row
 from app.core.settings import Settings
 from app.core.tenancy import Caller, one_or_404, visible_to
 from app.models import TmfTicketAttributes, WebhookEndpoint
 from app.services.delivery.addresses import AddressRefused, check_url
 from app.services.delivery.webhooks import new_endpoint
 from app.services.tickets import intake, workflow
-from app.services.tickets.events import TicketUpdated
+from app.services.tickets.clocks import record_ticket_event
+from app.services.tickets.events import TicketNoteAdded, TicketUpdated
 from app.services.tickets.schemas import NoteIn as TicketNoteIn
-from app.services.tickets.schemas import TicketCreate, TicketUpdate
+from app.services.tickets.schemas import NoteVisibility, TicketCreate, TicketUpdate
 from app.services.tmf621.reads import get_ticket, path_id
 from app.services.tmf621.rules import KNOWN_SEVERITIES, carrier_desk_severity, hub_event_types
 from app.services.tmf621.schemas import (
     EventSubscription,
     EventSubscriptionInput,
+    TroubleTicket,
     TroubleTicketCreate,
     TroubleTicketUpdate,
 )
@@ -47,9 +50,9 @@ def _ticket_create(caller: Caller, payload: TroubleTicketCreate) -> TicketCreate
     enterprise_id: uuid.UUID | None = None
     contact_name = caller.name
     for party in payload.relatedParty:
-        kind = (party.referred_type or "").lower()
+        kind = party.referred_type.lower()
         role = (party.role or "").lower()
-        if kind == "organization" and party.id:
+        if kind == "organization":
             try:
                 enterprise_id = uuid.UUID(party.id)
             except ValueError:
@@ -60,19 +63,16 @@ def _ticket_create(caller: Caller, payload: TroubleTicketCreate) -> TicketCreate
             contact_name = party.name
     service: dict[str, Any] = {}
     for entity in payload.relatedEntity:
-        if (entity.referred_type or "").lower() == "service" or (entity.role or "").lower() in (
+        if entity.referred_type.lower() == "service" or entity.role.lower() in (
             "affectedservice",
             "service",
         ):
-            ref = entity.id or entity.name
-            if ref:
-                try:
-                    service = {"service_id": uuid.UUID(ref)}
-                except ValueError:
-                    service = {"service_code": ref}
-                break
-    if not service:
-        raise field_error("relatedEntity", "name the affected service (@referredType Service)")
+            try:
+                service = {"service_id": uuid.UUID(entity.id)}
+            except ValueError:
+                service = {"service_code": entity.id}
+            break
+    # No service named: the ticket opens without one and the TSC names it while registering.
     try:
         return TicketCreate(
             enterprise_id=enterprise_id,
@@ -114,28 +114,42 @@ async def _save_attributes(
 
 
 async def create_ticket(
-    session: AsyncSession, caller: Caller, clock: Clock, payload: TroubleTicketCreate
+    session: AsyncSession,
+    caller: Caller,
+    clock: Clock,
+    claim: IdempotencyClaim | None,
+    payload: TroubleTicketCreate,
 ) -> dict[str, Any]:
-    """Open the ticket through Carrier Desk's own intake and keep TMF's free-text values,
-    in one transaction: a hub never sees the ticket without its `ticketType`."""
+    """Open the ticket through Carrier Desk's own intake, keep TMF's free-text values and add
+    its notes, in one transaction with the `Idempotency-Key` answer: a hub never sees the
+    ticket without its `ticketType`, and a retry gets this first answer."""
     created = await intake.open_ticket(
         session, caller, clock, None, _ticket_create(caller, payload), commit=False
     )
+    now = clock.now()
     await _save_attributes(
         session,
         created.id,
         created.enterprise_id,
-        clock.now(),
+        now,
         {
             "ticket_type": payload.ticketType,
             "severity": payload.severity,
             "priority": payload.priority,
         },
     )
-    await session.commit()
     for note in payload.note:
-        await workflow.add_note(session, caller, clock, created.id, TicketNoteIn(body=note.text))
-    return await get_ticket(session, caller, str(created.id))
+        added = TicketNoteAdded(
+            number=created.number, visibility=NoteVisibility.public, body=note.text
+        )
+        await record_ticket_event(
+            session, added, created.id, created.enterprise_id, now, caller.actor
+        )
+    await session.flush()
+    ticket = await get_ticket(session, caller, str(created.id))
+    answer = TroubleTicket.model_validate(ticket)
+    await commit_creation(session, claim, answer, headers={"Location": ticket["href"]})
+    return ticket
 
 
 async def patch_ticket(
@@ -199,6 +213,7 @@ async def register_hub(
     caller: Caller,
     clock: Clock,
     settings: Settings,
+    claim: IdempotencyClaim | None,
     payload: EventSubscriptionInput,
 ) -> EventSubscription:
     enterprise_id = caller.acting_enterprise(None)
@@ -216,9 +231,12 @@ async def register_hub(
         events=hub_event_types(payload.query),
         description=payload.query,
     )
-    session.add(hub)
-    await session.commit()
-    return EventSubscription(id=str(hub.id), callback=hub.url, query=payload.query)
+    return await commit_new_row(
+        session,
+        claim,
+        hub,
+        lambda row: EventSubscription(id=str(row.id), callback=row.url, query=payload.query),
+    )
 
 
 async def unregister_hub(session: AsyncSession, caller: Caller, clock: Clock, hub_id: str) -> None:
