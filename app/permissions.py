@@ -24,6 +24,7 @@ import app.services.delivery.policy
 import app.services.directory.policy
 import app.services.enterprises.policy
 import app.services.identity.policy
+import app.services.inbound_mail.policy
 import app.services.incidents.policy
 import app.services.maintenance.policy
 import app.services.orders.policy
@@ -46,6 +47,7 @@ POLICIES: dict[str, RoleTable] = {
     "directory": app.services.directory.policy.ROLES,
     "enterprises": app.services.enterprises.policy.ROLES,
     "identity": app.services.identity.policy.ROLES,
+    "inbound_mail": app.services.inbound_mail.policy.ROLES,
     "incidents": app.services.incidents.policy.ROLES,
     "maintenance": app.services.maintenance.policy.ROLES,
     "orders": app.services.orders.policy.ROLES,

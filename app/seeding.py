@@ -24,9 +24,10 @@ SEED_LOCK_KEY = 7_245_113_902
 def seeders() -> list[Seeder]:
     """Each feature that owns reference data adds its seeder here."""
     from app.services.directory.seed import seed_countries
+    from app.services.inbound_mail.mailboxes import seed_billing_mailboxes
     from app.services.tickets.sla_policies import seed_sla_policies
 
-    return [seed_countries, seed_sla_policies]
+    return [seed_countries, seed_sla_policies, seed_billing_mailboxes]
 
 
 async def seed_reference_data(session: AsyncSession, clock: Clock) -> None:

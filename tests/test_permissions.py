@@ -29,7 +29,12 @@ from tests.support.route_objects import (
 from tests.support.world import World
 
 # Path parameters that are not rows: a value every caller may name.
-PLAIN_PARAMS = {"country": "EC", "day": "2026-12-24", "city": "Quito"}
+PLAIN_PARAMS = {
+    "country": "EC",
+    "day": "2026-12-24",
+    "city": "Quito",
+    "address": "soporte-permissions@carrier.example",
+}
 
 # Requests whose allowed answer would take long (an endless stream): asked with an input the
 # route refuses (422) once its policy has let the caller through.

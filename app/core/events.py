@@ -124,7 +124,7 @@ async def events_page(
 ) -> Page[EventRead]:
     """A resource's history, oldest first, a page at a time; a customer sees only its
     enterprises' events, each in the customer's view (staff-only events and fields left out)."""
-    stmt = visible_to(select(Event), caller, Event.enterprise_id).where(  # type: ignore[arg-type]
+    stmt = visible_to(select(Event), caller, Event.enterprise_id).where(
         Event.subject_type == subject_type, Event.subject_id == subject_id
     )
     if params.updated_since is not None:

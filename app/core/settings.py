@@ -25,6 +25,15 @@ class Settings(BaseSettings):
     # Private networks an operator lets webhooks and hubs reach all the same (a receiver
     # on the same host, `["127.0.0.1/32"]`); every other private address stays refused.
     webhook_allowed_networks: list[IPvAnyNetwork] = Field(default_factory=list)
+    # Mail in (docs/MAIL.md): the SMTP listener's host:port, and an IMAP mailbox to poll
+    # (imap[s]://user:password@host[:port]/INBOX), whose processed mail moves to a folder.
+    inbound_smtp: str | None = None
+    imap_url: str | None = None
+    imap_done_folder: str = "Carrier Desk"
+    imap_poll_seconds: float = Field(default=60.0, gt=0)
+    # Tests only: `<before_commit|after_commit>:<marker file>` makes the listener write the
+    # marker and stop at that point of taking a message, so a test can kill it there.
+    inbound_test_pause: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"
     env: Literal["development", "test", "production"] = "development"

@@ -63,7 +63,11 @@ class Caller:
 S = TypeVar("S", bound=Select[Any])
 
 
-def visible_to(stmt: S, caller: Caller, enterprise_column: InstrumentedAttribute[uuid.UUID]) -> S:
+def visible_to(
+    stmt: S,
+    caller: Caller,
+    enterprise_column: InstrumentedAttribute[uuid.UUID] | InstrumentedAttribute[uuid.UUID | None],
+) -> S:
     if caller.is_provider:
         return stmt
     if not caller.enterprise_ids:

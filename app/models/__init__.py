@@ -27,6 +27,7 @@ from app.models.identity import (
     UserEnterprise,
     UserSession,
 )
+from app.models.inbound_mail import InboundMessage, Mailbox
 from app.models.incidents import Incident, IncidentService, IncidentTicket
 from app.models.maintenance import (
     Maintenance,
@@ -59,11 +60,13 @@ __all__ = [
     "EscalationMatrix",
     "Event",
     "IdempotencyRecord",
+    "InboundMessage",
     "Incident",
     "IncidentService",
     "IncidentTicket",
     "Invitation",
     "MailMessage",
+    "Mailbox",
     "Maintenance",
     "MaintenanceFeed",
     "MaintenanceImpact",

@@ -21,17 +21,27 @@ def listen_channels() -> list[str]:
     """NOTIFY channels the worker listens on."""
     from app.core.events import OUTBOX_CHANNEL
     from app.services.delivery.fanout import DELIVERY_CHANNEL, MAIL_CHANNEL
+    from app.services.inbound_mail.storing import INBOUND_CHANNEL
     from app.services.tickets.clocks import SLA_CHANNEL
 
-    return [SLA_CHANNEL, OUTBOX_CHANNEL, DELIVERY_CHANNEL, MAIL_CHANNEL]
+    return [SLA_CHANNEL, OUTBOX_CHANNEL, DELIVERY_CHANNEL, MAIL_CHANNEL, INBOUND_CHANNEL]
 
 
 def loops() -> list[Loop]:
     """Long-running loops that plan their own wake-ups (e.g. the SLA clock)."""
     from app.workers.delivery import mail_loop, outbox_loop, webhook_loop
+    from app.workers.inbound_mail import imap_loop, process_stored_loop, smtp_listener_loop
     from app.workers.sla_engine import sla_loop
 
-    return [sla_loop, outbox_loop, webhook_loop, mail_loop]
+    return [
+        sla_loop,
+        outbox_loop,
+        webhook_loop,
+        mail_loop,
+        smtp_listener_loop,
+        process_stored_loop,
+        imap_loop,
+    ]
 
 
 def periodic_jobs() -> list[PeriodicJob]:

@@ -27,6 +27,8 @@ from app.models import WebhookDelivery
 from app.services.billing.policy import MOVE_ROLES as BILLING_MOVES
 from app.services.changes.policy import MOVE_ROLES as CHANGE_MOVES
 from app.services.delivery.fanout import fan_out_all
+from app.services.inbound_mail.rules import Source
+from app.services.inbound_mail.storing import store_message
 from app.services.orders.policy import MOVE_ROLES as ORDER_MOVES
 from tests.support.events import ticket_event
 from tests.support.world import World
@@ -270,9 +272,23 @@ async def _billing_attachment(o: Objects) -> str:
     return await _upload(o, f"/v1/billing-requests/{await o.need('request_id')}/attachments")
 
 
+async def _inbound_message(o: Objects) -> str:
+    # A mail from A's contact as the listener stores it (staff-only routes: customers get 403).
+    async with o.world.sessionmaker() as session:
+        stored = await store_message(
+            session,
+            o.world.clock,
+            b"From: noc@a.example\r\nSubject: isolation\r\n\r\nhello\r\n",
+            mailbox="soporte@carrier.example",
+            source=Source.smtp,
+        )
+    return str(stored)
+
+
 # How to make an object of enterprise A for each id parameter name. Every id
 # parameter of every route must be here: a missing one fails the test.
 FACTORIES: dict[str, Factory] = {
+    "message_id": _inbound_message,
     "enterprise_id": _enterprise,
     "service_id": _service,
     "client_id": _api_client,
@@ -366,6 +382,7 @@ BODIES: dict[str, Body] = {
     "PATCH /tmf-api/troubleTicket/v4/troubleTicket/{id}": _fixed({"description": "Now flapping"}),
     f"PATCH {SONATA}/troubleTicket/{{id}}": _fixed({"priority": "low"}),
     "POST /v1/incidents/{incident_id}/resolve": _fixed({"resolution": "Spliced"}),
+    "PUT /v1/mailboxes/{address}": _fixed({"purpose": "technical_support", "country": "EC"}),
     "POST /v1/tickets/{ticket_id}/transitions": _transition_body,
     "POST /v1/tickets/{ticket_id}/hold": _reason_body,
     "POST /v1/tickets/{ticket_id}/escalations": _reason_body,

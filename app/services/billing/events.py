@@ -19,6 +19,7 @@ class BillingEvent(StrEnum):
     resolved = "billing.resolved"
     rejected = "billing.rejected"
     credit_issued = "billing.credit_issued"
+    note_added = "billing.note_added"
 
 
 class BillingSnapshot(EventPayload, subject_type="billing_request"):
@@ -67,6 +68,12 @@ class Credit(BaseModel):
 
 class BillingCreditIssued(BillingSnapshot, event_type=BillingEvent.credit_issued):
     credit: Credit
+
+
+class BillingNoteAdded(BillingSnapshot, event_type=BillingEvent.note_added):
+    """A note from the customer on a request (a reply by mail): theirs, so they see it."""
+
+    body: str
 
 
 # The event of entering each status.

@@ -4,6 +4,7 @@ change takes effect on, and money as ISO 4217 decimals (never a float)."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -48,6 +49,16 @@ BILLING_TRANSITIONS: dict[BillingStatus, frozenset[BillingStatus]] = {
 def resolution(outcome: str) -> BillingStatus:
     """The status an outcome ends a request in."""
     return BillingStatus.resolved if outcome == "accepted" else BillingStatus.rejected
+
+
+# Billing requests have no number of their own: the short form of their id names them in mail.
+REQUEST_NUMBER_PREFIX = "BR-"
+REQUEST_NUMBER_PATTERN = r"BR-[0-9A-F]{8}"
+
+
+def request_number(request_id: uuid.UUID) -> str:
+    """`BR-1A2B3C4D`: how mail names a billing request (the first 8 hex digits of its id)."""
+    return f"{REQUEST_NUMBER_PREFIX}{request_id.hex[:8].upper()}"
 
 
 def mailbox_for(mailboxes: dict[str, list[str]], country: str) -> str | None:

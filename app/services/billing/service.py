@@ -15,11 +15,12 @@ from app.core.handbook import handbook
 from app.core.idempotency import IdempotencyClaim
 from app.core.reads import read_of
 from app.core.tenancy import Caller
-from app.core.workflow import Emit, Workflow, entering, received_when, snapshot
+from app.core.workflow import Emit, Workflow, entering, received_when, record_all, snapshot
 from app.models import Account, BillingRequest
 from app.services.billing.events import (
     ENTERED,
     BillingCreditIssued,
+    BillingNoteAdded,
     BillingReceived,
     BillingSnapshot,
     Credit,
@@ -183,3 +184,19 @@ async def resolve(
         note=payload.note,
     )
     return await BILLING.advance(session, caller, clock, request_id, step, if_match)
+
+
+async def add_note(
+    session: AsyncSession, caller: Caller, clock: Clock, request_id: uuid.UUID, body: str
+) -> BillingRequestRead:
+    """A customer-visible note on a request, whatever its status (a reply to its mail)."""
+    row = await BILLING.load(session, caller, request_id, lock=True)
+    now = clock.now()
+    row.updated_at = now
+    row.version += 1
+    note = BillingNoteAdded(**snapshot(BillingSnapshot, row), body=body)
+    await record_all(session, caller, row.id, now, [Emit(note, row.enterprise_id)])
+    await session.flush()
+    answer = billing_read(row)
+    await session.commit()
+    return answer

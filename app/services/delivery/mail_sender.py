@@ -33,6 +33,7 @@ from app.services.delivery.rules import (
     MAIL_MAX_ATTEMPTS,
     MAIL_RETRY_DELAYS,
     MAIL_SEND_SECONDS,
+    MESSAGE_ID_DOMAIN,
     next_retry,
     smtp_final,
     with_one_time_link,
@@ -107,7 +108,7 @@ def _message(mail: ClaimedMail, sender: str) -> EmailMessage:
     message["To"] = mail.recipient
     message["Subject"] = mail.subject
     message["Content-Language"] = mail.language
-    message["Message-ID"] = make_msgid(idstring=mail.id.hex, domain="carrierdesk")
+    message["Message-ID"] = make_msgid(idstring=mail.id.hex, domain=MESSAGE_ID_DOMAIN)
     message.set_content(with_one_time_link(mail.body, mail.one_time_link))
     return message
 

@@ -25,6 +25,7 @@ from app.models import (
     WebhookEndpoint,
 )
 from app.services.billing.events import BillingSnapshot
+from app.services.billing.rules import request_number
 from app.services.calendars.service import calendar_for
 from app.services.delivery.mail_templates import render
 from app.services.delivery.rules import (
@@ -158,8 +159,7 @@ async def _context(session: AsyncSession, event: OutboxEvent) -> tuple[dict[str,
         }, "order_touchpoint"
     if isinstance(payload, BillingSnapshot):
         return {
-            # Billing requests have no number of their own: the short form of their id.
-            "request_number": f"BR-{event.subject_id.hex[:8].upper()}",
+            "request_number": request_number(event.subject_id),
             "subject": payload.subject,
             "route_to": payload.route_to or "",
         }, "billing_acknowledged"

@@ -48,6 +48,10 @@ DISABLE_AFTER = timedelta(days=3)
 MAIL_SEND_SECONDS = 30.0
 LEASE = timedelta(seconds=60)
 
+# The domain of the Message-IDs our mails carry (`<...<mail id hex>@carrierdesk>`): a reply's
+# In-Reply-To names the mail it answers by it.
+MESSAGE_ID_DOMAIN = "carrierdesk"
+
 
 def smtp_final(code: int) -> bool:
     """A 5xx answer refuses for good (RFC 5321 4.2.1); a 4xx asks to try again later."""
