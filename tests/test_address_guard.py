@@ -30,6 +30,9 @@ REFUSED = (
 )
 
 
+SONATA_HUB = "/mefApi/sonata/troubleTicket/v4/hub"
+
+
 @pytest.fixture
 def settings() -> Settings:
     allowed = Settings(
@@ -69,6 +72,9 @@ async def test_the_allowed_network_is_reached_and_every_other_private_address_re
         )
         assert hub.status_code == 400, (url, hub.text)  # TM Forum's error shape
         assert hub.json()["message"].startswith("callback:"), hub.text
+        sonata = await world.client.post(SONATA_HUB, json={"callback": url}, headers=carrier)
+        assert sonata.status_code == 422, (url, sonata.text)  # MEF's error shape
+        assert sonata.json()[0]["propertyPath"] == "/callback", sonata.text
 
     async with http_receiver() as receiver, http_receiver() as listener:
         hook = await world.client.post(
@@ -79,6 +85,10 @@ async def test_the_allowed_network_is_reached_and_every_other_private_address_re
             "/tmf-api/troubleTicket/v4/hub", json={"callback": listener.url}, headers=carrier
         )
         assert hub.status_code == 201, hub.text
+        sonata = await world.client.post(
+            SONATA_HUB, json={"callback": listener.url}, headers=carrier
+        )
+        assert sonata.status_code == 201, sonata.text
         await happen(world.sessionmaker, world.clock, acme["id"], number="TT-GUARD")
         await WebhookDispatcher(world.sessionmaker, world.clock, settings, http).run_until_idle()
     # The strict guard checked the address at delivery, and the request went to it.

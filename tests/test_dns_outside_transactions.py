@@ -90,16 +90,22 @@ async def test_webhook_and_hub_hosts_are_resolved_outside_any_transaction(
     )
     assert changed.status_code == 200, changed.text
     carrier = await world.api_client(Role.carrier, acme["id"])
-    hub = await world.client.post(
-        "/tmf-api/troubleTicket/v4/hub",
-        json={"callback": "https://tmf.acme.example/listener"},
-        headers=carrier,
-    )
-    assert hub.status_code == 201, hub.text
+    # Keyed, so the `Idempotency-Key` lock (which opens the transaction) is taken too.
+    for path, host in (
+        ("/tmf-api/troubleTicket/v4/hub", "tmf.acme.example"),
+        ("/mefApi/sonata/troubleTicket/v4/hub", "sonata.acme.example"),
+    ):
+        hub = await world.client.post(
+            path,
+            json={"callback": f"https://{host}/listener"},
+            headers={**carrier, "Idempotency-Key": f"dns-{host}"},
+        )
+        assert hub.status_code == 201, hub.text
 
     assert resolver.lookups == [
         "hooks.acme.example",
         "hooks2.acme.example",
         "tmf.acme.example",
+        "sonata.acme.example",
     ]
     assert resolver.open_during_lookup == []

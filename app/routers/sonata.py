@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.deps import SessionDep, SettingsDep, Write
+from app.core.deps import SessionDep, Write
 from app.core.errors import PROBLEM_JSON, Problem
 from app.core.idempotency import Idempotency
 from app.core.schemas import Instant
@@ -304,16 +304,14 @@ async def get_incident(
 async def register_listener(
     payload: schemas.SonataEventSubscriptionInput,
     caller: SonataHubManager,
+    _callback: hubs.CheckedHubCallback,
     write: Write,
-    settings: SettingsDep,
     claim: Idempotency,
     buyerId: BuyerId = None,
     sellerId: SellerId = None,
 ) -> schemas.SonataEventSubscription:
     buyer = reads.buyer_of(caller, buyerId, sellerId)
-    return await hubs.register_hub(
-        write.session, caller, write.clock, settings, claim, payload, buyer
-    )
+    return await hubs.register_hub(write.session, caller, write.clock, claim, payload, buyer)
 
 
 @router.get("/hub/{id}", summary="Retrieve a listener")

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.deps import SessionDep, SettingsDep, Write
+from app.core.deps import SessionDep, Write
 from app.core.errors import PROBLEM_JSON, Problem
 from app.core.idempotency import Idempotency
 from app.services.tmf621 import reads, schemas, service
@@ -205,11 +205,11 @@ async def patch_trouble_ticket(
 async def register_listener(
     payload: schemas.EventSubscriptionInput,
     caller: HubManager,
+    _callback: service.CheckedHubCallback,
     write: Write,
-    settings: SettingsDep,
     claim: Idempotency,
 ) -> schemas.EventSubscription:
-    return await service.register_hub(write.session, caller, write.clock, settings, claim, payload)
+    return await service.register_hub(write.session, caller, write.clock, claim, payload)
 
 
 @router.delete("/hub/{id}", status_code=204, summary="Unregister a listener")

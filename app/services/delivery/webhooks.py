@@ -37,11 +37,14 @@ from app.services.delivery.schemas import (
 STANDARD = "standard"
 
 
-async def _checked_url(url: str, settings: Settings) -> str:
+async def checked_destination(url: str, settings: Settings, field: str = "url") -> str:
+    """`url`, resolved and checked as the operator configured (422 naming `field` when
+    refused). Registrations call it from a dependency declared before their `claim:
+    Idempotency`, which opens the transaction: a slow name server must hold no transaction."""
     try:
         await check_destination(url, settings)
     except AddressRefused as exc:
-        raise field_error("url", str(exc)) from exc
+        raise field_error(field, str(exc)) from exc
     return url
 
 
@@ -77,7 +80,7 @@ def new_endpoint(
 async def checked_webhook_url(payload: WebhookCreate, settings: SettingsDep) -> str:
     """The URL of a registration, resolved and checked before its transaction opens: a slow
     name server must not hold a transaction (or the `Idempotency-Key` lock) open."""
-    return await _checked_url(payload.url, settings)
+    return await checked_destination(payload.url, settings)
 
 
 # Declared before the endpoint's `claim: Idempotency`, which opens the transaction.
@@ -147,7 +150,7 @@ async def update_webhook(
 ) -> WebhookEndpoint:
     changes = payload.model_dump(exclude_unset=True, exclude_none=True)
     # Resolved before the row is locked: no DNS lookup inside a transaction.
-    url = await _checked_url(changes["url"], settings) if "url" in changes else None
+    url = await checked_destination(changes["url"], settings) if "url" in changes else None
     endpoint = await get_webhook(session, caller, webhook_id, lock=True)
     check_if_match(if_match, endpoint.version)
     if url is not None:

@@ -4,18 +4,19 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
+from fastapi import Depends
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
+from app.core.deps import SettingsDep
 from app.core.errors import field_error
 from app.core.idempotency import IdempotencyClaim, commit_creation
-from app.core.settings import Settings
 from app.core.tenancy import Caller, one_or_404, visible_to
 from app.models import WebhookEndpoint
-from app.services.delivery.addresses import AddressRefused, check_url
-from app.services.delivery.webhooks import new_endpoint
+from app.services.delivery.webhooks import checked_destination, new_endpoint
 from app.services.sonata.reads import acting_buyer, path_id
 from app.services.sonata.rules import subscribed_types
 from app.services.sonata.schemas import SonataEventSubscription, SonataEventSubscriptionInput
@@ -23,11 +24,18 @@ from app.services.sonata.schemas import SonataEventSubscription, SonataEventSubs
 HUB_KIND = "sonata"
 
 
+async def checked_hub_callback(payload: SonataEventSubscriptionInput, settings: SettingsDep) -> str:
+    return await checked_destination(payload.callback, settings, "callback")
+
+
+# Declared before the route's `claim: Idempotency`, which opens the transaction.
+CheckedHubCallback = Annotated[str, Depends(checked_hub_callback)]
+
+
 async def register_hub(
     session: AsyncSession,
     caller: Caller,
     clock: Clock,
-    settings: Settings,
     claim: IdempotencyClaim | None,
     payload: SonataEventSubscriptionInput,
     buyer: uuid.UUID | None,
@@ -37,10 +45,6 @@ async def register_hub(
         events = subscribed_types(payload.query)
     except ValueError as exc:
         raise field_error("query", str(exc)) from None
-    try:
-        await check_url(payload.callback, allow_private=settings.webhook_allow_private)
-    except AddressRefused as exc:
-        raise field_error("callback", str(exc)) from None
     hub = new_endpoint(
         caller,
         clock.now(),

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
+from app.core.deps import SettingsDep
 from app.core.errors import Forbidden, Unprocessable, field_error
 from app.core.events import record_event
 from app.core.idempotency import IdempotencyClaim, commit_creation, commit_new_row
-from app.core.settings import Settings
 from app.core.tenancy import Caller, one_or_404, visible_to
 from app.models import TmfTicketAttributes, WebhookEndpoint
-from app.services.delivery.addresses import AddressRefused, check_destination
-from app.services.delivery.webhooks import new_endpoint
+from app.services.delivery.webhooks import checked_destination, new_endpoint
 from app.services.tickets import conversation, intake, workflow
 from app.services.tickets.clocks import record_ticket_event
 from app.services.tickets.events import TicketNoteAdded, TicketUpdated
@@ -208,19 +208,23 @@ def _number_of(ticket: dict[str, Any]) -> str:
     )
 
 
+async def checked_hub_callback(payload: EventSubscriptionInput, settings: SettingsDep) -> str:
+    return await checked_destination(payload.callback, settings, "callback")
+
+
+# Declared before the route's `claim: Idempotency`, which opens the transaction.
+CheckedHubCallback = Annotated[str, Depends(checked_hub_callback)]
+
+
 async def register_hub(
     session: AsyncSession,
     caller: Caller,
     clock: Clock,
-    settings: Settings,
     claim: IdempotencyClaim | None,
     payload: EventSubscriptionInput,
 ) -> EventSubscription:
+    """Register `payload`, its callback already checked (`CheckedHubCallback`)."""
     enterprise_id = caller.acting_enterprise(None)
-    try:
-        await check_destination(payload.callback, settings)
-    except AddressRefused as exc:
-        raise field_error("callback", str(exc)) from None
     now = clock.now()
     hub = new_endpoint(
         caller,
