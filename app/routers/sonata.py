@@ -41,7 +41,12 @@ notifications go to the callback + `/mefApi/sonata/troubleTicketNotification/v2/
 )
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": errors.SonataError, "description": "Bad request (invalidQuery, invalidBody)"},
+    400: {
+        "model": errors.SonataError,
+        "description": "Bad request (invalidQuery, invalidBody); a NUL character in the URL, "
+        "refused before any route is chosen, keeps Carrier Desk's RFC 9457 problem",
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    },
     401: {"model": errors.SonataError, "description": "Unauthorized"},
     403: {"model": errors.SonataError, "description": "Forbidden (accessDenied)"},
     404: {"model": errors.SonataError, "description": "Not found"},
