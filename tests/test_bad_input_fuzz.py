@@ -102,7 +102,13 @@ def test_every_operation_long_run(case: schemathesis.Case, live_api: ApiProcess)
 schema.config.phases.stateful.generation.update(modes=[GenerationMode.POSITIVE])
 
 
-class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+# A seeded mailbox's address comes from `GET /v1/mailboxes`, which the run's own deletions
+# change: Hypothesis refuses data drawn from such shifting state as flaky. Deleting a
+# mailbox is covered by the examples above and by tests/test_inbound_mail_bad_input.py.
+STATEFUL = schema.exclude(method="DELETE", path_regex=r"^/v1/mailboxes/")
+
+
+class Workflow(STATEFUL.as_state_machine()):  # type: ignore[misc]
     """Scenarios along the document's links, against the live API of the test."""
 
     api: ApiProcess

@@ -18,7 +18,7 @@ from app.core.settings import Settings
 from app.core.tenancy import Caller
 from app.models import MailMessage, NotificationContact
 from app.services.delivery.schemas import WebhookCreate
-from app.services.delivery.webhooks import create_webhook
+from app.services.delivery.webhooks import checked_destination, create_webhook
 from app.services.enterprises.schemas import EnterpriseCreate
 from app.services.enterprises.service import create_enterprise
 from tests.support.events import maintenance_notice
@@ -64,11 +64,11 @@ async def test_two_workers_deliver_every_event_once_in_order_and_mail_it(
                     session,
                     ADMIN,
                     CLOCK,
-                    allow,
                     None,
                     WebhookCreate(
                         url=receiver.url, events=["maintenance.*"], enterprise_id=enterprise.id
                     ),
+                    await checked_destination(receiver.url, allow),
                 )
             async with maker() as session:
                 session.add(
