@@ -125,6 +125,8 @@ async def test_a_reply_is_a_public_note_on_its_ticket_by_subject_and_by_in_reply
             async with world.sessionmaker() as session:
                 await send_due_mail(session, world.clock, settings)
             our_id = str(outbox.mails[0].message["Message-ID"])
+            # Our acknowledgement says it is automatic, so the customer's desk does not answer.
+            assert outbox.mails[0].message["Auto-Submitted"] == "auto-generated"
         await send(
             port,
             message(

@@ -109,6 +109,9 @@ def _message(mail: ClaimedMail, sender: str) -> EmailMessage:
     message["Subject"] = mail.subject
     message["Content-Language"] = mail.language
     message["Message-ID"] = make_msgid(idstring=mail.id.hex, domain=MESSAGE_ID_DOMAIN)
+    # Every mail Carrier Desk sends is written by a machine (RFC 3834): vacation responders
+    # and other desks must not answer it, so two systems never trade automatic mail.
+    message["Auto-Submitted"] = "auto-generated"
     message.set_content(with_one_time_link(mail.body, mail.one_time_link))
     return message
 
