@@ -309,14 +309,16 @@ async def get_incident(
 async def register_listener(
     payload: schemas.SonataEventSubscriptionInput,
     caller: SonataHubManager,
-    _callback: hubs.CheckedHubCallback,
+    callback: hubs.CheckedHubCallback,
     write: Write,
     claim: Idempotency,
     buyerId: BuyerId = None,
     sellerId: SellerId = None,
 ) -> schemas.SonataEventSubscription:
     buyer = reads.buyer_of(caller, buyerId, sellerId)
-    return await hubs.register_hub(write.session, caller, write.clock, claim, payload, buyer)
+    return await hubs.register_hub(
+        write.session, caller, write.clock, claim, payload, callback, buyer
+    )
 
 
 @router.get("/hub/{id}", summary="Retrieve a listener")

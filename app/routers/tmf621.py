@@ -205,11 +205,11 @@ async def patch_trouble_ticket(
 async def register_listener(
     payload: schemas.EventSubscriptionInput,
     caller: HubManager,
-    _callback: service.CheckedHubCallback,
+    callback: service.CheckedHubCallback,
     write: Write,
     claim: Idempotency,
 ) -> schemas.EventSubscription:
-    return await service.register_hub(write.session, caller, write.clock, claim, payload)
+    return await service.register_hub(write.session, caller, write.clock, claim, payload, callback)
 
 
 @router.delete("/hub/{id}", status_code=204, summary="Unregister a listener")

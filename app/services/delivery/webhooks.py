@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -35,6 +36,31 @@ from app.services.delivery.schemas import (
 )
 
 STANDARD = "standard"
+
+
+@dataclass(frozen=True, slots=True)
+class LookedUpDestination:
+    """A callback resolved and checked ahead of the transaction, its verdict kept for the use
+    case: refused there, after the request's other parameters were validated, so a bad header
+    is still named as the problem."""
+
+    url: str
+    refusal: str | None
+
+    def accepted(self, field: str) -> str:
+        if self.refusal is not None:
+            raise field_error(field, self.refusal)
+        return self.url
+
+
+async def look_up_destination(url: str, settings: Settings) -> LookedUpDestination:
+    """`url` resolved and checked as the operator configured, without raising (see
+    `LookedUpDestination`); called from a dependency declared before `claim: Idempotency`."""
+    try:
+        await check_destination(url, settings)
+    except AddressRefused as exc:
+        return LookedUpDestination(url, str(exc))
+    return LookedUpDestination(url, None)
 
 
 async def checked_destination(url: str, settings: Settings, field: str = "url") -> str:

@@ -16,7 +16,7 @@ from app.core.errors import field_error
 from app.core.idempotency import IdempotencyClaim, commit_creation
 from app.core.tenancy import Caller, one_or_404, visible_to
 from app.models import WebhookEndpoint
-from app.services.delivery.webhooks import checked_destination, new_endpoint
+from app.services.delivery.webhooks import LookedUpDestination, look_up_destination, new_endpoint
 from app.services.sonata.reads import acting_buyer, path_id
 from app.services.sonata.rules import subscribed_types
 from app.services.sonata.schemas import SonataEventSubscription, SonataEventSubscriptionInput
@@ -24,12 +24,14 @@ from app.services.sonata.schemas import SonataEventSubscription, SonataEventSubs
 HUB_KIND = "sonata"
 
 
-async def checked_hub_callback(payload: SonataEventSubscriptionInput, settings: SettingsDep) -> str:
-    return await checked_destination(payload.callback, settings, "callback")
+async def checked_hub_callback(
+    payload: SonataEventSubscriptionInput, settings: SettingsDep
+) -> LookedUpDestination:
+    return await look_up_destination(payload.callback, settings)
 
 
 # Declared before the route's `claim: Idempotency`, which opens the transaction.
-CheckedHubCallback = Annotated[str, Depends(checked_hub_callback)]
+CheckedHubCallback = Annotated[LookedUpDestination, Depends(checked_hub_callback)]
 
 
 async def register_hub(
@@ -38,6 +40,7 @@ async def register_hub(
     clock: Clock,
     claim: IdempotencyClaim | None,
     payload: SonataEventSubscriptionInput,
+    callback: LookedUpDestination,
     buyer: uuid.UUID | None,
 ) -> SonataEventSubscription:
     enterprise_id = acting_buyer(caller, buyer)
@@ -50,7 +53,7 @@ async def register_hub(
         clock.now(),
         enterprise_id=enterprise_id,
         kind=HUB_KIND,
-        url=payload.callback.rstrip("/"),
+        url=callback.accepted("callback").rstrip("/"),
         events=events,
         description=payload.query,
     )

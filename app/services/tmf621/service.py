@@ -19,7 +19,7 @@ from app.core.events import record_event
 from app.core.idempotency import IdempotencyClaim, commit_creation, commit_new_row
 from app.core.tenancy import Caller, one_or_404, visible_to
 from app.models import TmfTicketAttributes, WebhookEndpoint
-from app.services.delivery.webhooks import checked_destination, new_endpoint
+from app.services.delivery.webhooks import LookedUpDestination, look_up_destination, new_endpoint
 from app.services.tickets import conversation, intake, workflow
 from app.services.tickets.clocks import record_ticket_event
 from app.services.tickets.events import TicketNoteAdded, TicketUpdated
@@ -208,12 +208,14 @@ def _number_of(ticket: dict[str, Any]) -> str:
     )
 
 
-async def checked_hub_callback(payload: EventSubscriptionInput, settings: SettingsDep) -> str:
-    return await checked_destination(payload.callback, settings, "callback")
+async def checked_hub_callback(
+    payload: EventSubscriptionInput, settings: SettingsDep
+) -> LookedUpDestination:
+    return await look_up_destination(payload.callback, settings)
 
 
 # Declared before the route's `claim: Idempotency`, which opens the transaction.
-CheckedHubCallback = Annotated[str, Depends(checked_hub_callback)]
+CheckedHubCallback = Annotated[LookedUpDestination, Depends(checked_hub_callback)]
 
 
 async def register_hub(
@@ -222,16 +224,18 @@ async def register_hub(
     clock: Clock,
     claim: IdempotencyClaim | None,
     payload: EventSubscriptionInput,
+    callback: LookedUpDestination,
 ) -> EventSubscription:
     """Register `payload`, its callback already checked (`CheckedHubCallback`)."""
     enterprise_id = caller.acting_enterprise(None)
+    url = callback.accepted("callback")
     now = clock.now()
     hub = new_endpoint(
         caller,
         now,
         enterprise_id=enterprise_id,
         kind="tmf621",
-        url=payload.callback,
+        url=url,
         events=hub_event_types(payload.query),
         description=payload.query,
     )
