@@ -93,6 +93,7 @@ async def test_a_contacts_mail_opens_a_ticket_in_reception_and_is_acknowledged_i
     assert ticket["contact"]["email"] == CONTACT
     # The reception clock starts when the mail was received.
     assert ticket["reported_at"] == world.clock.now().isoformat().replace("+00:00", "Z")
+    assert ticket["channel"] == "email"
     [ack] = await mails_to(world, CONTACT)
     assert ticket["number"] in ack.subject
     assert ack.language == "es"

@@ -125,6 +125,7 @@ async def test_a_wholesale_carrier_works_tickets_over_sonata_and_its_hub_hears(
         own = (await world.client.get(f"/v1/tickets/{ticket['id']}", headers=carrier)).json()
         assert own["severity"] == "critical"
         assert own["external_id"] == "WS-1001"
+        assert own["channel"] == "sonata"
         assert own["sla"][0]["state"] == "running"
 
         other = await world.client.post(

@@ -48,6 +48,23 @@ async def test_a_ticket_in_quito_starts_in_reception_with_one_minute_and_main_ti
     assert read.json() == ticket
 
 
+async def test_a_ticket_says_how_it_reached_the_tsc(world: World) -> None:
+    desk = await make_desk(world)
+    assert (await desk.open())["channel"] == "api"  # a NOC system's API client
+    person = await world.user(Role.customer_user, desk.enterprise["id"])
+    body = {
+        "service_id": desk.service["id"],
+        "severity": "minor",
+        "summary": "Slow link",
+        "contact": {"name": "Ana", "phone": "+593 2 400 5124", "email": "ana@example.com"},
+    }
+    opened = await world.client.post("/v1/tickets", json=body, headers=person)
+    assert opened.status_code == 201, opened.text
+    assert opened.json()["channel"] == "portal"  # a person signed in
+    read = await world.client.get(f"/v1/tickets/{opened.json()['id']}", headers=person)
+    assert read.json()["channel"] == "portal"
+
+
 async def test_walking_every_stage_meets_every_target(world: World) -> None:
     desk = await make_desk(world, city="Quito")
     ticket = await desk.open()

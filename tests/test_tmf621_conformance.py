@@ -58,6 +58,7 @@ async def test_a_ticket_with_only_the_mandatory_attributes_opens_with_its_clocks
     own = await world.client.get(f"/v1/tickets/{ticket['id']}", headers=carrier)
     assert own.status_code == 200, own.text
     assert own.json()["service_id"] is None
+    assert own.json()["channel"] == "tmf621"
     assert own.json()["severity"] == "major"
     reception = own.json()["sla"][0]
     assert (reception["stage"], reception["state"], reception["target"]) == (

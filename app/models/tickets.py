@@ -65,6 +65,8 @@ class Ticket(Versioned, Timestamped, Base):
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     breached: Mapped[bool] = mapped_column(Boolean, default=False)
     external_id: Mapped[str | None] = mapped_column(String(100))
+    # How it reached the TSC (`tickets.rules.Channel`).
+    channel: Mapped[str] = mapped_column(String(16), server_default="api")
     hold_reason: Mapped[str | None] = mapped_column(String(500))
     held_at: Mapped[datetime | None]
     waiting_seconds: Mapped[float] = mapped_column(Float, default=0.0)

@@ -42,6 +42,7 @@ from app.services.inbound_mail.rules import (
 )
 from app.services.tickets.conversation import add_note
 from app.services.tickets.intake import open_ticket
+from app.services.tickets.rules import Channel as TicketChannel
 from app.services.tickets.rules import Severity
 from app.services.tickets.schemas import Contact, NoteIn, NoteVisibility, TicketCreate
 
@@ -236,7 +237,9 @@ async def _ticket(
         contact=Contact(name=(sender.name or parsed.sender or "?")[:200], email=parsed.sender),
         reported_at=row.received_at,
     )
-    ticket = await open_ticket(session, MAIL_CALLER, clock, None, payload, commit=False)
+    ticket = await open_ticket(
+        session, MAIL_CALLER, clock, None, payload, commit=False, face=TicketChannel.email
+    )
     owner = OwnerRef.ticket(ticket.id)
     await attach_mail_files(session, clock, parsed, owner, sender.enterprise_id)
     _done(row, clock, "ticket", ticket.id, ticket.number)

@@ -35,7 +35,7 @@ from app.services.sonata.schemas import (
     SonataTroubleTicketUpdate,
 )
 from app.services.tickets.events import TicketNoteAdded
-from app.services.tickets.rules import Severity, Stage
+from app.services.tickets.rules import Channel, Severity, Stage
 from app.services.tickets.schemas import NoteIn as TicketNoteIn
 from app.services.tickets.schemas import NoteVisibility, TicketCreate, TicketUpdate, TransitionIn
 from app.services.tickets.service import add_note, move_ticket, open_ticket, update_ticket
@@ -133,7 +133,13 @@ async def create_ticket(
     enterprise_id = acting_buyer(caller, buyer)
     try:
         created = await open_ticket(
-            session, caller, clock, None, _ticket_create(enterprise_id, payload), commit=False
+            session,
+            caller,
+            clock,
+            None,
+            _ticket_create(enterprise_id, payload),
+            commit=False,
+            face=Channel.sonata,
         )
     except Unprocessable as exc:
         if any(e.get("field") in ("service_id", "service_code") for e in exc.errors or ()):

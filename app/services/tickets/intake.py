@@ -37,9 +37,11 @@ from app.services.tickets.events import TicketCreated
 from app.services.tickets.policy import ROLES
 from app.services.tickets.reads import clock_read
 from app.services.tickets.rules import (
+    Channel,
     CityTier,
     Stage,
     Status,
+    channel_of,
     due_at,
     sla_terms,
     target_for,
@@ -100,9 +102,9 @@ _INSERT = f"""
 WITH t AS (
   INSERT INTO tickets (id, number, enterprise_id, service_id, severity, summary, description,
       contact, site, country, city_tier, status, stage, escalation_level, breached, external_id,
-      waiting_seconds, reported_at, created_at, updated_at, version)
+      waiting_seconds, reported_at, created_at, updated_at, version, channel)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11, 'open', 'reception', 0,
-      false, $12, 0, $13, $14, $14, 1)
+      false, $12, 0, $13, $14, $14, 1, $27)
   RETURNING id, enterprise_id
 ),
 c AS (
@@ -179,9 +181,12 @@ async def open_ticket(
     payload: TicketCreate,
     *,
     commit: bool = True,
+    face: Channel | None = None,
 ) -> TicketRead:
-    """Open a ticket. `commit=False` leaves it in the caller's open transaction."""
+    """Open a ticket. `commit=False` leaves it in the caller's open transaction; `face` names
+    the channel of TMF621, Sonata and mail (`rules.channel_of`)."""
     now = clock.now()
+    channel = channel_of(face, signed_in=caller.kind == "user")
     if payload.reported_at is not None:
         refuse_unless(caller, ROLES["set_reported_at"], "set reported_at")
         if payload.reported_at > now:
@@ -250,6 +255,7 @@ async def open_ticket(
         now,
         target,
         due,
+        channel,
     )
     body = answer.model_dump(mode="json")
     # The event's body is its payload model's, serialised here: the statement writes it.
@@ -271,7 +277,7 @@ async def open_ticket(
         created.stored_json(),
         claim.principal if claim else None, claim.key if claim else None,
         claim.request_hash if claim else None, json.dumps(body),
-        next_at.isoformat() if next_at else "",
+        next_at.isoformat() if next_at else "", channel.value,
     )  # fmt: skip
     await _insert(session, driver, caller, claim, payload, params)
     if commit:
@@ -293,6 +299,7 @@ def _answer(
     now: datetime,
     target: timedelta | None,
     due: datetime | None,
+    channel: Channel,
 ) -> TicketRead:
     first_clock: ClockRead = clock_read(
         {
@@ -323,6 +330,7 @@ def _answer(
         hold_reason=None,
         sla=[first_clock],
         external_id=payload.external_id,
+        channel=channel,
         reported_at=started_at,
         created_at=now,
         updated_at=now,

@@ -52,8 +52,8 @@ SLA_OF_TICKET = (
 TICKET_COLUMNS = (
     _T.id, _T.number, _T.enterprise_id, _T.service_id, _T.severity, _T.summary,
     _T.description, _T.contact, _T.site, _T.city_tier, _T.status, _T.stage,
-    _T.escalation_level, _T.breached, _T.hold_reason, _T.external_id, _T.reported_at,
-    _T.created_at, _T.updated_at, _T.version,
+    _T.escalation_level, _T.breached, _T.hold_reason, _T.external_id, _T.channel,
+    _T.reported_at, _T.created_at, _T.updated_at, _T.version,
 )  # fmt: skip
 
 
@@ -119,7 +119,8 @@ async def fetch_ticket(session: AsyncSession, caller: Caller, ticket_id: uuid.UU
 _GET_TICKET = """
 SELECT t.id, t.number, t.enterprise_id, t.service_id, t.severity, t.summary, t.description,
        t.contact, t.site, t.city_tier, t.status, t.stage, t.escalation_level, t.breached,
-       t.hold_reason, t.external_id, t.reported_at, t.created_at, t.updated_at, t.version,
+       t.hold_reason, t.external_id, t.channel, t.reported_at, t.created_at, t.updated_at,
+       t.version,
        coalesce((SELECT jsonb_agg(jsonb_build_object(
                    'stage', c.stage, 'started_at', c.started_at,
                    'target_seconds', c.target_seconds, 'due_at', c.due_at,

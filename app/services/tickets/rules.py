@@ -12,6 +12,23 @@ from enum import StrEnum, auto
 from typing import Any
 
 
+class Channel(StrEnum):
+    """How a ticket reached the TSC."""
+
+    portal = auto()  # a person signed in (the customer portal, or staff registering a call)
+    api = auto()  # a NOC system's API client on /v1
+    tmf621 = auto()
+    sonata = auto()
+    email = auto()
+
+
+def channel_of(face: Channel | None, *, signed_in: bool) -> Channel:
+    """The face a ticket came through names its channel; on /v1, who called does."""
+    if face is not None:
+        return face
+    return Channel.portal if signed_in else Channel.api
+
+
 class Stage(StrEnum):
     reception = auto()
     registration = auto()

@@ -21,6 +21,7 @@ from pydantic import (
 from app.core.schemas import Instant, LongText, NonEmpty, RequestBody
 from app.services.enterprises.schemas import Country
 from app.services.tickets.rules import (
+    Channel,
     CityTier,
     Severity,
     Stage,
@@ -185,6 +186,10 @@ class TicketRead(BaseModel):
     hold_reason: str | None
     sla: list[ClockRead]
     external_id: str | None
+    channel: Channel = Field(
+        description="How it reached the TSC: `portal` (a person signed in), `api` (a NOC "
+        "system on /v1), `tmf621`, `sonata`, `email`"
+    )
     reported_at: datetime
     created_at: datetime
     updated_at: datetime

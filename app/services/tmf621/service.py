@@ -23,6 +23,7 @@ from app.services.delivery.webhooks import LookedUpDestination, look_up_destinat
 from app.services.tickets import conversation, intake, workflow
 from app.services.tickets.clocks import record_ticket_event
 from app.services.tickets.events import TicketNoteAdded, TicketUpdated
+from app.services.tickets.rules import Channel
 from app.services.tickets.schemas import NoteIn as TicketNoteIn
 from app.services.tickets.schemas import NoteVisibility, TicketCreate, TicketUpdate
 from app.services.tmf621.reads import get_ticket, path_id
@@ -124,7 +125,13 @@ async def create_ticket(
     its notes, in one transaction with the `Idempotency-Key` answer: a hub never sees the
     ticket without its `ticketType`, and a retry gets this first answer."""
     created = await intake.open_ticket(
-        session, caller, clock, None, _ticket_create(caller, payload), commit=False
+        session,
+        caller,
+        clock,
+        None,
+        _ticket_create(caller, payload),
+        commit=False,
+        face=Channel.tmf621,
     )
     now = clock.now()
     await _save_attributes(
