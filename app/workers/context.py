@@ -20,6 +20,9 @@ class WorkerContext:
     # One event per NOTIFY channel; a loop waits on its channel's event, so
     # the API can wake it the moment it writes something due sooner.
     wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
+    # The SLA loop and its safety sweep take turns: one claimer per process fires the due
+    # clocks in due order (claimers in several processes may interleave; each is in order).
+    sla_turn: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def wakeup(self, channel: str) -> asyncio.Event:
         return self.wakeups.setdefault(channel, asyncio.Event())

@@ -47,9 +47,8 @@ async def sla_loop(ctx: WorkerContext) -> None:
     warming = asyncio.create_task(warm_directory())  # a reference, so it is not collected
     while True:
         wake.clear()  # before reading: a NOTIFY arriving from here on is not lost
-        now = ctx.clock.now()
-        async with ctx.sessionmaker() as session:
-            result = await fire_due_clocks(session, now, limit=BATCH)
+        async with ctx.sla_turn, ctx.sessionmaker() as session:
+            result = await fire_due_clocks(session, ctx.clock.now(), limit=BATCH)
             if result.fired:
                 logger.info("sla thresholds recorded", extra={"clocks": result.fired})
             if result.claimed >= BATCH:
@@ -67,5 +66,5 @@ async def sla_loop(ctx: WorkerContext) -> None:
 
 async def sla_sweep(ctx: WorkerContext) -> SweepResult:
     """The periodic safety sweep (APScheduler): the same claim, whatever the loop is doing."""
-    async with ctx.sessionmaker() as session:
+    async with ctx.sla_turn, ctx.sessionmaker() as session:
         return await fire_due_clocks(session, ctx.clock.now(), limit=BATCH)
