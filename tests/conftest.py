@@ -4,6 +4,9 @@ One server per session (embedded, or the one `CARRIERDESK_DATABASE_URL`
 names), a template database migrated and seeded once, and for each test a
 connection inside a transaction rolled back at the end. Tests that start
 real processes take `fresh_database` instead: a committed copy of the template.
+Tests that serve the app over HTTP take `live`: the rolled-back test transaction
+is one connection, and a served app (a stream's poller beside the next request)
+would use it from two tasks at once.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -27,6 +31,7 @@ from app.core.settings import Settings
 from app.main import create_app
 from app.seeding import seed_reference_data
 from tests.support.database import ServerHandle, create_database, drop_database
+from tests.support.live_app import live_app
 from tests.support.world import World
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,3 +149,11 @@ async def world(
 ) -> World:
     """Enterprises, services and API clients made through the API, as a user would."""
     return await World.start(client, sessionmaker, clock)
+
+
+@pytest.fixture
+async def live(fresh_database: str, settings: Settings) -> AsyncIterator[tuple[World, Any]]:
+    """A `World` on a committed database of its own, and its app to serve over HTTP with a
+    real connection pool."""
+    async with live_app(fresh_database, settings) as (world, app):
+        yield world, app

@@ -8,18 +8,16 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.core.clock import FrozenClock
 from app.core.event_registry import STAFF_ONLY, registered_classes
 from app.core.roles import Role
 from app.core.settings import Settings
-from app.main import create_app
 from app.services.delivery.dispatcher import WebhookDispatcher
 from app.services.delivery.fanout import fan_out_all
 from app.services.delivery.mail_sender import send_due_mail
 from tests.support.servers import http_receiver, serve, smtp_server
 from tests.support.tickets import Desk, make_desk
+from tests.support.world import World
 from tests.test_event_stream import read_events
 
 INTERNAL = "suspect the PE in Guayaquil; the customer's CPE firmware is ancient"
@@ -53,8 +51,9 @@ def _note_bodies(datas: list[dict[str, Any]]) -> list[str]:
 
 
 async def test_a_customer_gets_the_public_note_and_never_the_internal_one_on_any_channel(
-    world: Any, settings: Settings, engine: AsyncEngine, clock: FrozenClock
+    live: tuple[World, Any], settings: Settings
 ) -> None:
+    world, app = live
     desk = await make_desk(world)
     admin = await world.api_client(Role.customer_admin, desk.enterprise["id"])
     async with http_receiver() as receiver, httpx.AsyncClient() as http:
@@ -82,7 +81,6 @@ async def test_a_customer_gets_the_public_note_and_never_the_internal_one_on_any
     assert _note_bodies([e["data"] for e in staff_history]) == [INTERNAL, PUBLIC]
 
     # The customer's event stream, and the staff's: the stream moves past the hidden event.
-    app = create_app(settings, sessionmaker=world.sessionmaker, engine=engine, clock=clock)
     async with serve(app) as port:
         base = f"http://127.0.0.1:{port}"
         streamed = await read_events(base, desk.customer, 99, after=0, max_seconds=2)
@@ -117,8 +115,9 @@ async def test_the_history_is_a_page_a_customer_walks_with_its_cursor(world: Any
 
 
 async def test_every_channel_shows_a_customer_the_public_note_and_nothing_for_staff_only(
-    world: Any, settings: Settings, engine: AsyncEngine, clock: FrozenClock
+    live: tuple[World, Any], settings: Settings
 ) -> None:
+    world, app = live
     desk = await make_desk(world)
     enterprise_id = desk.enterprise["id"]
     admin = await world.api_client(Role.customer_admin, enterprise_id)
@@ -180,7 +179,6 @@ async def test_every_channel_shows_a_customer_the_public_note_and_nothing_for_st
                 world.sessionmaker, world.clock, settings, http
             ).run_until_idle()
 
-        app = create_app(settings, sessionmaker=world.sessionmaker, engine=engine, clock=clock)
         async with serve(app) as port:
             streamed = await read_events(
                 f"http://127.0.0.1:{port}", desk.customer, 99, after=0, max_seconds=2

@@ -7,13 +7,9 @@ import uuid
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.core.clock import FrozenClock
 from app.core.events import record_event
 from app.core.roles import Role
-from app.core.settings import Settings
-from app.main import create_app
 from tests.support.events import ticket_event
 from tests.support.servers import serve
 from tests.support.world import World
@@ -60,8 +56,9 @@ async def read_events(
 
 
 async def test_the_stream_resumes_after_last_event_id_with_the_tenants_events_only(
-    world: World, settings: Settings, engine: AsyncEngine, clock: FrozenClock
+    live: tuple[World, Any],
 ) -> None:
+    world, app = live
     acme = await world.enterprise("Acme", "EC")
     other = await world.enterprise("Other", "PE")
     viewer = await world.api_client(Role.customer_user, acme["id"])
@@ -70,7 +67,6 @@ async def test_the_stream_resumes_after_last_event_id_with_the_tenants_events_on
     second = await happen(world, acme["id"], "ticket.stage_changed")
     third = await happen(world, acme["id"], "ticket.closed")
 
-    app = create_app(settings, sessionmaker=world.sessionmaker, engine=engine, clock=clock)
     async with serve(app) as port:
         base = f"http://127.0.0.1:{port}"
         resumed = await read_events(base, {**viewer, "Last-Event-ID": str(first)}, 2)

@@ -15,12 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.core.clock import FrozenClock
 from app.core.roles import Role
 from app.core.settings import Settings
-from app.main import create_app
 from app.permissions import OPEN_ROUTES
 from app.services.delivery.fanout import fan_out_all
 from tests.support.route_objects import (
@@ -150,8 +147,9 @@ async def test_another_enterprise_sees_nothing_of_a_on_any_list(world: World) ->
 
 
 async def test_the_event_stream_and_the_feed_carry_nothing_of_another_enterprise(
-    world: World, settings: Settings, engine: AsyncEngine, clock: FrozenClock
+    live: tuple[World, Any],
 ) -> None:
+    world, app = live
     acme = await world.enterprise("Acme Channels", "EC")
     other = await world.enterprise("Other Channels", "PE")
     theirs = await _callers(world, other["id"])
@@ -166,7 +164,6 @@ async def test_the_event_stream_and_the_feed_carry_nothing_of_another_enterprise
         f"/v1/enterprises/{acme['id']}/maintenance-feed", headers=ours[0][1]
     )
 
-    app = create_app(settings, sessionmaker=world.sessionmaker, engine=engine, clock=clock)
     async with serve(app) as port, httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
 
         async def stream(headers: dict[str, str]) -> httpx.Response:
