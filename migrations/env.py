@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.core.distribution import distribute
 from app.core.migrations import MIGRATION_LOCK_KEY, database_url_for_alembic
 from app.models import Base
 
@@ -28,6 +29,9 @@ def _run(connection: Connection) -> None:
     try:
         with context.begin_transaction():
             context.run_migrations()
+        # On Citus, the tables the migrations made are placed (`app.core.distribution`).
+        distribute(connection)
+        connection.commit()
     finally:
         connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
         connection.commit()

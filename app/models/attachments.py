@@ -5,10 +5,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, new_id
+from app.models.base import Base, new_id, tenant_foreign_key
 
 
 class Attachment(Base):
@@ -20,10 +28,10 @@ class Attachment(Base):
 
     __tablename__ = "attachments"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
-    ticket_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tickets.id"))
-    billing_request_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("billing_requests.id"))
+    ticket_id: Mapped[uuid.UUID | None]
+    billing_request_id: Mapped[uuid.UUID | None]
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(255))
     size: Mapped[int] = mapped_column(BigInteger)
@@ -35,6 +43,9 @@ class Attachment(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
 
     __table_args__ = (
+        PrimaryKeyConstraint("enterprise_id", "id"),
+        tenant_foreign_key("ticket_id", "tickets"),
+        tenant_foreign_key("billing_request_id", "billing_requests"),
         CheckConstraint("num_nonnulls(ticket_id, billing_request_id) = 1", name="one_owner"),
         # A page of one owner's files, in the order they came.
         Index("ix_attachments_ticket_id_created_at_id", "ticket_id", "created_at", "id"),

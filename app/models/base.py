@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, Index, Integer, MetaData
+from sqlalchemy import (
+    DateTime,
+    Dialect,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    Uuid,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -45,3 +55,31 @@ class Timestamped:
 
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+# The tenant key of rows that belong to no customer enterprise: the provider's own events,
+# mail to staff. Every tenant table is distributed by `enterprise_id` (docs/SCALING.md), and a
+# distribution column holds no NULL, so such rows carry this key in the database.
+NO_TENANT = uuid.UUID(int=0)
+
+
+class TenantKey(TypeDecorator[uuid.UUID]):
+    """`enterprise_id` of a table whose rows may belong to no enterprise: Python sees None, the
+    database stores `NO_TENANT` (customers never see it: it is none of their enterprises)."""
+
+    impl = Uuid
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return NO_TENANT if value is None else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return None if value == NO_TENANT else value
+
+
+def tenant_foreign_key(column: str, parent: str, parent_column: str = "id") -> ForeignKeyConstraint:
+    """A reference to another tenant table's row, carrying `enterprise_id`: the two rows live
+    on the same shard, and a row never points into another enterprise."""
+    return ForeignKeyConstraint(
+        ["enterprise_id", column], [f"{parent}.enterprise_id", f"{parent}.{parent_column}"]
+    )

@@ -6,18 +6,18 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String, Text
+from sqlalchemy import ForeignKey, Numeric, PrimaryKeyConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamped, Versioned, new_id, page_index
+from app.models.base import Base, Timestamped, Versioned, new_id, page_index, tenant_foreign_key
 
 
 class BillingRequest(Versioned, Timestamped, Base):
     __tablename__ = "billing_requests"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
-    account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id"))
+    account_id: Mapped[uuid.UUID | None]
     type: Mapped[str] = mapped_column(String(32))
     subject: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -36,6 +36,8 @@ class BillingRequest(Versioned, Timestamped, Base):
     created_by: Mapped[str] = mapped_column(String(120))
 
     __table_args__ = (
+        PrimaryKeyConstraint("enterprise_id", "id"),
+        tenant_foreign_key("account_id", "accounts"),
         page_index("billing_requests", "enterprise_id"),
         page_index("billing_requests"),
     )

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, Uuid
+from sqlalchemy import ForeignKey, PrimaryKeyConstraint, String, Text, Uuid
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -16,7 +16,7 @@ from app.models.base import Base, Timestamped, Versioned, new_id, page_index
 class ChangeRequest(Versioned, Timestamped, Base):
     __tablename__ = "change_requests"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
     catalog_item: Mapped[str | None] = mapped_column(String(64))
     standard: Mapped[bool]
@@ -33,6 +33,7 @@ class ChangeRequest(Versioned, Timestamped, Base):
     created_by: Mapped[str] = mapped_column(String(120))
 
     __table_args__ = (
+        PrimaryKeyConstraint("enterprise_id", "id"),
         page_index("change_requests", "enterprise_id"),
         page_index("change_requests"),
     )

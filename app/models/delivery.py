@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -20,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamped, Versioned, new_id
+from app.models.base import Base, TenantKey, Timestamped, Versioned, new_id, tenant_foreign_key
 
 
 class MailMessage(Base):
@@ -28,11 +29,10 @@ class MailMessage(Base):
 
     __tablename__ = "mail_messages"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    enterprise_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("enterprises.id"), index=True
-    )
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
+    # None (stored as NO_TENANT) for mail to staff about no enterprise (a password reset).
+    enterprise_id: Mapped[uuid.UUID | None] = mapped_column(TenantKey, index=True)
+    event_id: Mapped[int | None] = mapped_column(BigInteger)
     recipient: Mapped[str] = mapped_column(String(254))
     language: Mapped[str] = mapped_column(String(2), default="en")
     subject: Mapped[str] = mapped_column(String(300))
@@ -49,6 +49,8 @@ class MailMessage(Base):
     created_at: Mapped[datetime]
 
     __table_args__ = (
+        PrimaryKeyConstraint("enterprise_id", "id"),
+        tenant_foreign_key("event_id", "events"),
         Index(
             "ix_mail_messages_due",
             "next_attempt_at",
@@ -62,7 +64,7 @@ class WebhookEndpoint(Versioned, Timestamped, Base):
 
     __tablename__ = "webhook_endpoints"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"), index=True)
     # `standard` (Standard Webhooks, /v1/webhooks) or `tmf621` (a TMF hub listener).
     kind: Mapped[str] = mapped_column(String(16), default="standard")
@@ -78,16 +80,18 @@ class WebhookEndpoint(Versioned, Timestamped, Base):
     failing_since: Mapped[datetime | None]
     created_by: Mapped[str] = mapped_column(String(120))
 
+    __table_args__ = (PrimaryKeyConstraint("enterprise_id", "id"),)
+
 
 class WebhookDelivery(Base):
     """One event to one endpoint: the message every attempt re-sends with the same id."""
 
     __tablename__ = "webhook_deliveries"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_endpoints.id"))
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
+    endpoint_id: Mapped[uuid.UUID]
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
-    event_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("events.id"))
+    event_id: Mapped[int] = mapped_column(BigInteger)
     message_id: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     # Appended to the endpoint's URL: a Sonata hub hears each event type at its own path.
@@ -101,7 +105,10 @@ class WebhookDelivery(Base):
     completed_at: Mapped[datetime | None]
 
     __table_args__ = (
-        UniqueConstraint("endpoint_id", "event_id"),
+        PrimaryKeyConstraint("enterprise_id", "id"),
+        tenant_foreign_key("endpoint_id", "webhook_endpoints"),
+        tenant_foreign_key("event_id", "events"),
+        UniqueConstraint("enterprise_id", "endpoint_id", "event_id"),
         # The claim: the head of each endpoint's queue, one probe per endpoint.
         Index(
             "ix_webhook_deliveries_pending",
@@ -117,9 +124,9 @@ class WebhookAttempt(Base):
 
     __tablename__ = "webhook_attempts"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_deliveries.id"))
-    endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_endpoints.id"))
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
+    delivery_id: Mapped[uuid.UUID]
+    endpoint_id: Mapped[uuid.UUID]
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
     event_id: Mapped[int] = mapped_column(BigInteger)
     attempted_at: Mapped[datetime]
@@ -129,6 +136,9 @@ class WebhookAttempt(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
+        PrimaryKeyConstraint("enterprise_id", "id"),
+        tenant_foreign_key("delivery_id", "webhook_deliveries"),
+        tenant_foreign_key("endpoint_id", "webhook_endpoints"),
         Index("ix_webhook_attempts_endpoint_id_attempted_at", "endpoint_id", "attempted_at"),
         Index("ix_webhook_attempts_delivery_id", "delivery_id"),
     )

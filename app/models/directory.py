@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, PrimaryKeyConstraint, String
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -90,7 +90,7 @@ class CityTier(Base):
 class AccountTeamMember(Base):
     __tablename__ = "account_team_members"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
     enterprise_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
     )
@@ -102,11 +102,13 @@ class AccountTeamMember(Base):
     phone_e164: Mapped[str | None] = mapped_column(String(20))
     updated_at: Mapped[datetime]
 
+    __table_args__ = (PrimaryKeyConstraint("enterprise_id", "id"),)
+
 
 class NotificationContact(Versioned, Timestamped, Base):
     __tablename__ = "notification_contacts"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
     enterprise_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("enterprises.id", ondelete="CASCADE")
     )
@@ -117,4 +119,7 @@ class NotificationContact(Versioned, Timestamped, Base):
     language: Mapped[str] = mapped_column(String(2))
     events: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
 
-    __table_args__ = (page_index("notification_contacts", "enterprise_id"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("enterprise_id", "id"),
+        page_index("notification_contacts", "enterprise_id"),
+    )

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, PrimaryKeyConstraint, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamped, Versioned, new_id, page_index
+from app.models.base import (
+    Base,
+    Timestamped,
+    Versioned,
+    new_id,
+    page_index,
+    tenant_foreign_key,
+)
 
 
 class Enterprise(Versioned, Timestamped, Base):
@@ -24,22 +31,26 @@ class Enterprise(Versioned, Timestamped, Base):
 class Account(Timestamped, Base):
     __tablename__ = "accounts"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"), index=True)
     number: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     currency: Mapped[str] = mapped_column(String(3))
 
-    __table_args__ = (UniqueConstraint("enterprise_id", "number"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("enterprise_id", "id"),
+        UniqueConstraint("enterprise_id", "number"),
+    )
 
 
 class Service(Versioned, Timestamped, Base):
     __tablename__ = "services"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
-    account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id"))
-    code: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[uuid.UUID | None]
+    # A code names one service of its enterprise (two enterprises may use the same code).
+    code: Mapped[str] = mapped_column(String(64))
     product_line: Mapped[str] = mapped_column(String(32))
     description: Mapped[str] = mapped_column(String(500), default="")
     status: Mapped[str] = mapped_column(String(16), default="active")
@@ -47,4 +58,9 @@ class Service(Versioned, Timestamped, Base):
     site_city: Mapped[str] = mapped_column(String(120))
     site_country: Mapped[str] = mapped_column(String(2))
 
-    __table_args__ = (page_index("services", "enterprise_id"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("enterprise_id", "id"),
+        tenant_foreign_key("account_id", "accounts"),
+        UniqueConstraint("enterprise_id", "code"),
+        page_index("services", "enterprise_id"),
+    )

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Sequence, String, Text
+from sqlalchemy import ForeignKey, PrimaryKeyConstraint, Sequence, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamped, Versioned, new_id, page_index
+from app.models.base import Base, Timestamped, Versioned, new_id, page_index, tenant_foreign_key
 
 # INC-2026-000042: the number part comes from this sequence.
 INCIDENT_NUMBER_SEQUENCE = Sequence("incident_number_seq", metadata=Base.metadata, start=1)
@@ -41,12 +41,15 @@ class IncidentService(Base):
 
     __tablename__ = "incident_services"
 
-    incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
-    service_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("services.id"), primary_key=True, index=True
-    )
+    incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incidents.id"))
+    service_id: Mapped[uuid.UUID] = mapped_column(index=True)
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"), index=True)
     linked_at: Mapped[datetime]
+
+    __table_args__ = (
+        PrimaryKeyConstraint("enterprise_id", "incident_id", "service_id"),
+        tenant_foreign_key("service_id", "services"),
+    )
 
 
 class IncidentTicket(Base):
@@ -54,9 +57,12 @@ class IncidentTicket(Base):
 
     __tablename__ = "incident_tickets"
 
-    incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
-    ticket_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("tickets.id"), primary_key=True, index=True
-    )
+    incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incidents.id"))
+    ticket_id: Mapped[uuid.UUID] = mapped_column(index=True)
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"), index=True)
     linked_at: Mapped[datetime]
+
+    __table_args__ = (
+        PrimaryKeyConstraint("enterprise_id", "incident_id", "ticket_id"),
+        tenant_foreign_key("ticket_id", "tickets"),
+    )

@@ -66,5 +66,6 @@ class MaintenanceFeed(Base):
     __tablename__ = "maintenance_feeds"
 
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"), primary_key=True)
-    secret: Mapped[str] = mapped_column(String(64), unique=True)
+    # Looked up by the feed URL alone; 32 random bytes need no uniqueness constraint.
+    secret: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime]

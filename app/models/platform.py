@@ -6,11 +6,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Identity, Index, Integer, String, text
+from sqlalchemy import (
+    BigInteger,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base
+from app.models.base import Base, TenantKey, tenant_foreign_key
 
 
 class IdempotencyRecord(Base):
@@ -32,8 +40,11 @@ class Event(Base):
 
     __tablename__ = "events"
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
-    enterprise_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("enterprises.id"))
+    # A plain sequence (`events_id_seq`, owned by the column), not an identity column: Citus
+    # draws a distributed table's sequence values on the coordinator, in one order for all.
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
+    # None (stored as NO_TENANT) for the provider's own events, seen by staff only.
+    enterprise_id: Mapped[uuid.UUID | None] = mapped_column(TenantKey)
     subject_type: Mapped[str] = mapped_column(String(32))
     subject_id: Mapped[uuid.UUID]
     type: Mapped[str] = mapped_column(String(64))
@@ -42,6 +53,7 @@ class Event(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
 
     __table_args__ = (
+        PrimaryKeyConstraint("enterprise_id", "id"),
         Index("ix_events_subject_type_subject_id_id", "subject_type", "subject_id", "id"),
         Index("ix_events_enterprise_id_id", "enterprise_id", "id"),
     )
@@ -52,12 +64,15 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), unique=True)
-    enterprise_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("enterprises.id"))
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(BigInteger)
+    enterprise_id: Mapped[uuid.UUID | None] = mapped_column(TenantKey)
     created_at: Mapped[datetime]
     processed_at: Mapped[datetime | None]
 
     __table_args__ = (
+        PrimaryKeyConstraint("enterprise_id", "id"),
+        tenant_foreign_key("event_id", "events"),
+        UniqueConstraint("enterprise_id", "event_id"),
         Index("ix_outbox_pending", "id", postgresql_where=text("processed_at IS NULL")),
     )

@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, PrimaryKeyConstraint, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base
+from app.models.base import Base, tenant_foreign_key
 
 
 class SonataTicketAttributes(Base):
@@ -21,7 +21,7 @@ class SonataTicketAttributes(Base):
 
     __tablename__ = "sonata_ticket_attributes"
 
-    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    ticket_id: Mapped[uuid.UUID]
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"), index=True)
     ticket_type: Mapped[str] = mapped_column(String(16))
     priority: Mapped[str] = mapped_column(String(16))
@@ -32,3 +32,8 @@ class SonataTicketAttributes(Base):
     # The stage the buyer reopened the ticket in: `reopened` while it stays there.
     reopened_stage: Mapped[str | None] = mapped_column(String(16))
     updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        PrimaryKeyConstraint("enterprise_id", "ticket_id"),
+        tenant_foreign_key("ticket_id", "tickets"),
+    )

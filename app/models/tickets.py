@@ -11,18 +11,26 @@ from sqlalchemy import (
     Boolean,
     Float,
     ForeignKey,
-    Identity,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     Sequence,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamped, Versioned, new_id, page_index
+from app.models.base import (
+    Base,
+    Timestamped,
+    Versioned,
+    new_id,
+    page_index,
+    tenant_foreign_key,
+)
 
 # TT-2026-000123: the number part comes from this sequence, so two intakes
 # never race for a number.
@@ -46,11 +54,11 @@ class SlaPolicy(Versioned, Base):
 class Ticket(Versioned, Timestamped, Base):
     __tablename__ = "tickets"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    number: Mapped[str] = mapped_column(String(32), unique=True)
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
+    number: Mapped[str] = mapped_column(String(32))
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
     # None until the TSC names the service (a NOC may report before it knows the code).
-    service_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("services.id"), index=True)
+    service_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     severity: Mapped[str] = mapped_column(String(16))
     summary: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -75,6 +83,9 @@ class Ticket(Versioned, Timestamped, Base):
     closed_at: Mapped[datetime | None]
 
     __table_args__ = (
+        PrimaryKeyConstraint("enterprise_id", "id"),
+        tenant_foreign_key("service_id", "services"),
+        UniqueConstraint("enterprise_id", "number"),
         page_index("tickets"),
         page_index("tickets", "enterprise_id"),
         Index(
@@ -92,8 +103,8 @@ class SlaClock(Base):
 
     __tablename__ = "sla_clocks"
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
-    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id"))
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
+    ticket_id: Mapped[uuid.UUID]
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
     stage: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime]
@@ -113,6 +124,8 @@ class SlaClock(Base):
     next_due_at: Mapped[datetime | None]
 
     __table_args__ = (
+        PrimaryKeyConstraint("enterprise_id", "id"),
+        tenant_foreign_key("ticket_id", "tickets"),
         Index("ix_sla_clocks_ticket_id_id", "ticket_id", "id"),
         Index(
             "ix_sla_clocks_next_due",

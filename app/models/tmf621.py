@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base
+from app.models.base import Base, tenant_foreign_key
 
 
 class TmfTicketAttributes(Base):
@@ -20,9 +20,14 @@ class TmfTicketAttributes(Base):
 
     __tablename__ = "tmf_ticket_attributes"
 
-    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    ticket_id: Mapped[uuid.UUID]
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"), index=True)
     ticket_type: Mapped[str] = mapped_column(String(100))
     severity: Mapped[str] = mapped_column(String(100))
     priority: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        PrimaryKeyConstraint("enterprise_id", "ticket_id"),
+        tenant_foreign_key("ticket_id", "tickets"),
+    )

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import literal_column, select, update
+from sqlalchemy import and_, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.claims import claim_per_tenant, tenant_is
 from app.core.clock import Clock
 from app.core.event_registry import customer_view, pattern_matches
 from app.core.event_watermark import EventWatermark
@@ -86,8 +87,16 @@ async def fan_out_batch(
     from app.services.sonata.hub_events import sonata_deliveries
     from app.services.tmf621.hub_events import tmf_deliveries
 
-    claimed = (
-        await session.execute(
+    pending = (OutboxMessage.processed_at.is_(None), OutboxMessage.event_id <= settled)
+    candidates = (
+        select(OutboxMessage.enterprise_id, OutboxMessage.id)
+        .where(*pending)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+
+    async def claim(enterprise_id: uuid.UUID | None, ids: list[Any]) -> list[Any]:
+        statement = (
             select(
                 OutboxMessage.id.label("outbox_id"),
                 Event.id,
@@ -99,13 +108,21 @@ async def fan_out_batch(
                 Event.actor,
                 Event.data,
             )
-            .join(Event, Event.id == OutboxMessage.event_id)
-            .where(OutboxMessage.processed_at.is_(None), OutboxMessage.event_id <= settled)
-            .order_by(OutboxMessage.id)
-            .limit(limit)
+            .join(
+                Event,
+                and_(
+                    Event.enterprise_id == OutboxMessage.enterprise_id,
+                    Event.id == OutboxMessage.event_id,
+                ),
+            )
+            .where(tenant_is(OutboxMessage.enterprise_id, enterprise_id), OutboxMessage.id.in_(ids))
+            .where(*pending)
             .with_for_update(of=OutboxMessage, skip_locked=True)
         )
-    ).all()
+        return list((await session.execute(statement)).all())
+
+    claimed = await claim_per_tenant(session, candidates, claim)
+    claimed.sort(key=lambda row: row.outbox_id)
     if not claimed:
         await session.rollback()
         return 0
@@ -149,11 +166,16 @@ async def fan_out_batch(
     mails = await mails_for_events(session, events, now)
     for chunk in _chunks(mails):
         await session.execute(pg_insert(MailMessage).values(chunk))
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_([e.outbox_id for e in events]))
-        .values(processed_at=now)
-    )
+    by_tenant: dict[uuid.UUID | None, list[int]] = {}
+    for event in events:
+        by_tenant.setdefault(event.enterprise_id, []).append(event.outbox_id)
+    for enterprise_id, outbox_ids in by_tenant.items():
+        await session.execute(
+            update(OutboxMessage)
+            .where(tenant_is(OutboxMessage.enterprise_id, enterprise_id))
+            .where(OutboxMessage.id.in_(outbox_ids))
+            .values(processed_at=now)
+        )
     # Wake the senders of every worker (delivered at commit).
     for channel, wanted in ((DELIVERY_CHANNEL, deliveries), (MAIL_CHANNEL, mails)):
         if wanted:

@@ -11,35 +11,59 @@ over (after a lapse), the late holder renews nothing and records nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Update, select, tuple_, update
+from sqlalchemy import Select, Update, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.claims import claim_per_tenant, tenant_is
 
 
-def lease_due(
+async def lease_due(
+    session: AsyncSession,
     queue: Any,
     now: datetime,
     limit: int,
     lease: timedelta,
-    *among: ColumnElement[bool],
-) -> Update:
-    """Lease up to `limit` of `queue`'s pending rows due at `now` (and `among`), the longest
-    due first; the caller adds the `returning` columns it sends with."""
-    due = (
-        select(queue.id)
-        .where(*among, queue.status == "pending", queue.next_attempt_at <= now)
-        .order_by(queue.next_attempt_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    return (
-        update(queue)
-        .where(queue.id.in_(due))
-        .values(attempts=queue.attempts + 1, next_attempt_at=now + lease)
-    )
+    returning: Sequence[Any],
+    *,
+    candidates: Select[Any] | None = None,
+) -> list[Any]:
+    """Lease up to `limit` of `queue`'s pending rows due at `now`, the longest due first
+    (`candidates` narrows which: rows of `(enterprise_id, id)`); answer the `returning`
+    columns of each leased row. Claimed per enterprise (`core.claims`)."""
+    due = (queue.status == "pending", queue.next_attempt_at <= now)
+    if candidates is None:
+        candidates = (
+            select(queue.enterprise_id, queue.id)
+            .where(*due)
+            .order_by(queue.next_attempt_at)
+            .limit(limit)
+        )
+
+    async def claim(enterprise_id: uuid.UUID | None, ids: list[Any]) -> list[Any]:
+        mine = (tenant_is(queue.enterprise_id, enterprise_id), queue.id.in_(ids), *due)
+        locked = list(
+            (
+                await session.execute(
+                    select(queue.id).where(*mine).with_for_update(skip_locked=True)
+                )
+            ).scalars()
+        )
+        if not locked:
+            return []
+        leased = (
+            update(queue)
+            .where(tenant_is(queue.enterprise_id, enterprise_id), queue.id.in_(locked))
+            .values(attempts=queue.attempts + 1, next_attempt_at=now + lease)
+            .returning(*returning)
+        )
+        return list((await session.execute(leased)).all())
+
+    return await claim_per_tenant(session, candidates, claim)
 
 
 def renew_leases(queue: Any, held: Iterable[tuple[Any, int]], until: datetime) -> Update | None:

@@ -85,19 +85,22 @@ class ClaimedMail:
 
 
 async def claim_mail(session: AsyncSession, now: datetime, limit: int) -> list[ClaimedMail]:
-    rows = (
-        await session.execute(
-            lease_due(MailMessage, now, limit, LEASE).returning(
-                MailMessage.id,
-                MailMessage.recipient,
-                MailMessage.subject,
-                MailMessage.body,
-                MailMessage.one_time_link,
-                MailMessage.language,
-                MailMessage.attempts,
-            )
-        )
-    ).all()
+    rows = await lease_due(
+        session,
+        MailMessage,
+        now,
+        limit,
+        LEASE,
+        (
+            MailMessage.id,
+            MailMessage.recipient,
+            MailMessage.subject,
+            MailMessage.body,
+            MailMessage.one_time_link,
+            MailMessage.language,
+            MailMessage.attempts,
+        ),
+    )
     await session.commit()
     return [ClaimedMail(**row._asdict()) for row in rows]
 

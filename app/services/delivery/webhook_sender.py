@@ -86,6 +86,7 @@ def _heads() -> Any:
             WebhookDelivery.next_attempt_at,
         )
         .where(
+            WebhookDelivery.enterprise_id == WebhookEndpoint.enterprise_id,
             WebhookDelivery.endpoint_id == WebhookEndpoint.id,
             WebhookDelivery.status == "pending",
         )
@@ -101,7 +102,12 @@ def _heads() -> Any:
         )
     )
     return (
-        select(head.c.id, head.c.next_attempt_at)
+        select(
+            head.c.enterprise_id,
+            head.c.id,
+            head.c.next_attempt_at,
+            WebhookEndpoint.failing_since,
+        )
         .select_from(WebhookEndpoint)
         .join(head, true())
         .where(WebhookEndpoint.status == "active", ~unfanned)
@@ -120,18 +126,17 @@ async def claim_due(
     """Lease up to `limit` due deliveries, each the head of its endpoint's queue; with
     `failing`, only from endpoints that are (True) or are not (False) failing lately."""
     heads = _heads()
-    head_due = WebhookDelivery.id.in_(select(heads.c.id).where(heads.c.next_attempt_at <= now))
-    among = [head_due]
+    candidates = select(heads.c.enterprise_id, heads.c.id).where(heads.c.next_attempt_at <= now)
     if failing is not None:
-        lately = WebhookEndpoint.failing_since.is_not(None)
-        among.append(
-            WebhookDelivery.endpoint_id.in_(
-                select(WebhookEndpoint.id).where(lately if failing else ~lately)
-            )
-        )
-    leased = (
-        lease_due(WebhookDelivery, now, limit, lease, *among)
-        .returning(
+        lately = heads.c.failing_since.is_not(None)
+        candidates = candidates.where(lately if failing else ~lately)
+    leased = await lease_due(
+        session,
+        WebhookDelivery,
+        now,
+        limit,
+        lease,
+        (
             WebhookDelivery.id,
             WebhookDelivery.endpoint_id,
             WebhookDelivery.enterprise_id,
@@ -140,29 +145,58 @@ async def claim_due(
             WebhookDelivery.payload,
             WebhookDelivery.attempts,
             WebhookDelivery.listener_path,
-        )
-        .cte("leased")
+        ),
+        candidates=candidates.order_by(heads.c.next_attempt_at).limit(limit),
     )
-    rows = (
-        await session.execute(
-            select(
-                leased.c.id,
-                leased.c.endpoint_id,
-                leased.c.enterprise_id,
-                leased.c.event_id,
-                leased.c.message_id,
-                leased.c.payload,
-                leased.c.attempts,
+    endpoints = {
+        (row.enterprise_id, row.id): row
+        for enterprise_id, endpoint_ids in _by_tenant(
+            (d.enterprise_id, d.endpoint_id) for d in leased
+        ).items()
+        for row in (
+            await session.execute(
+                select(
+                    WebhookEndpoint.enterprise_id,
+                    WebhookEndpoint.id,
+                    WebhookEndpoint.url,
+                    WebhookEndpoint.secret,
+                    WebhookEndpoint.previous_secret,
+                    WebhookEndpoint.previous_secret_expires_at,
+                ).where(
+                    WebhookEndpoint.enterprise_id == enterprise_id,
+                    WebhookEndpoint.id.in_(endpoint_ids),
+                )
+            )
+        ).all()
+    }
+    rows = []
+    for d in leased:
+        endpoint = endpoints[(d.enterprise_id, d.endpoint_id)]
+        rows.append(
+            Claimed(
+                id=d.id,
+                endpoint_id=d.endpoint_id,
+                enterprise_id=d.enterprise_id,
+                event_id=d.event_id,
+                message_id=d.message_id,
+                payload=d.payload,
+                attempts=d.attempts,
                 # A Sonata hub hears each event type at its own path under its callback.
-                (WebhookEndpoint.url + func.coalesce(leased.c.listener_path, "")).label("url"),
-                WebhookEndpoint.secret,
-                WebhookEndpoint.previous_secret,
-                WebhookEndpoint.previous_secret_expires_at,
-            ).join(WebhookEndpoint, WebhookEndpoint.id == leased.c.endpoint_id)
+                url=endpoint.url + (d.listener_path or ""),
+                secret=endpoint.secret,
+                previous_secret=endpoint.previous_secret,
+                previous_secret_expires_at=endpoint.previous_secret_expires_at,
+            )
         )
-    ).all()
     await session.commit()
-    return [Claimed(**row._asdict()) for row in rows]
+    return rows
+
+
+def _by_tenant(pairs: Any) -> dict[Any, list[Any]]:
+    grouped: dict[Any, list[Any]] = {}
+    for enterprise_id, row_id in pairs:
+        grouped.setdefault(enterprise_id, []).append(row_id)
+    return grouped
 
 
 def signature_header(claimed: Claimed, body: str, at: datetime) -> str:

@@ -12,6 +12,7 @@ def link_new_ticket_cte(source: str, *, service: str, at: str) -> str:
   INSERT INTO incident_tickets (incident_id, ticket_id, enterprise_id, linked_at)
   SELECT s.incident_id, {source}.id, {source}.enterprise_id, {at}
     FROM {source}
-    JOIN incident_services s ON s.service_id = {service}::uuid
+    JOIN incident_services s
+      ON s.enterprise_id = {source}.enterprise_id AND s.service_id = {service}::uuid
     JOIN incidents i ON i.id = s.incident_id AND i.status = 'open'
 )"""

@@ -6,8 +6,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
@@ -60,96 +61,106 @@ async def _relink(
     return await INCIDENTS.advance(session, caller, clock, incident_id, step, if_match)
 
 
-async def link_service(
-    session: AsyncSession,
-    caller: Caller,
-    clock: Clock,
-    incident_id: uuid.UUID,
-    service_id: uuid.UUID,
-    if_match: str | None = None,
-) -> IncidentRead:
-    async def link(session: AsyncSession, row: Incident, now: datetime) -> uuid.UUID:
-        (service,) = await find_services(session, caller, [service_id])
-        linked = await session.get(IncidentService, (row.id, service.id))
-        if linked is not None:
-            raise Conflict(f"service {service.code} is already linked to {row.number}")
-        session.add(
-            IncidentService(
-                incident_id=row.id,
-                service_id=service.id,
-                enterprise_id=service.enterprise_id,
-                linked_at=now,
-            )
-        )
-        return service.enterprise_id
-
-    return await _relink(session, caller, clock, incident_id, "services", link, if_match)
+Link = type[IncidentService] | type[IncidentTicket]
 
 
-async def unlink_service(
-    session: AsyncSession,
-    caller: Caller,
-    clock: Clock,
-    incident_id: uuid.UUID,
-    service_id: uuid.UUID,
-    if_match: str | None = None,
-) -> IncidentRead:
-    async def unlink(session: AsyncSession, row: Incident, now: datetime) -> uuid.UUID:
-        linked = await session.get(IncidentService, (row.id, service_id))
-        if linked is None:
-            raise field_error("service_id", f"not linked to {row.number}")
+async def _link_of(
+    session: AsyncSession, model: Link, key: Any, incident_id: uuid.UUID, linked_id: uuid.UUID
+) -> Any:
+    """The link between the incident and one service or ticket, if there is one (its enterprise
+    is read from the row: the lookup is by the two ids alone)."""
+    return (
         await session.execute(
-            delete(IncidentService).where(
-                IncidentService.incident_id == row.id, IncidentService.service_id == service_id
-            )
+            select(model).where(model.incident_id == incident_id, key == linked_id)
         )
-        return linked.enterprise_id
-
-    return await _relink(session, caller, clock, incident_id, "services", unlink, if_match)
+    ).scalar_one_or_none()
 
 
-async def link_ticket(
+def _linker(model: Link, key: Any, find: Any, label: str) -> Callable[[Caller, uuid.UUID], Relink]:
+    def linker(caller: Caller, linked_id: uuid.UUID) -> Relink:
+        async def link(session: AsyncSession, row: Incident, now: datetime) -> uuid.UUID:
+            (target,) = await find(session, caller, [linked_id])
+            if await _link_of(session, model, key, row.id, target.id) is not None:
+                name = getattr(target, label)
+                raise Conflict(
+                    f"{key.key.removesuffix('_id')} {name} is already linked to {row.number}"
+                )
+            session.add(
+                model(
+                    incident_id=row.id,
+                    enterprise_id=target.enterprise_id,
+                    linked_at=now,
+                    **{key.key: target.id},
+                )
+            )
+            return uuid.UUID(str(target.enterprise_id))
+
+        return link
+
+    return linker
+
+
+def _unlinker(model: Link, key: Any) -> Callable[[Caller, uuid.UUID], Relink]:
+    def unlinker(caller: Caller, linked_id: uuid.UUID) -> Relink:
+        async def unlink(session: AsyncSession, row: Incident, now: datetime) -> uuid.UUID:
+            linked = await _link_of(session, model, key, row.id, linked_id)
+            if linked is None:
+                raise field_error(key.key, f"not linked to {row.number}")
+            await session.execute(
+                delete(model).where(
+                    model.enterprise_id == linked.enterprise_id,
+                    model.incident_id == row.id,
+                    key == linked_id,
+                )
+            )
+            return uuid.UUID(str(linked.enterprise_id))
+
+        return unlink
+
+    return unlinker
+
+
+_CHANGES = {
+    ("services", True): _linker(IncidentService, IncidentService.service_id, find_services, "code"),
+    ("tickets", True): _linker(IncidentTicket, IncidentTicket.ticket_id, find_tickets, "number"),
+    ("services", False): _unlinker(IncidentService, IncidentService.service_id),
+    ("tickets", False): _unlinker(IncidentTicket, IncidentTicket.ticket_id),
+}
+
+
+async def change_link(
     session: AsyncSession,
     caller: Caller,
     clock: Clock,
     incident_id: uuid.UUID,
-    ticket_id: uuid.UUID,
+    what: str,
+    linked_id: uuid.UUID,
+    *,
+    link: bool,
     if_match: str | None = None,
 ) -> IncidentRead:
-    async def link(session: AsyncSession, row: Incident, now: datetime) -> uuid.UUID:
-        (ticket,) = await find_tickets(session, caller, [ticket_id])
-        if await session.get(IncidentTicket, (row.id, ticket.id)) is not None:
-            raise Conflict(f"ticket {ticket.number} is already linked to {row.number}")
-        session.add(
-            IncidentTicket(
-                incident_id=row.id,
-                ticket_id=ticket.id,
-                enterprise_id=ticket.enterprise_id,
-                linked_at=now,
-            )
+    """Link (`link=True`) or unlink one of the incident's `services` or `tickets`."""
+    change = _CHANGES[(what, link)](caller, linked_id)
+    return await _relink(session, caller, clock, incident_id, what, change, if_match)
+
+
+def _one(what: str, *, link: bool) -> Callable[..., Awaitable[IncidentRead]]:
+    async def change(
+        session: AsyncSession,
+        caller: Caller,
+        clock: Clock,
+        incident_id: uuid.UUID,
+        linked_id: uuid.UUID,
+        if_match: str | None = None,
+    ) -> IncidentRead:
+        return await change_link(
+            session, caller, clock, incident_id, what, linked_id, link=link, if_match=if_match
         )
-        return ticket.enterprise_id
 
-    return await _relink(session, caller, clock, incident_id, "tickets", link, if_match)
+    return change
 
 
-async def unlink_ticket(
-    session: AsyncSession,
-    caller: Caller,
-    clock: Clock,
-    incident_id: uuid.UUID,
-    ticket_id: uuid.UUID,
-    if_match: str | None = None,
-) -> IncidentRead:
-    async def unlink(session: AsyncSession, row: Incident, now: datetime) -> uuid.UUID:
-        linked = await session.get(IncidentTicket, (row.id, ticket_id))
-        if linked is None:
-            raise field_error("ticket_id", f"not linked to {row.number}")
-        await session.execute(
-            delete(IncidentTicket).where(
-                IncidentTicket.incident_id == row.id, IncidentTicket.ticket_id == ticket_id
-            )
-        )
-        return linked.enterprise_id
-
-    return await _relink(session, caller, clock, incident_id, "tickets", unlink, if_match)
+link_service = _one("services", link=True)
+unlink_service = _one("services", link=False)
+link_ticket = _one("tickets", link=True)
+unlink_ticket = _one("tickets", link=False)

@@ -111,7 +111,8 @@ async def _save_attributes(
     )
     await session.execute(
         stmt.on_conflict_do_update(
-            index_elements=[SonataTicketAttributes.ticket_id], set_={**values, "updated_at": now}
+            index_elements=[SonataTicketAttributes.enterprise_id, SonataTicketAttributes.ticket_id],
+            set_={**values, "updated_at": now},
         )
     )
 
@@ -184,11 +185,11 @@ async def create_ticket(
 
 
 async def _attributes(
-    session: AsyncSession, ticket_id: uuid.UUID, current: dict[str, Any]
+    session: AsyncSession, enterprise_id: uuid.UUID, ticket_id: uuid.UUID, current: dict[str, Any]
 ) -> dict[str, Any]:
     """The Sonata attributes kept for a ticket the calling use case has just read in the
     caller's scope; for a ticket opened elsewhere, the values its representation shows."""
-    row = await session.get(SonataTicketAttributes, ticket_id)
+    row = await session.get(SonataTicketAttributes, (enterprise_id, ticket_id))
     if row is None:
         return {
             "ticket_type": current["ticketType"],
@@ -230,7 +231,8 @@ async def patch_ticket(
         await update_ticket(session, caller, clock, key, update, None)
     if payload.externalId is not None and payload.externalId != current.get("externalId"):
         raise field_error("externalId", "is the buyer's ticket number, set when it is created")
-    sonata = await _attributes(session, key, current)
+    enterprise_id = await _enterprise_of(session, caller, key)
+    sonata = await _attributes(session, enterprise_id, key, current)
     columns = {
         "priority": "priority",
         "severity": "severity",
@@ -242,7 +244,6 @@ async def patch_ticket(
     if payload.relatedContactInformation is not None:
         kept["contacts"] = _contacts(payload.relatedContactInformation)
     if kept:
-        enterprise_id = await _enterprise_of(session, caller, key)
         await _save_attributes(session, key, enterprise_id, clock.now(), {**sonata, **kept})
         await session.commit()
     for note in payload.note or []:
@@ -323,7 +324,10 @@ async def reopen_ticket(
     key, current = await _task(session, caller, ticket_id, "reopen", buyer)
     stage = await _stage_of(session, caller, key)
     enterprise_id = await _enterprise_of(session, caller, key)
-    attributes = {**(await _attributes(session, key, current)), "reopened_stage": stage.value}
+    attributes = {
+        **(await _attributes(session, enterprise_id, key, current)),
+        "reopened_stage": stage.value,
+    }
     await _save_attributes(session, key, enterprise_id, clock.now(), attributes)
     body = "Reopened by the buyer: the issue is still observed"
     await add_note(session, caller, clock, key, TicketNoteIn(body=body))

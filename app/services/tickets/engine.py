@@ -1,9 +1,9 @@
 """The SLA engine's unit of work: claim the clocks that fell due, record what they passed.
 
-Claims are `FOR UPDATE OF sla_clocks, tickets SKIP LOCKED` over the partial index
-on `next_due_at` of running clocks: any number of workers share the work, none
-fires the same threshold twice (the row's own warned_at / breached_at /
-escalation_level guard it), and a worker killed mid-way loses nothing (its
+Claims find due clocks over the partial index on `next_due_at` of running clocks, then lock
+them per enterprise with `FOR UPDATE OF sla_clocks, tickets SKIP LOCKED` (`core.claims`):
+any number of workers share the work, none fires the same threshold twice (the row's own
+warned_at / breached_at / escalation_level guard it), and a worker killed mid-way loses nothing (its
 transaction rolls back and the rows fall due again for the others). The cost is
 the number of due clocks, never the number of open tickets.
 """
@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.claims import claim_per_tenant
 from app.models import SlaClock, Ticket
 from app.services.tickets.clocks import SYSTEM_ACTOR, record_ticket_event, view_of
 from app.services.tickets.directory import escalation_contacts
@@ -42,6 +43,19 @@ class SweepResult:
 
 
 def due_clocks_statement(now: datetime, limit: int) -> Any:
+    """The candidates: `(enterprise_id, id)` of up to `limit` clocks due at `now`, the most
+    overdue first, unlocked (an index scan of the partial index, across every shard)."""
+    return (
+        select(_C.enterprise_id, _C.id)
+        .where(*RUNNING_AND_DUE, _C.next_due_at <= now)
+        .order_by(_C.next_due_at)
+        .limit(limit)
+    )
+
+
+def claim_clocks_statement(enterprise_id: Any, ids: list[int], now: datetime) -> Any:
+    """Lock one enterprise's candidates still due, with their tickets (`SKIP LOCKED`: those
+    another worker holds are its own)."""
     return (
         select(
             _C.id,
@@ -62,10 +76,17 @@ def due_clocks_statement(now: datetime, limit: int) -> Any:
             _T.country,
             _T.escalation_level.label("ticket_level"),
         )
-        .join_from(SlaClock.__table__, Ticket.__table__, _T.id == _C.ticket_id)
-        .where(*RUNNING_AND_DUE, _C.next_due_at <= now)
-        .order_by(_C.next_due_at)
-        .limit(limit)
+        .join_from(
+            SlaClock.__table__,
+            Ticket.__table__,
+            and_(_T.enterprise_id == _C.enterprise_id, _T.id == _C.ticket_id),
+        )
+        .where(
+            _C.enterprise_id == enterprise_id,
+            _C.id.in_(ids),
+            *RUNNING_AND_DUE,
+            _C.next_due_at <= now,
+        )
         .with_for_update(of=[SlaClock.__table__, Ticket.__table__], skip_locked=True)
     )
 
@@ -121,11 +142,15 @@ async def _fire(session: AsyncSession, row: Any, now: datetime, contacts: Contac
                     escalation=contacts[key],
                 )
             )
-    await session.execute(update(SlaClock).where(SlaClock.id == row.id).values(**values))
+    await session.execute(
+        update(SlaClock)
+        .where(SlaClock.enterprise_id == row.enterprise_id, SlaClock.id == row.id)
+        .values(**values)
+    )
     if ticket_values:
         await session.execute(
             update(Ticket)
-            .where(Ticket.id == row.ticket_id)
+            .where(Ticket.enterprise_id == row.enterprise_id, Ticket.id == row.ticket_id)
             .values(updated_at=now, version=Ticket.version + 1, **ticket_values)
         )
     return bool(result.warn or result.breach or result.escalate_to)
@@ -133,7 +158,12 @@ async def _fire(session: AsyncSession, row: Any, now: datetime, contacts: Contac
 
 async def fire_due_clocks(session: AsyncSession, now: datetime, *, limit: int = 200) -> SweepResult:
     """One transaction: claim up to `limit` due clocks, record what each passed, commit."""
-    rows = (await session.execute(due_clocks_statement(now, limit))).all()
+
+    async def claim(enterprise_id: Any, ids: list[Any]) -> list[Any]:
+        return list((await session.execute(claim_clocks_statement(enterprise_id, ids, now))).all())
+
+    rows = await claim_per_tenant(session, due_clocks_statement(now, limit), claim)
+    rows.sort(key=lambda row: row.next_due_at)  # fired in due order, whatever the enterprise
     fired = 0
     contacts: Contacts = {}
     for row in rows:

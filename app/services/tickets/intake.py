@@ -1,10 +1,12 @@
 """Opening a ticket: the hottest path. Plain SQL on the driver, two round trips.
 
 1. one SELECT resolves the service (tenant-scoped through `scoping`) or, when
-   none is named yet, the enterprise; the policy of the terms' country, the
-   city tier of the service's site, a ticket already holding the same
-   `external_id`, and draws the ticket number from its sequence;
-2. one INSERT writes the ticket, its reception clock, `ticket.created` with
+   none is named yet, the enterprise; the policy of the terms' country and the
+   city tier of the service's site; with an `external_id`, a second looks for a
+   ticket of that enterprise already holding it;
+2. the ticket number is drawn from its sequence by a statement of its own (on
+   Citus a sequence lives on the coordinator, where only such a statement runs);
+3. one INSERT writes the ticket, its reception clock, `ticket.created` with
    its outbox row, the Idempotency-Key answer, and NOTIFYs the SLA engine and
    the outbox. One statement is atomic on its own, so it needs no BEGIN/COMMIT.
 
@@ -50,13 +52,14 @@ from app.services.tickets.schemas import ClockRead, SiteRead, TicketCreate, Tick
 from app.services.tickets.sla_policies import policy_of
 
 _RESOLVE = """
-SELECT {service}, p.targets, p.dispatch, p.warning_ratio, p.escalation_ratios, {tier},
-       (SELECT jsonb_build_object('id', t.id, 'number', t.number) FROM tickets t
-         WHERE t.enterprise_id = {enterprise} AND t.external_id = $2::text) AS duplicate,
-       nextval('ticket_number_seq') AS number_seq
+SELECT {service}, p.targets, p.dispatch, p.warning_ratio, p.escalation_ratios, {tier}
   FROM {source}
- WHERE {match} AND ($3::uuid[] IS NULL OR {enterprise} = ANY($3::uuid[]))
+ WHERE {match} AND ($2::uuid[] IS NULL OR {enterprise} = ANY($2::uuid[]))
 """
+_DUPLICATE = """
+SELECT id, number FROM tickets WHERE enterprise_id = $1 AND external_id = $2::text
+"""
+_NUMBER = "SELECT nextval('ticket_number_seq')"
 # The terms follow the service's own site (`rules.sla_terms`): its country's policy and its
 # city's tier; a site on the request is never joined.
 _OF_SERVICE = {
@@ -126,7 +129,7 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _duplicate(existing: dict[str, Any], external_id: str | None) -> Conflict:
+def _duplicate(existing: Any, external_id: str | None) -> Conflict:
     return Conflict(
         f"ticket {existing['number']} already has external_id {external_id}",
         existing_ticket={"id": str(existing["id"]), "number": existing["number"]},
@@ -134,7 +137,7 @@ def _duplicate(existing: dict[str, Any], external_id: str | None) -> Conflict:
 
 
 async def _resolve(driver: Any, caller: Caller, payload: TicketCreate) -> Any:
-    """The service (or, none named, the enterprise), its policy and tier, a duplicate, a number."""
+    """The service (or, none named, the enterprise), its policy and tier."""
     statement: str
     key: Any
     if payload.service_id is not None:
@@ -144,13 +147,20 @@ async def _resolve(driver: Any, caller: Caller, payload: TicketCreate) -> Any:
     else:
         statement, key = _RESOLVE_UNNAMED, caller.acting_enterprise(payload.enterprise_id)
     visible = visible_enterprise_ids(caller)
-    return await driver.fetchrow(statement, key, payload.external_id, visible)
+    return await driver.fetchrow(statement, key, visible)
+
+
+async def _duplicate_of(driver: Any, enterprise_id: uuid.UUID, external_id: str | None) -> Any:
+    """The enterprise's ticket already holding `external_id`, if any."""
+    if external_id is None:
+        return None
+    return await driver.fetchrow(_DUPLICATE, enterprise_id, external_id)
 
 
 async def _insert(
     session: AsyncSession,
     driver: Any,
-    caller: Caller,
+    enterprise_id: uuid.UUID,
     claim: IdempotencyClaim | None,
     payload: TicketCreate,
     params: tuple[Any, ...],
@@ -167,9 +177,9 @@ async def _insert(
         # same external_id. Answer as if this one had come second.
         if claim is not None and exc.table_name == "idempotency_records":
             await replay_stored_answer(session, claim)
-        existing = await _resolve(driver, caller, payload)
-        if existing is not None and existing["duplicate"] is not None:
-            raise _duplicate(_json(existing["duplicate"]), payload.external_id) from None
+        existing = await _duplicate_of(driver, enterprise_id, payload.external_id)
+        if existing is not None:
+            raise _duplicate(existing, payload.external_id) from None
         raise
 
 
@@ -209,8 +219,9 @@ async def open_ticket(
     service_id = uuid.UUID(bytes=row["id"].bytes) if named else None
     if payload.enterprise_id is not None and enterprise_id != payload.enterprise_id:
         raise field_error(field, "the service belongs to another enterprise")
-    if row["duplicate"] is not None:
-        raise _duplicate(_json(row["duplicate"]), payload.external_id)
+    existing = await _duplicate_of(driver, enterprise_id, payload.external_id)
+    if existing is not None:
+        raise _duplicate(existing, payload.external_id)
     if row["targets"] is None:
         raise field_error(field if named else "enterprise_id", "no SLA policy for its country")
 
@@ -242,7 +253,7 @@ async def open_ticket(
     target = target_for(policy, Stage.reception, tier, started_at)
     due = due_at(started_at, target, timedelta(0))
     next_at = first_due(started_at, target, policy)
-    number = f"TT-{now.year}-{row['number_seq']:06d}"
+    number = f"TT-{now.year}-{await driver.fetchval(_NUMBER):06d}"
     answer = _answer(
         payload,
         uuid.uuid4(),
@@ -279,7 +290,7 @@ async def open_ticket(
         claim.request_hash if claim else None, json.dumps(body),
         next_at.isoformat() if next_at else "", channel.value,
     )  # fmt: skip
-    await _insert(session, driver, caller, claim, payload, params)
+    await _insert(session, driver, enterprise_id, claim, payload, params)
     if commit:
         # A no-op unless something earlier in the request opened a transaction
         # (in tests, the surrounding savepoint is released).

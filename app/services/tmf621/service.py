@@ -108,7 +108,7 @@ async def _save_attributes(
     )
     await session.execute(
         stmt.on_conflict_do_update(
-            index_elements=[TmfTicketAttributes.ticket_id],
+            index_elements=[TmfTicketAttributes.enterprise_id, TmfTicketAttributes.ticket_id],
             set_={**values, "updated_at": now},
         )
     )

@@ -1,0 +1,49 @@
+"""How a worker claims rows of many tenants: find them unlocked, lock them per enterprise.
+
+A claim across all tenants in one `… ORDER BY … LIMIT n FOR UPDATE SKIP LOCKED` works on
+one PostgreSQL but not on Citus, which locks rows only in a query that routes to one shard.
+So every claim has two steps (CONTRIBUTING.md, "Data access"):
+
+1. an unlocked scan finds candidate `(enterprise_id, id)` pairs across all shards, oldest
+   first, up to the batch size;
+2. for each enterprise in turn, one statement locks that enterprise's candidates with
+   `FOR UPDATE SKIP LOCKED`, checking again the condition that made them candidates (another
+   worker may have taken them in between), and the caller works on what it got.
+
+Two workers never hold the same row (the lock), a row taken by another is skipped, and the
+batch keeps the oldest-first order of step 1.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, bindparam
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models.base import TenantKey
+
+Claim = Callable[[uuid.UUID | None, list[Any]], Awaitable[Sequence[Any]]]
+
+
+def tenant_is(column: Any, enterprise_id: uuid.UUID | None) -> ColumnElement[bool]:
+    """`enterprise_id = …` that also matches the rows of no enterprise (`NO_TENANT`) when
+    `enterprise_id` is None, as a TenantKey column reads them back."""
+    return column == bindparam(None, enterprise_id, type_=TenantKey())  # type: ignore[no-any-return]
+
+
+async def claim_per_tenant(
+    session: AsyncSession, candidates: Select[Any], claim: Claim
+) -> list[Any]:
+    """Run `candidates` (rows of `(enterprise_id, id)`, no lock), then `claim(enterprise_id,
+    ids)` once per enterprise in the order its first candidate came; answer what the claims
+    returned, in that order."""
+    by_tenant: dict[uuid.UUID | None, list[Any]] = {}
+    for enterprise_id, row_id in (await session.execute(candidates)).all():
+        by_tenant.setdefault(enterprise_id, []).append(row_id)
+    claimed: list[Any] = []
+    for enterprise_id, ids in by_tenant.items():
+        claimed.extend(await claim(enterprise_id, ids))
+    return claimed
