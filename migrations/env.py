@@ -33,6 +33,7 @@ def _run(connection: Connection) -> None:
         distribute(connection)
         connection.commit()
     finally:
+        connection.rollback()  # after a failure, so that the unlock below can run
         connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
         connection.commit()
 

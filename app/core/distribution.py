@@ -82,6 +82,9 @@ def distribute(connection: Connection) -> tuple[int, int]:
     if moving:
         # Citus places a table only when no foreign key ties it to a table still local:
         # take the keys off, place everything, put them back as they were.
+        # One transaction: keys to reference tables cannot be added after a parallel
+        # operation on a distributed table in it, so Citus works one connection at a time.
+        connection.execute(text("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'"))
         keys = connection.execute(_REFERENCES, {"moving": moving}).all()
         for table, name, _definition in keys:
             connection.execute(text(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"'))
