@@ -10,6 +10,7 @@ from sqlalchemy import Select, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from app.core.distribution import DISTRIBUTED
 from app.core.errors import NotFound, field_error
 from app.core.roles import Role, is_provider
 
@@ -92,11 +93,26 @@ async def one_or_404(
     """The one row `stmt` selects (locked `FOR UPDATE` with `lock`), or a 404 naming `what`
     and `key`; scope `stmt` to the caller first (`visible_to`), so another tenant's is a 404."""
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = (await pinned_to_tenant(session, stmt, what, key)).with_for_update()
     row = (await session.execute(stmt)).scalar_one_or_none()
     if row is None:
         raise NotFound(f"{what} {key} not found")
     return row
+
+
+async def pinned_to_tenant(session: AsyncSession, stmt: Select[Any], what: str, key: object) -> Any:
+    """`stmt` narrowed to its row's enterprise when it reads a distributed table: Citus locks
+    rows only in a query routed to one shard, so a lock by id looks the tenant up first
+    (unlocked) and then locks with `enterprise_id` named."""
+    table: Any = stmt.get_final_froms()[0]
+    if getattr(table, "name", None) not in DISTRIBUTED:
+        return stmt
+    tenant = (
+        await session.execute(stmt.with_only_columns(table.c.enterprise_id).limit(1))
+    ).scalar_one_or_none()
+    if tenant is None:
+        raise NotFound(f"{what} {key} not found")
+    return stmt.where(table.c.enterprise_id == tenant)
 
 
 async def find_visible(

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import TemplateError
-from sqlalchemy import insert, select
+from sqlalchemy import and_, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.countries import default_language
@@ -183,7 +183,12 @@ async def _ticket_context(
                 Service.code,
                 Service.product_line,
             )
-            .outerjoin(Service, Service.id == Ticket.service_id)
+            .outerjoin(
+                Service,
+                and_(
+                    Service.enterprise_id == Ticket.enterprise_id, Service.id == Ticket.service_id
+                ),
+            )
             .where(Ticket.id == event.subject_id)
         )
     ).one_or_none()

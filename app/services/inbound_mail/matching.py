@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import String, and_, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.countries import default_language
@@ -139,7 +139,13 @@ async def _by_our_mail(session: AsyncSession, mail_id: uuid.UUID) -> Referenced 
                 MAIL_CALLER,
                 Event.enterprise_id,
             )
-            .join(MailMessage, MailMessage.event_id == Event.id)
+            .join(
+                MailMessage,
+                and_(
+                    MailMessage.enterprise_id == Event.enterprise_id,
+                    MailMessage.event_id == Event.id,
+                ),
+            )
             .where(MailMessage.id == mail_id)
         )
     ).first()

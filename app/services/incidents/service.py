@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, text
+from sqlalchemy import ColumnElement, and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
@@ -73,7 +73,13 @@ async def affected(
         return found
     services = visible_to(
         select(IncidentService.incident_id, Service.id, Service.code, Service.enterprise_id)
-        .join(Service, Service.id == IncidentService.service_id)
+        .join(
+            Service,
+            and_(
+                Service.enterprise_id == IncidentService.enterprise_id,
+                Service.id == IncidentService.service_id,
+            ),
+        )
         .where(IncidentService.incident_id.in_(incident_ids))
         .order_by(Service.code),
         caller,
@@ -85,7 +91,13 @@ async def affected(
         )
     tickets = visible_to(
         select(IncidentTicket.incident_id, Ticket.id, Ticket.number, Ticket.enterprise_id)
-        .join(Ticket, Ticket.id == IncidentTicket.ticket_id)
+        .join(
+            Ticket,
+            and_(
+                Ticket.enterprise_id == IncidentTicket.enterprise_id,
+                Ticket.id == IncidentTicket.ticket_id,
+            ),
+        )
         .where(IncidentTicket.incident_id.in_(incident_ids))
         .order_by(Ticket.number),
         caller,

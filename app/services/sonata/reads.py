@@ -143,7 +143,7 @@ def _base() -> Any:
         _A.contacts,
         _A.issue_start_date,
         _A.reopened_stage,
-    ).outerjoin(_A, _A.ticket_id == Ticket.id)
+    ).outerjoin(_A, (_A.enterprise_id == Ticket.enterprise_id) & (_A.ticket_id == Ticket.id))
 
 
 async def _history(session: AsyncSession, ticket_ids: Sequence[uuid.UUID]) -> list[Any]:

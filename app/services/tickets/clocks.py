@@ -74,12 +74,13 @@ def first_due(started_at: datetime, target: timedelta | None, policy: Policy) ->
     )
 
 
-async def open_clock(session: AsyncSession, ticket_id: uuid.UUID) -> Any:
+async def open_clock(session: AsyncSession, enterprise_id: uuid.UUID, ticket_id: uuid.UUID) -> Any:
     """The ticket's clock that has not ended, locked (None when the ticket has none)."""
     c = SlaClock.__table__.c
     stmt = (
         select(SlaClock.__table__)
-        .where(c.ticket_id == ticket_id, c.completed_at.is_(None))
+        .where(c.enterprise_id == enterprise_id, c.ticket_id == ticket_id)
+        .where(c.completed_at.is_(None))
         .order_by(c.id.desc())
         .limit(1)
         .with_for_update()
@@ -148,7 +149,13 @@ async def end_clock(session: AsyncSession, row: Any, *, at: datetime, ticket: An
             session, breach, row.ticket_id, row.enterprise_id, at, SYSTEM_ACTOR
         )
         await session.execute(
-            update(Ticket).where(Ticket.id == row.ticket_id).values(breached=True)
+            update(Ticket)
+            .where(Ticket.enterprise_id == row.enterprise_id, Ticket.id == row.ticket_id)
+            .values(breached=True)
         )
-    await session.execute(update(SlaClock).where(SlaClock.id == row.id).values(**values))
+    await session.execute(
+        update(SlaClock)
+        .where(SlaClock.enterprise_id == row.enterprise_id, SlaClock.id == row.id)
+        .values(**values)
+    )
     return outcome

@@ -44,7 +44,7 @@ SLA_OF_TICKET = (
             type_=JSONB,
         )
     )
-    .where(_C.ticket_id == _T.id)
+    .where(_C.enterprise_id == _T.enterprise_id, _C.ticket_id == _T.id)
     .scalar_subquery()
     .label("sla")
 )
@@ -127,7 +127,9 @@ SELECT t.id, t.number, t.enterprise_id, t.service_id, t.severity, t.summary, t.d
                    'completed_at', c.completed_at, 'paused_seconds', c.paused_seconds,
                    'state', c.state, 'warned_at', c.warned_at, 'breached_at', c.breached_at,
                    'escalation_level', c.escalation_level) ORDER BY c.id)
-                   FROM sla_clocks c WHERE c.ticket_id = t.id), '[]'::jsonb) AS sla
+                   FROM sla_clocks c
+                  WHERE c.enterprise_id = t.enterprise_id AND c.ticket_id = t.id),
+                '[]'::jsonb) AS sla
   FROM tickets t
  WHERE t.id = $1 AND ($2::uuid[] IS NULL OR t.enterprise_id = ANY($2::uuid[]))
 """

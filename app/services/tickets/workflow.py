@@ -15,7 +15,7 @@ from app.core.deps import refuse_unless
 from app.core.errors import Conflict, IllegalMove, NotFound, field_error
 from app.core.etag import check_if_match
 from app.core.idempotency import IdempotencyClaim, commit_creation
-from app.core.tenancy import Caller, visible_to
+from app.core.tenancy import Caller, pinned_to_tenant, visible_to
 from app.models import SlaClock, Ticket
 from app.services.tickets.clocks import (
     end_clock,
@@ -65,11 +65,10 @@ from app.services.tickets.sla_policies import load_policy, named_service
 
 
 async def _lock(session: AsyncSession, caller: Caller, ticket_id: uuid.UUID) -> Any:
-    stmt = (
-        visible_to(select(Ticket.__table__), caller, Ticket.enterprise_id)
-        .where(Ticket.id == ticket_id)
-        .with_for_update()
+    stmt = visible_to(select(Ticket.__table__), caller, Ticket.enterprise_id).where(
+        Ticket.id == ticket_id
     )
+    stmt = (await pinned_to_tenant(session, stmt, "ticket", ticket_id)).with_for_update()
     row = (await session.execute(stmt)).first()
     if row is None:
         raise NotFound(f"ticket {ticket_id} not found")
@@ -102,7 +101,7 @@ async def _answer_with(
 async def _touch(session: AsyncSession, ticket: Any, at: Any, **values: Any) -> None:
     await session.execute(
         update(Ticket)
-        .where(Ticket.id == ticket.id)
+        .where(Ticket.enterprise_id == ticket.enterprise_id, Ticket.id == ticket.id)
         .values(updated_at=at, version=Ticket.version + 1, **values)
     )
 
@@ -214,7 +213,7 @@ async def move_ticket(
             raise field_error("eta", str(exc)) from None
         except ValueError as exc:
             raise field_error("eta", str(exc)) from None
-    running = await open_clock(session, ticket.id)
+    running = await open_clock(session, ticket.enterprise_id, ticket.id)
     outcome = None
     if running is not None:
         outcome = await end_clock(session, running, at=now, ticket=ticket)
@@ -284,11 +283,11 @@ async def hold_ticket(
     if ticket.status == Status.waiting_for_customer.value:
         raise Conflict(f"ticket {ticket.number} is already waiting for the customer")
     now = clock.now()
-    running = await open_clock(session, ticket.id)
+    running = await open_clock(session, ticket.enterprise_id, ticket.id)
     if running is not None:
         await session.execute(
             update(SlaClock)
-            .where(SlaClock.id == running.id)
+            .where(SlaClock.enterprise_id == running.enterprise_id, SlaClock.id == running.id)
             .values(state="paused", paused_at=now, next_due_at=None)
         )
     held = TicketHeld(number=ticket.number, reason=payload.reason, stage=ticket.stage)
@@ -317,7 +316,7 @@ async def resume_ticket(
     now = clock.now()
     held = max(now - ticket.held_at, timedelta(0)) if ticket.held_at else timedelta(0)
     due = None
-    running = await open_clock(session, ticket.id)
+    running = await open_clock(session, ticket.enterprise_id, ticket.id)
     if running is not None and running.paused_at is not None:
         paused = paused_after_resume(
             timedelta(seconds=running.paused_seconds), running.paused_at, now
@@ -327,7 +326,7 @@ async def resume_ticket(
         next_at = next_due(view)
         await session.execute(
             update(SlaClock)
-            .where(SlaClock.id == running.id)
+            .where(SlaClock.enterprise_id == running.enterprise_id, SlaClock.id == running.id)
             .values(
                 state="running",
                 paused_at=None,

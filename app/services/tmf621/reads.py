@@ -85,9 +85,16 @@ def _base() -> Any:
             Service.code.label("service_code"),
             Enterprise.name.label("enterprise_name"),
         )
-        .outerjoin(Service, Service.id == Ticket.service_id)
+        .outerjoin(
+            Service,
+            and_(Service.enterprise_id == Ticket.enterprise_id, Service.id == Ticket.service_id),
+        )
         .join(Enterprise, Enterprise.id == Ticket.enterprise_id)
-        .outerjoin(TmfTicketAttributes, TmfTicketAttributes.ticket_id == Ticket.id)
+        .outerjoin(
+            TmfTicketAttributes,
+            (TmfTicketAttributes.enterprise_id == Ticket.enterprise_id)
+            & (TmfTicketAttributes.ticket_id == Ticket.id),
+        )
     )
 
 
