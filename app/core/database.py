@@ -64,6 +64,16 @@ async def create_database_if_missing(maintenance_url: str, database: str) -> Non
         await conn.close()
 
 
+SERVER_SETTINGS = {
+    "application_name": "carrierdesk",
+    "timezone": "UTC",
+    # On Citus, a transaction may write a reference table (an Idempotency-Key answer, a
+    # maintenance) after reading across shards; Citus allows that only when it ran the read
+    # one connection per node. Plain PostgreSQL keeps the setting as an unused placeholder.
+    "citus.multi_shard_modify_mode": "sequential",
+}
+
+
 def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     return create_async_engine(
         url,
@@ -77,7 +87,7 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
         # Replicas and workers share one server: keep idle connections short-lived
         # enough that a restarted server's dead sockets are not handed out for long.
         pool_recycle=1800,
-        connect_args={"server_settings": {"application_name": "carrierdesk", "timezone": "UTC"}},
+        connect_args={"server_settings": SERVER_SETTINGS},
     )
 
 
