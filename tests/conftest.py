@@ -30,6 +30,7 @@ from app.core.migrations import upgrade_to_head_async
 from app.core.settings import Settings
 from app.main import create_app
 from app.seeding import seed_reference_data
+from tests.support.citus import citus_database  # noqa: F401  (the fixture of the `citus` tests)
 from tests.support.database import ServerHandle, create_database, drop_database
 from tests.support.live_app import live_app
 from tests.support.world import World
