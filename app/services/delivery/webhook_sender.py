@@ -300,11 +300,15 @@ async def record_outcome(
         )
     )
     delivery = update(WebhookDelivery).where(
+        WebhookDelivery.enterprise_id == claimed.enterprise_id,
         WebhookDelivery.id == claimed.id,
         WebhookDelivery.status == "pending",
         WebhookDelivery.attempts == claimed.attempts,  # a newer lease owns it otherwise
     )
-    endpoint = update(WebhookEndpoint).where(WebhookEndpoint.id == claimed.endpoint_id)
+    endpoint = update(WebhookEndpoint).where(
+        WebhookEndpoint.enterprise_id == claimed.enterprise_id,
+        WebhookEndpoint.id == claimed.endpoint_id,
+    )
     if outcome.ok:
         await session.execute(delivery.values(status="succeeded", completed_at=now))
         await session.execute(endpoint.values(failing_since=None))

@@ -159,5 +159,10 @@ async def delete_contact(
     session: AsyncSession, caller: Caller, enterprise_id: uuid.UUID, contact_id: uuid.UUID
 ) -> None:
     contact = await _contact(session, caller, enterprise_id, contact_id)
-    await session.execute(delete(NotificationContact).where(NotificationContact.id == contact.id))
+    await session.execute(
+        delete(NotificationContact).where(
+            NotificationContact.enterprise_id == contact.enterprise_id,
+            NotificationContact.id == contact.id,
+        )
+    )
     await session.commit()
