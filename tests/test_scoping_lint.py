@@ -52,6 +52,7 @@ ALLOWED: dict[str, str] = {
     # --- delivery: the worker runs as the system, for every tenant,
     # claiming due rows with FOR UPDATE SKIP LOCKED; no caller exists there.
     "delivery/fanout:fan_out_batch": "worker: fans out the outbox of every tenant",
+    "delivery/fanout:claim": "worker: claims one tenant's outbox rows found by fan_out_batch",
     "delivery/leases:lease_due": "worker: leases due mail and deliveries of every tenant",
     "delivery/notifications:endpoint_disabled_mails": "worker: mails owners of disabled endpoints",
     "delivery/notifications:_context": "worker: builds a mail for an event of a known enterprise",

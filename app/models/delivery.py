@@ -21,7 +21,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, TenantKey, Timestamped, Versioned, new_id, tenant_foreign_key
+from app.models.base import (
+    NO_TENANT,
+    Base,
+    TenantKey,
+    Timestamped,
+    Versioned,
+    new_id,
+    tenant_foreign_key,
+)
 
 
 class MailMessage(Base):
@@ -31,7 +39,9 @@ class MailMessage(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(default=new_id)
     # None (stored as NO_TENANT) for mail to staff about no enterprise (a password reset).
-    enterprise_id: Mapped[uuid.UUID | None] = mapped_column(TenantKey, index=True)
+    enterprise_id: Mapped[uuid.UUID | None] = mapped_column(
+        TenantKey, default=NO_TENANT, index=True
+    )
     event_id: Mapped[int | None] = mapped_column(BigInteger)
     recipient: Mapped[str] = mapped_column(String(254))
     language: Mapped[str] = mapped_column(String(2), default="en")

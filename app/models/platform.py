@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, TenantKey, tenant_foreign_key
+from app.models.base import NO_TENANT, Base, TenantKey, tenant_foreign_key
 
 
 class IdempotencyRecord(Base):
@@ -44,7 +44,7 @@ class Event(Base):
     # draws a distributed table's sequence values on the coordinator, in one order for all.
     id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
     # None (stored as NO_TENANT) for the provider's own events, seen by staff only.
-    enterprise_id: Mapped[uuid.UUID | None] = mapped_column(TenantKey)
+    enterprise_id: Mapped[uuid.UUID | None] = mapped_column(TenantKey, default=NO_TENANT)
     subject_type: Mapped[str] = mapped_column(String(32))
     subject_id: Mapped[uuid.UUID]
     type: Mapped[str] = mapped_column(String(64))
@@ -66,7 +66,7 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
     event_id: Mapped[int] = mapped_column(BigInteger)
-    enterprise_id: Mapped[uuid.UUID | None] = mapped_column(TenantKey)
+    enterprise_id: Mapped[uuid.UUID | None] = mapped_column(TenantKey, default=NO_TENANT)
     created_at: Mapped[datetime]
     processed_at: Mapped[datetime | None]
 
