@@ -77,8 +77,9 @@ def _source() -> list[tuple[Path, str]]:
 def test_sequences_are_drawn_by_statements_of_their_own() -> None:
     # On Citus a sequence lives on the coordinator: `nextval` inside a query that routes to a
     # shard runs on a worker, where it does not exist. These draw numbers with a statement of
-    # their own (`SELECT nextval(…)`); core/events.py draws event ids in an INSERT … SELECT
-    # over the statement's own CTE results, which Citus computes on the coordinator.
+    # their own (`SELECT nextval(…)`), or over the results of the statement's own CTEs, which
+    # Citus computes first and hands to the coordinator: intake draws its number over its
+    # resolved row (a MATERIALIZED CTE), core/events.py its event ids in an INSERT … SELECT.
     drawn_alone = {
         "app/services/tickets/intake.py",
         "app/services/orders/service.py",

@@ -1,12 +1,12 @@
 """Opening a ticket: the hottest path. Plain SQL on the driver, two round trips.
 
 1. one SELECT resolves the service (tenant-scoped through `scoping`) or, when
-   none is named yet, the enterprise; the policy of the terms' country and the
-   city tier of the service's site; with an `external_id`, a second looks for a
-   ticket of that enterprise already holding it;
-2. the ticket number is drawn from its sequence by a statement of its own (on
-   Citus a sequence lives on the coordinator, where only such a statement runs);
-3. one INSERT writes the ticket, its reception clock, `ticket.created` with
+   none is named yet, the enterprise; the policy of the terms' country, the
+   city tier of the service's site, a ticket already holding the same
+   `external_id`, and draws the ticket number from its sequence (over the
+   resolved row, so that on Citus the draw runs on the coordinator, where the
+   sequence lives, and the rest on the enterprise's shard);
+2. one INSERT writes the ticket, its reception clock, `ticket.created` with
    its outbox row, the Idempotency-Key answer, and NOTIFYs the SLA engine and
    the outbox. One statement is atomic on its own, so it needs no BEGIN/COMMIT.
 
@@ -52,14 +52,14 @@ from app.services.tickets.schemas import ClockRead, SiteRead, TicketCreate, Tick
 from app.services.tickets.sla_policies import policy_of
 
 _RESOLVE = """
-SELECT {service}, p.targets, p.dispatch, p.warning_ratio, p.escalation_ratios, {tier}
+WITH r AS MATERIALIZED (
+SELECT {service}, p.targets, p.dispatch, p.warning_ratio, p.escalation_ratios, {tier},
+       {duplicate} AS duplicate
   FROM {source}
- WHERE {match} AND ($2::uuid[] IS NULL OR {enterprise} = ANY($2::uuid[]))
+ WHERE {match} AND ($3::uuid[] IS NULL OR {enterprise} = ANY($3::uuid[]))
+)
+SELECT r.*, nextval('ticket_number_seq') AS number_seq FROM r
 """
-_DUPLICATE = """
-SELECT id, number FROM tickets WHERE enterprise_id = $1 AND external_id = $2::text
-"""
-_NUMBER = "SELECT nextval('ticket_number_seq')"
 # The terms follow the service's own site (`rules.sla_terms`): its country's policy and its
 # city's tier; a site on the request is never joined.
 _OF_SERVICE = {
@@ -67,19 +67,38 @@ _OF_SERVICE = {
     " e.country AS enterprise_country",
     "tier": "ct.tier",
     "enterprise": "s.enterprise_id",
+    "duplicate": "NULL::jsonb",
     "source": "services s JOIN enterprises e ON e.id = s.enterprise_id"
     " LEFT JOIN sla_policies p ON p.country = s.site_country"
     " LEFT JOIN city_tiers ct ON ct.country = s.site_country"
     " AND ct.city_key = lower(s.site_city)",
 }
-_RESOLVE_BY_ID = _RESOLVE.format(match="s.id = $1::uuid", **_OF_SERVICE)
-_RESOLVE_BY_CODE = _RESOLVE.format(match="s.code = $1::text", **_OF_SERVICE)
+# With an external_id, the enterprise's ticket holding it: a join on the enterprise, not a
+# correlated subquery, which Citus runs on every shard when staff name a service by id alone.
+_AND_DUPLICATE = {
+    **_OF_SERVICE,
+    "duplicate": "CASE WHEN t.id IS NOT NULL"
+    " THEN jsonb_build_object('id', t.id, 'number', t.number) END",
+    "source": _OF_SERVICE["source"]
+    + " LEFT JOIN tickets t ON t.enterprise_id = s.enterprise_id AND t.external_id = $2::text",
+}
+# (by, with an external_id): the statement
+_RESOLVE_SERVICE = {
+    ("id", False): _RESOLVE.format(match="s.id = $1::uuid AND $2::text IS NULL", **_OF_SERVICE),
+    ("id", True): _RESOLVE.format(match="s.id = $1::uuid", **_AND_DUPLICATE),
+    ("code", False): _RESOLVE.format(match="s.code = $1::text AND $2::text IS NULL", **_OF_SERVICE),
+    ("code", True): _RESOLVE.format(match="s.code = $1::text", **_AND_DUPLICATE),
+}
 # No service named yet: the enterprise's country policy (and the default tier).
 _RESOLVE_UNNAMED = _RESOLVE.format(
     service="NULL::uuid AS id, e.id AS enterprise_id, NULL::text AS site_address,"
     " NULL::text AS site_city, NULL::text AS site_country, e.country AS enterprise_country",
     tier="NULL::text AS tier",
     enterprise="e.id",
+    # The enterprise is the key itself: a subquery correlated with a reference table
+    # (enterprises) would not run on Citus.
+    duplicate="(SELECT jsonb_build_object('id', t.id, 'number', t.number) FROM tickets t"
+    " WHERE t.enterprise_id = $1::uuid AND t.external_id = $2::text)",
     source="enterprises e LEFT JOIN sla_policies p ON p.country = e.country",
     match="e.id = $1::uuid",
 )
@@ -129,7 +148,7 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _duplicate(existing: Any, external_id: str | None) -> Conflict:
+def _duplicate(existing: dict[str, Any], external_id: str | None) -> Conflict:
     return Conflict(
         f"ticket {existing['number']} already has external_id {external_id}",
         existing_ticket={"id": str(existing["id"]), "number": existing["number"]},
@@ -137,30 +156,35 @@ def _duplicate(existing: Any, external_id: str | None) -> Conflict:
 
 
 async def _resolve(driver: Any, caller: Caller, payload: TicketCreate) -> Any:
-    """The service (or, none named, the enterprise), its policy and tier."""
+    """The service (or, none named, the enterprise), its policy and tier, a duplicate, a number."""
     statement: str
     key: Any
+    with_external = payload.external_id is not None
     if payload.service_id is not None:
-        statement, key = _RESOLVE_BY_ID, payload.service_id
+        statement, key = _RESOLVE_SERVICE[("id", with_external)], payload.service_id
     elif payload.service_code is not None:
-        statement, key = _RESOLVE_BY_CODE, payload.service_code
+        statement, key = _RESOLVE_SERVICE[("code", with_external)], payload.service_code
     else:
         statement, key = _RESOLVE_UNNAMED, caller.acting_enterprise(payload.enterprise_id)
-    visible = visible_enterprise_ids(caller)
-    return await driver.fetchrow(statement, key, visible)
-
-
-async def _duplicate_of(driver: Any, enterprise_id: uuid.UUID, external_id: str | None) -> Any:
-    """The enterprise's ticket already holding `external_id`, if any."""
-    if external_id is None:
-        return None
-    return await driver.fetchrow(_DUPLICATE, enterprise_id, external_id)
+    # A service code is unique within its enterprise: one named on the request narrows the
+    # search to it (the caller's right to it was checked before).
+    visible = (
+        [payload.enterprise_id]
+        if payload.enterprise_id is not None
+        else visible_enterprise_ids(caller)
+    )
+    rows = await driver.fetch(statement, key, payload.external_id, visible)
+    if len(rows) > 1:
+        raise field_error(
+            "service_code", "names services of several enterprises; give enterprise_id"
+        )
+    return rows[0] if rows else None
 
 
 async def _insert(
     session: AsyncSession,
     driver: Any,
-    enterprise_id: uuid.UUID,
+    caller: Caller,
     claim: IdempotencyClaim | None,
     payload: TicketCreate,
     params: tuple[Any, ...],
@@ -177,9 +201,9 @@ async def _insert(
         # same external_id. Answer as if this one had come second.
         if claim is not None and exc.table_name == "idempotency_records":
             await replay_stored_answer(session, claim)
-        existing = await _duplicate_of(driver, enterprise_id, payload.external_id)
-        if existing is not None:
-            raise _duplicate(existing, payload.external_id) from None
+        existing = await _resolve(driver, caller, payload)
+        if existing is not None and existing["duplicate"] is not None:
+            raise _duplicate(_json(existing["duplicate"]), payload.external_id) from None
         raise
 
 
@@ -219,9 +243,8 @@ async def open_ticket(
     service_id = uuid.UUID(bytes=row["id"].bytes) if named else None
     if payload.enterprise_id is not None and enterprise_id != payload.enterprise_id:
         raise field_error(field, "the service belongs to another enterprise")
-    existing = await _duplicate_of(driver, enterprise_id, payload.external_id)
-    if existing is not None:
-        raise _duplicate(existing, payload.external_id)
+    if row["duplicate"] is not None:
+        raise _duplicate(_json(row["duplicate"]), payload.external_id)
     if row["targets"] is None:
         raise field_error(field if named else "enterprise_id", "no SLA policy for its country")
 
@@ -253,7 +276,7 @@ async def open_ticket(
     target = target_for(policy, Stage.reception, tier, started_at)
     due = due_at(started_at, target, timedelta(0))
     next_at = first_due(started_at, target, policy)
-    number = f"TT-{now.year}-{await driver.fetchval(_NUMBER):06d}"
+    number = f"TT-{now.year}-{row['number_seq']:06d}"
     answer = _answer(
         payload,
         uuid.uuid4(),
@@ -290,7 +313,7 @@ async def open_ticket(
         claim.request_hash if claim else None, json.dumps(body),
         next_at.isoformat() if next_at else "", channel.value,
     )  # fmt: skip
-    await _insert(session, driver, enterprise_id, claim, payload, params)
+    await _insert(session, driver, caller, claim, payload, params)
     if commit:
         # A no-op unless something earlier in the request opened a transaction
         # (in tests, the surrounding savepoint is released).
