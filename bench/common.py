@@ -25,6 +25,7 @@ from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -68,29 +69,72 @@ def server_url() -> str:
     return as_libpq_url(sqlalchemy_url(server, "postgres")).replace("/postgres?", "/{db}?")
 
 
-def database_url(name: str) -> str:
-    base = server_url()
+def database_url(name: str, server: str | None = None) -> str:
+    """Database `name` on `server` (a URL without a database), by default `server_url()`."""
+    base = server or server_url()
     if "{db}" in base:
         return base.format(db=name)
     return f"{base}/{name}"
 
 
-async def fresh_database(prefix: str) -> tuple[str, str]:
-    name = f"{prefix}_{uuid.uuid4().hex[:6]}"
-    conn = await asyncpg.connect(database_url("postgres"))
+def on_port(server: str, port: int) -> str:
+    """The same server URL on another port: a Citus worker beside its coordinator."""
+    parts = urlsplit(server)
+    user = parts.netloc.rpartition("@")[0]
+    netloc = f"{user}@{parts.hostname}:{port}" if user else f"{parts.hostname}:{port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+async def create_database(name: str, server: str | None = None) -> str:
+    conn = await asyncpg.connect(database_url("postgres", server))
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    return name, database_url(name)
+    return database_url(name, server)
 
 
-async def drop_database(name: str) -> None:
-    conn = await asyncpg.connect(database_url("postgres"))
+async def fresh_database(prefix: str, server: str | None = None) -> tuple[str, str]:
+    name = f"{prefix}_{uuid.uuid4().hex[:6]}"
+    return name, await create_database(name, server)
+
+
+async def drop_database(name: str, server: str | None = None) -> None:
+    conn = await asyncpg.connect(database_url("postgres", server))
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+async def fresh_citus_database(
+    prefix: str, coordinator: str, worker_ports: Sequence[int]
+) -> tuple[str, str]:
+    """A new database on the coordinator and on every worker, `citus` in each, the workers
+    added to the coordinator's. Returns its name and the coordinator's URL of it."""
+    name = f"{prefix}_{uuid.uuid4().hex[:6]}"
+    coordinator_port = urlsplit(coordinator).port or 5432
+    for port in (coordinator_port, *worker_ports):
+        conn = await asyncpg.connect(await create_database(name, on_port(coordinator, port)))
+        try:
+            await conn.execute("CREATE EXTENSION citus")
+        finally:
+            await conn.close()
+    url = database_url(name, coordinator)
+    host = urlsplit(coordinator).hostname
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("SELECT citus_set_coordinator_host($1, $2)", host, coordinator_port)
+        for port in worker_ports:
+            await conn.execute("SELECT citus_add_node($1, $2)", host, port)
+    finally:
+        await conn.close()
+    return name, url
+
+
+async def drop_citus_database(name: str, coordinator: str, worker_ports: Sequence[int]) -> None:
+    for port in (urlsplit(coordinator).port or 5432, *worker_ports):
+        await drop_database(name, on_port(coordinator, port))
 
 
 async def pg_version(url: str) -> str:
@@ -164,13 +208,16 @@ def carrierdesk_env(url: str, admin_token: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def start_carrierdesk(url: str, admin_token: str, *, worker: bool = False) -> Server:
+def start_carrierdesk(
+    url: str, admin_token: str, *, worker: bool = False, timeout: float = 120
+) -> Server:
+    """`serve` on the server core, ready (migrated and seeded) within `timeout` seconds."""
     port = free_port()
     argv = [CARRIERDESK, "serve", "--port", str(port)]
     if not worker:
         argv.append("--no-worker")
     server = Server(argv, carrierdesk_env(url, admin_token), port, SERVER_CORE)
-    server.wait("/readyz")
+    server.wait("/readyz", timeout)
     return server
 
 
