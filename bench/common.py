@@ -250,6 +250,31 @@ def admin_token() -> str:
     return "cdk_bench_" + secrets.token_urlsafe(32)
 
 
+CONTACT = {"name": "NOC duty desk", "phone": "+593 2 400 5124", "email": "noc@acme.example"}
+
+
+def ticket_body(base: str, auth: dict[str, str]) -> dict[str, Any]:
+    """An enterprise in Ecuador and its data service, made through the API; the body of a
+    ticket on that service."""
+    with httpx.Client(base_url=base, headers=auth) as c:
+        ent = c.post("/v1/enterprises", json={"name": "Bench", "country": "EC"}).json()["id"]
+        svc = c.post(
+            f"/v1/enterprises/{ent}/services",
+            json={
+                "code": "SVC-BENCH",
+                "product_line": "data",
+                "site": {"address": "Av. Amazonas", "city": "Quito", "country": "EC"},
+            },
+        ).json()["id"]
+    return {
+        "enterprise_id": ent,
+        "service_id": svc,
+        "severity": "major",
+        "summary": "Link down at the head office",
+        "contact": CONTACT,
+    }
+
+
 # --- load ---------------------------------------------------------------
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
