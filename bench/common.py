@@ -186,6 +186,18 @@ class Server:
         ticks = os.sysconf("SC_CLK_TCK")
         return (int(fields[11]) + int(fields[12])) / ticks
 
+    def errors(self) -> list[dict[str, Any]]:
+        """The ERROR records of the server's JSON log so far (read it before `stop`)."""
+        records = []
+        for line in Path(self.log.name).read_text(errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and record.get("level") == "ERROR":
+                records.append(record)
+        return records
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -217,7 +229,11 @@ def start_carrierdesk(
     if not worker:
         argv.append("--no-worker")
     server = Server(argv, carrierdesk_env(url, admin_token), port, SERVER_CORE)
-    server.wait("/readyz", timeout)
+    try:
+        server.wait("/readyz", timeout)
+    except BaseException:
+        server.stop()
+        raise
     return server
 
 
@@ -255,8 +271,9 @@ CONTACT = {"name": "NOC duty desk", "phone": "+593 2 400 5124", "email": "noc@ac
 
 def ticket_body(base: str, auth: dict[str, str]) -> dict[str, Any]:
     """An enterprise in Ecuador and its data service, made through the API; the body of a
-    ticket on that service."""
-    with httpx.Client(base_url=base, headers=auth) as c:
+    ticket on that service. A fresh server's first requests may be slow (its pool's new
+    connections each look their types up first), hence the long timeout."""
+    with httpx.Client(base_url=base, headers=auth, timeout=60) as c:
         ent = c.post("/v1/enterprises", json={"name": "Bench", "country": "EC"}).json()["id"]
         svc = c.post(
             f"/v1/enterprises/{ent}/services",
@@ -288,10 +305,19 @@ def _ms(text: str) -> float:
 
 
 def wrk(
-    url: str, *, seconds: int, script: str | None = None, connections: int = 32
+    url: str,
+    *,
+    seconds: int,
+    script: str | None = None,
+    connections: int = 32,
+    timeout: int | None = None,
 ) -> dict[str, float]:
-    """One wrk run on the load core: req/s, p50 and p99 in ms, non-2xx count."""
+    """One wrk run on the load core: req/s, p50 and p99 in ms, non-2xx count, and the
+    requests wrk gave up on after `timeout` seconds (its default: 2), which its latencies
+    leave out."""
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if timeout:
+        argv.append(f"--timeout={timeout}s")
     if script:
         path = Path(tempfile.mkstemp(suffix=".lua")[1])
         path.write_text(script)
@@ -304,17 +330,28 @@ def wrk(
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
-    return {"rps": rps, "p50": p50, "p99": p99, "non2xx": float(bad.group(1)) if bad else 0.0}
+    late = re.search(r"Socket errors:.*timeout (\d+)", text)
+    return {
+        "rps": rps,
+        "p50": p50,
+        "p99": p99,
+        "non2xx": float(bad.group(1)) if bad else 0.0,
+        "timeouts": float(late.group(1)) if late else 0.0,
+    }
 
 
 def interleaved(
-    systems: dict[str, tuple[str, str | None]], *, rounds: int, seconds: int
+    systems: dict[str, tuple[str, str | None]],
+    *,
+    rounds: int,
+    seconds: int,
+    timeout: int | None = None,
 ) -> dict[str, list[dict[str, float]]]:
     """Alternate the systems round by round; returns every round's figures per system."""
     results: dict[str, list[dict[str, float]]] = {name: [] for name in systems}
     for _ in range(rounds):
         for name, (url, script) in systems.items():
-            results[name].append(wrk(url, seconds=seconds, script=script))
+            results[name].append(wrk(url, seconds=seconds, script=script, timeout=timeout))
     return results
 
 
