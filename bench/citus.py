@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shlex
+import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -165,6 +167,22 @@ def breach_lag(target: Target, tickets: int, seconds: float) -> dict[str, Any]:
     }
 
 
+async def set_defaults(url: str, settings: list[str]) -> None:
+    """`ALTER DATABASE … SET key = value` for each `key=value`: new connections take it."""
+    conn = await asyncpg.connect(url)
+    try:
+        name = await conn.fetchval("SELECT current_database()")
+        for setting in settings:
+            key, _, value = setting.partition("=")
+            await conn.execute(f'ALTER DATABASE "{name}" SET {key} = {quote_literal(value)}')
+    finally:
+        await conn.close()
+
+
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 def start(targets: list[Target], label: str, url: str, token: str) -> Target:
     """`serve` (with its worker) on a fresh database, added to `targets` (so it is stopped
     whatever fails next), with an enterprise and service to open tickets on."""
@@ -191,6 +209,8 @@ def measure(args: argparse.Namespace) -> Results:
     citus_db, citus_url = run(fresh_citus_database("bench_citus", args.coordinator, workers))
     targets: list[Target] = []
     try:
+        for url in (plain_url, citus_url):
+            run(set_defaults(url, args.setting))
         start(targets, "PostgreSQL, one server", plain_url, token)
         citus = start(targets, f"Citus, coordinator + {len(workers)} workers", citus_url, token)
         citus.version += ", Citus " + run(
@@ -287,6 +307,11 @@ def report(args: argparse.Namespace, results: Results) -> str:
         + "). Lag = `breached_at − due_at` in `sla_clocks`; the dues spread over "
         + ", ".join(f"{lag[t.label]['due_spread_s']:.1f} s" for t in targets)
         + f". ERROR records in the serve logs: {errors}."
+        + (
+            f" Both databases were set {', '.join(args.setting)} (ALTER DATABASE SET)."
+            if args.setting
+            else ""
+        )
     )
 
 
@@ -297,6 +322,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10, help="seconds of load not counted")
     parser.add_argument("--tickets", type=int, default=300, help="tickets falling due together")
     parser.add_argument("--target", type=float, default=15.0, help="reception target, seconds")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a server setting for both fresh databases (ALTER DATABASE SET), e.g. jit=off",
+    )
     parser.add_argument("--plain", default=PLAIN, help="plain PostgreSQL server URL")
     parser.add_argument("--coordinator", default=COORDINATOR, help="Citus coordinator URL")
     parser.add_argument("--workers", default=",".join(map(str, WORKER_PORTS)), help="ports")
@@ -304,11 +336,12 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):  # the ticket opener runs where wrk does
         os.sched_setaffinity(0, {int(LOAD_CORE)})
     results = measure(args)
+    settings = ", ".join(f"`{x}`" for x in args.setting)
+    title = "Plain PostgreSQL and Citus side by side"
     write_section(
-        "citus",
-        "Plain PostgreSQL and Citus side by side",
-        f"uv run python -m bench.citus --rounds {args.rounds} --seconds {args.seconds} "
-        f"--tickets {args.tickets} --target {args.target:g}",
+        "citus-settings" if settings else "citus",
+        title + (f", databases set {settings}" if settings else ""),
+        "uv run python -m bench.citus " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         report(args, results),
     )
 
