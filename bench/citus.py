@@ -238,8 +238,11 @@ def measure(args: argparse.Namespace) -> Results:
         for t in targets:
             t.errors = t.server.errors()
             t.server.stop()
-            for record in t.errors[:1]:
-                print(f"first ERROR in {t.label}'s serve log:", record)  # noqa: T201
+            for i, record in enumerate(t.errors):
+                last = str(record.get("exc", "")).strip().splitlines()[-1:] or [""]
+                print(f"ERROR in {t.label}'s serve log:", record["msg"], "|", last[0])  # noqa: T201
+                if i == 0:
+                    print(record)  # noqa: T201  the first in full (its SQL, if any)
         run(drop_database(plain_db, args.plain))
         run(drop_citus_database(citus_db, args.coordinator, workers))
 
