@@ -25,6 +25,7 @@ from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -68,29 +69,72 @@ def server_url() -> str:
     return as_libpq_url(sqlalchemy_url(server, "postgres")).replace("/postgres?", "/{db}?")
 
 
-def database_url(name: str) -> str:
-    base = server_url()
+def database_url(name: str, server: str | None = None) -> str:
+    """Database `name` on `server` (a URL without a database), by default `server_url()`."""
+    base = server or server_url()
     if "{db}" in base:
         return base.format(db=name)
     return f"{base}/{name}"
 
 
-async def fresh_database(prefix: str) -> tuple[str, str]:
-    name = f"{prefix}_{uuid.uuid4().hex[:6]}"
-    conn = await asyncpg.connect(database_url("postgres"))
+def on_port(server: str, port: int) -> str:
+    """The same server URL on another port: a Citus worker beside its coordinator."""
+    parts = urlsplit(server)
+    user = parts.netloc.rpartition("@")[0]
+    netloc = f"{user}@{parts.hostname}:{port}" if user else f"{parts.hostname}:{port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+async def create_database(name: str, server: str | None = None) -> str:
+    conn = await asyncpg.connect(database_url("postgres", server))
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    return name, database_url(name)
+    return database_url(name, server)
 
 
-async def drop_database(name: str) -> None:
-    conn = await asyncpg.connect(database_url("postgres"))
+async def fresh_database(prefix: str, server: str | None = None) -> tuple[str, str]:
+    name = f"{prefix}_{uuid.uuid4().hex[:6]}"
+    return name, await create_database(name, server)
+
+
+async def drop_database(name: str, server: str | None = None) -> None:
+    conn = await asyncpg.connect(database_url("postgres", server))
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+async def fresh_citus_database(
+    prefix: str, coordinator: str, worker_ports: Sequence[int]
+) -> tuple[str, str]:
+    """A new database on the coordinator and on every worker, `citus` in each, the workers
+    added to the coordinator's. Returns its name and the coordinator's URL of it."""
+    name = f"{prefix}_{uuid.uuid4().hex[:6]}"
+    coordinator_port = urlsplit(coordinator).port or 5432
+    for port in (coordinator_port, *worker_ports):
+        conn = await asyncpg.connect(await create_database(name, on_port(coordinator, port)))
+        try:
+            await conn.execute("CREATE EXTENSION citus")
+        finally:
+            await conn.close()
+    url = database_url(name, coordinator)
+    host = urlsplit(coordinator).hostname
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("SELECT citus_set_coordinator_host($1, $2)", host, coordinator_port)
+        for port in worker_ports:
+            await conn.execute("SELECT citus_add_node($1, $2)", host, port)
+    finally:
+        await conn.close()
+    return name, url
+
+
+async def drop_citus_database(name: str, coordinator: str, worker_ports: Sequence[int]) -> None:
+    for port in (urlsplit(coordinator).port or 5432, *worker_ports):
+        await drop_database(name, on_port(coordinator, port))
 
 
 async def pg_version(url: str) -> str:
@@ -142,6 +186,18 @@ class Server:
         ticks = os.sysconf("SC_CLK_TCK")
         return (int(fields[11]) + int(fields[12])) / ticks
 
+    def errors(self) -> list[dict[str, Any]]:
+        """The ERROR records of the server's JSON log so far (read it before `stop`)."""
+        records = []
+        for line in Path(self.log.name).read_text(errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and record.get("level") == "ERROR":
+                records.append(record)
+        return records
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -164,13 +220,20 @@ def carrierdesk_env(url: str, admin_token: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def start_carrierdesk(url: str, admin_token: str, *, worker: bool = False) -> Server:
+def start_carrierdesk(
+    url: str, admin_token: str, *, worker: bool = False, timeout: float = 120
+) -> Server:
+    """`serve` on the server core, ready (migrated and seeded) within `timeout` seconds."""
     port = free_port()
     argv = [CARRIERDESK, "serve", "--port", str(port)]
     if not worker:
         argv.append("--no-worker")
     server = Server(argv, carrierdesk_env(url, admin_token), port, SERVER_CORE)
-    server.wait("/readyz")
+    try:
+        server.wait("/readyz", timeout)
+    except BaseException:
+        server.stop()
+        raise
     return server
 
 
@@ -203,6 +266,32 @@ def admin_token() -> str:
     return "cdk_bench_" + secrets.token_urlsafe(32)
 
 
+CONTACT = {"name": "NOC duty desk", "phone": "+593 2 400 5124", "email": "noc@acme.example"}
+
+
+def ticket_body(base: str, auth: dict[str, str]) -> dict[str, Any]:
+    """An enterprise in Ecuador and its data service, made through the API; the body of a
+    ticket on that service. A fresh server's first requests may be slow (its pool's new
+    connections each look their types up first), hence the long timeout."""
+    with httpx.Client(base_url=base, headers=auth, timeout=60) as c:
+        ent = c.post("/v1/enterprises", json={"name": "Bench", "country": "EC"}).json()["id"]
+        svc = c.post(
+            f"/v1/enterprises/{ent}/services",
+            json={
+                "code": "SVC-BENCH",
+                "product_line": "data",
+                "site": {"address": "Av. Amazonas", "city": "Quito", "country": "EC"},
+            },
+        ).json()["id"]
+    return {
+        "enterprise_id": ent,
+        "service_id": svc,
+        "severity": "major",
+        "summary": "Link down at the head office",
+        "contact": CONTACT,
+    }
+
+
 # --- load ---------------------------------------------------------------
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
@@ -216,10 +305,19 @@ def _ms(text: str) -> float:
 
 
 def wrk(
-    url: str, *, seconds: int, script: str | None = None, connections: int = 32
+    url: str,
+    *,
+    seconds: int,
+    script: str | None = None,
+    connections: int = 32,
+    timeout: int | None = None,
 ) -> dict[str, float]:
-    """One wrk run on the load core: req/s, p50 and p99 in ms, non-2xx count."""
+    """One wrk run on the load core: req/s, p50 and p99 in ms, non-2xx count, and the
+    requests wrk gave up on after `timeout` seconds (its default: 2), which its latencies
+    leave out."""
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if timeout:
+        argv.append(f"--timeout={timeout}s")
     if script:
         path = Path(tempfile.mkstemp(suffix=".lua")[1])
         path.write_text(script)
@@ -232,17 +330,28 @@ def wrk(
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
-    return {"rps": rps, "p50": p50, "p99": p99, "non2xx": float(bad.group(1)) if bad else 0.0}
+    late = re.search(r"Socket errors:.*timeout (\d+)", text)
+    return {
+        "rps": rps,
+        "p50": p50,
+        "p99": p99,
+        "non2xx": float(bad.group(1)) if bad else 0.0,
+        "timeouts": float(late.group(1)) if late else 0.0,
+    }
 
 
 def interleaved(
-    systems: dict[str, tuple[str, str | None]], *, rounds: int, seconds: int
+    systems: dict[str, tuple[str, str | None]],
+    *,
+    rounds: int,
+    seconds: int,
+    timeout: int | None = None,
 ) -> dict[str, list[dict[str, float]]]:
     """Alternate the systems round by round; returns every round's figures per system."""
     results: dict[str, list[dict[str, float]]] = {name: [] for name in systems}
     for _ in range(rounds):
         for name, (url, script) in systems.items():
-            results[name].append(wrk(url, seconds=seconds, script=script))
+            results[name].append(wrk(url, seconds=seconds, script=script, timeout=timeout))
     return results
 
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import argparse
 
-import httpx
-
 from bench.common import (
     admin_token,
     drop_database,
@@ -20,10 +18,9 @@ from bench.common import (
     start_carrierdesk,
     start_reference,
     table,
+    ticket_body,
     write_section,
 )
-
-CONTACT = {"name": "NOC duty desk", "phone": "+593 2 400 5124", "email": "noc@acme.example"}
 
 
 def main() -> None:
@@ -38,23 +35,7 @@ def main() -> None:
     ref = start_reference(url)
     try:
         auth = {"Authorization": f"Bearer {token}"}
-        with httpx.Client(base_url=cd.base, headers=auth) as c:
-            ent = c.post("/v1/enterprises", json={"name": "Bench", "country": "EC"}).json()["id"]
-            svc = c.post(
-                f"/v1/enterprises/{ent}/services",
-                json={
-                    "code": "SVC-BENCH",
-                    "product_line": "data",
-                    "site": {"address": "Av. Amazonas", "city": "Quito", "country": "EC"},
-                },
-            ).json()["id"]
-        body = {
-            "enterprise_id": ent,
-            "service_id": svc,
-            "severity": "major",
-            "summary": "Link down at the head office",
-            "contact": CONTACT,
-        }
+        body = ticket_body(cd.base, auth)
         results = interleaved(
             {
                 "Carrier Desk POST /v1/tickets": (
