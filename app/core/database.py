@@ -71,6 +71,11 @@ SERVER_SETTINGS = {
     # maintenance) after reading across shards; Citus allows that only when it ran the read
     # one connection per node. Plain PostgreSQL keeps the setting as an unused placeholder.
     "citus.multi_shard_modify_mode": "sequential",
+    # asyncpg looks up a type it has not met on a new connection's first use of it; JIT
+    # compiling that catalog query costs seconds under load, and Citus's hiding of shard
+    # tables from the catalog costs as much again (migrations, which list tables, keep it).
+    "jit": "off",
+    "citus.override_table_visibility": "off",
 }
 
 

@@ -118,7 +118,7 @@ _STORED_ANSWER = stored_answer_cte(
 )
 
 # A ticket on a service an open incident affects is linked to it in the same statement.
-_INCIDENT_LINK = link_new_ticket_cte("t", service="$4", at="$14")
+_INCIDENT_LINK = link_new_ticket_cte("t", enterprise="$3", service="$4", at="$14")
 
 _INSERT = f"""
 WITH t AS (
