@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from app.seeding import seed_reference_data
 from tests.support.citus import citus_database  # noqa: F401  (the fixture of the `citus` tests)
 from tests.support.database import ServerHandle, create_database, drop_database
 from tests.support.live_app import live_app
+from tests.support.processes import Fleet, fleet_on
 from tests.support.world import World
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -158,3 +159,9 @@ async def live(fresh_database: str, settings: Settings) -> AsyncIterator[tuple[W
     real connection pool."""
     async with live_app(fresh_database, settings) as (world, app):
         yield world, app
+
+
+@pytest.fixture
+def fleet(fresh_database: str) -> Iterator[Fleet]:
+    """Real `carrierdesk` processes on a committed database of their own."""
+    yield from fleet_on(fresh_database)

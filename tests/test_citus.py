@@ -24,7 +24,7 @@ import pytest
 from app.core.distribution import DISTRIBUTED, reference_tables
 from app.models import Base
 from tests.support.live import CONTACT, Live, query
-from tests.support.processes import Fleet, wait_until
+from tests.support.processes import Fleet, fleet_on, wait_until
 from tests.support.receiver import WebhookReceiver
 
 QUITO = ZoneInfo("America/Guayaquil")
@@ -32,21 +32,12 @@ QUITO = ZoneInfo("America/Guayaquil")
 
 @pytest.fixture
 def plain_fleet(fresh_database: str) -> Iterator[Fleet]:
-    yield from _fleet(fresh_database)
+    yield from fleet_on(fresh_database)
 
 
 @pytest.fixture
 def citus_fleet(citus_database: str) -> Iterator[Fleet]:
-    yield from _fleet(citus_database)
-
-
-def _fleet(database_url: str) -> Iterator[Fleet]:
-    fleet = Fleet(database_url)
-    try:
-        yield fleet
-    finally:
-        print(fleet.logs())  # noqa: T201  (pytest shows it when the test failed)
-        fleet.close()
+    yield from fleet_on(citus_database)
 
 
 def bearer(token: str) -> dict[str, str]:

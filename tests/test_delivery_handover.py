@@ -4,8 +4,6 @@ had in flight is sent twice. Real processes, real PostgreSQL, a real receiver on
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.support.live import Live, query, scalar
@@ -26,16 +24,6 @@ CLAIMS = (
     "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND attempts >= 1 "
     "AND next_attempt_at > now()"
 )
-
-
-@pytest.fixture
-def fleet(fresh_database: str) -> Iterator[Fleet]:
-    fleet = Fleet(fresh_database)
-    try:
-        yield fleet
-    finally:
-        print(fleet.logs())  # noqa: T201  (pytest shows it when the test failed)
-        fleet.close()
 
 
 def test_a_killed_workers_claims_pass_to_another_worker_within_a_few_leases(

@@ -9,7 +9,7 @@ import smtplib
 import socket
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +29,6 @@ from tests.support.world import World
 from tests.test_inbound_mail import CONTACT, REPAIR, setup
 
 pytestmark = pytest.mark.processes
-
-
-@pytest.fixture
-def fleet(fresh_database: str) -> Iterator[Fleet]:
-    fleet = Fleet(fresh_database)
-    try:
-        yield fleet
-    finally:
-        print(fleet.logs())  # noqa: T201  (pytest shows it when the test failed)
-        fleet.close()
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ lets the receiver drop; no id is ever missing).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -23,16 +22,6 @@ from tests.support.processes import WEBHOOK_LEASE_SECONDS, Fleet, WorkerProcess,
 from tests.support.receiver import WebhookReceiver, sender_pid
 
 pytestmark = pytest.mark.processes
-
-
-@pytest.fixture
-def fleet(fresh_database: str) -> Iterator[Fleet]:
-    fleet = Fleet(fresh_database)
-    try:
-        yield fleet
-    finally:
-        print(fleet.logs())  # noqa: T201  (pytest shows it when the test failed)
-        fleet.close()
 
 
 # A delivery claimed and still in flight: its lease is ahead of now.

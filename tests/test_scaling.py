@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -17,16 +16,6 @@ pytestmark = pytest.mark.processes
 
 TICKETS = 10
 ENDPOINTS = 3
-
-
-@pytest.fixture
-def fleet(fresh_database: str) -> Iterator[Fleet]:
-    fleet = Fleet(fresh_database)
-    try:
-        yield fleet
-    finally:
-        print(fleet.logs())  # noqa: T201  (pytest shows it when the test failed)
-        fleet.close()
 
 
 def work_done(worker: WorkerProcess) -> Counter[str]:

@@ -17,15 +17,29 @@ batch keeps the oldest-first order of step 1.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.base import TenantKey
 
 Claim = Callable[[uuid.UUID | None, list[Any]], Awaitable[Sequence[Any]]]
+
+
+def candidates(table: Any, oldest_first: Any, limit: int, *where: Any) -> Select[Any]:
+    """Step 1: `(enterprise_id, id)` of up to `limit` rows of `table` matching `where`, in
+    `oldest_first` order, unlocked."""
+    return select(table.enterprise_id, table.id).where(*where).order_by(oldest_first).limit(limit)
+
+
+def by_tenant(pairs: Iterable[tuple[Any, Any]]) -> dict[Any, list[Any]]:
+    """`(enterprise_id, id)` pairs grouped by enterprise, each group and id in its first order."""
+    grouped: dict[Any, list[Any]] = {}
+    for enterprise_id, row_id in pairs:
+        grouped.setdefault(enterprise_id, []).append(row_id)
+    return grouped
 
 
 def tenant_is(column: Any, enterprise_id: uuid.UUID | None) -> ColumnElement[bool]:
@@ -40,10 +54,8 @@ async def claim_per_tenant(
     """Run `candidates` (rows of `(enterprise_id, id)`, no lock), then `claim(enterprise_id,
     ids)` once per enterprise in the order its first candidate came; answer what the claims
     returned, in that order."""
-    by_tenant: dict[uuid.UUID | None, list[Any]] = {}
-    for enterprise_id, row_id in (await session.execute(candidates)).all():
-        by_tenant.setdefault(enterprise_id, []).append(row_id)
+    found = by_tenant((await session.execute(candidates)).tuples())
     claimed: list[Any] = []
-    for enterprise_id, ids in by_tenant.items():
+    for enterprise_id, ids in found.items():
         claimed.extend(await claim(enterprise_id, ids))
     return claimed

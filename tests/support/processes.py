@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -220,3 +220,14 @@ class Fleet:
 def libpq_url(url: str) -> str:
     """The environment variable takes any PostgreSQL URL; pass the plain libpq form."""
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def fleet_on(database_url: str) -> Iterator[Fleet]:
+    """A fixture's body: processes on `database_url`, stopped at the end, their logs printed
+    (pytest shows them when the test failed)."""
+    fleet = Fleet(database_url)
+    try:
+        yield fleet
+    finally:
+        print(fleet.logs())  # noqa: T201
+        fleet.close()

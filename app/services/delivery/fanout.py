@@ -20,7 +20,7 @@ from sqlalchemy import and_, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.claims import claim_per_tenant, tenant_is
+from app.core.claims import by_tenant, candidates, claim_per_tenant, tenant_is
 from app.core.clock import Clock
 from app.core.event_registry import customer_view, pattern_matches
 from app.core.event_watermark import EventWatermark
@@ -88,12 +88,6 @@ async def fan_out_batch(
     from app.services.tmf621.hub_events import tmf_deliveries
 
     pending = (OutboxMessage.processed_at.is_(None), OutboxMessage.event_id <= settled)
-    candidates = (
-        select(OutboxMessage.enterprise_id, OutboxMessage.id)
-        .where(*pending)
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-    )
 
     async def claim(enterprise_id: uuid.UUID | None, ids: list[Any]) -> list[Any]:
         statement = (
@@ -121,7 +115,9 @@ async def fan_out_batch(
         )
         return list((await session.execute(statement)).all())
 
-    claimed = await claim_per_tenant(session, candidates, claim)
+    claimed = await claim_per_tenant(
+        session, candidates(OutboxMessage, OutboxMessage.id, limit, *pending), claim
+    )
     claimed.sort(key=lambda row: row.outbox_id)
     if not claimed:
         await session.rollback()
@@ -166,10 +162,9 @@ async def fan_out_batch(
     mails = await mails_for_events(session, events, now)
     for chunk in _chunks(mails):
         await session.execute(pg_insert(MailMessage).values(chunk))
-    by_tenant: dict[uuid.UUID | None, list[int]] = {}
-    for event in events:
-        by_tenant.setdefault(event.enterprise_id, []).append(event.outbox_id)
-    for enterprise_id, outbox_ids in by_tenant.items():
+    for enterprise_id, outbox_ids in by_tenant(
+        (e.enterprise_id, e.outbox_id) for e in events
+    ).items():
         await session.execute(
             update(OutboxMessage)
             .where(tenant_is(OutboxMessage.enterprise_id, enterprise_id))

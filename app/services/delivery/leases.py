@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Select, Update, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.claims import claim_per_tenant, tenant_is
+from app.core.claims import candidates, claim_per_tenant, tenant_is
 
 
 async def lease_due(
@@ -30,19 +30,14 @@ async def lease_due(
     lease: timedelta,
     returning: Sequence[Any],
     *,
-    candidates: Select[Any] | None = None,
+    found: Select[Any] | None = None,
 ) -> list[Any]:
     """Lease up to `limit` of `queue`'s pending rows due at `now`, the longest due first
-    (`candidates` narrows which: rows of `(enterprise_id, id)`); answer the `returning`
-    columns of each leased row. Claimed per enterprise (`core.claims`)."""
+    (`found`, rows of `(enterprise_id, id)`, narrows which); answer the `returning` columns
+    of each leased row. Claimed per enterprise (`core.claims`)."""
     due = (queue.status == "pending", queue.next_attempt_at <= now)
-    if candidates is None:
-        candidates = (
-            select(queue.enterprise_id, queue.id)
-            .where(*due)
-            .order_by(queue.next_attempt_at)
-            .limit(limit)
-        )
+    if found is None:
+        found = candidates(queue, queue.next_attempt_at, limit, *due)
 
     async def claim(enterprise_id: uuid.UUID | None, ids: list[Any]) -> list[Any]:
         mine = (tenant_is(queue.enterprise_id, enterprise_id), queue.id.in_(ids), *due)
@@ -63,7 +58,7 @@ async def lease_due(
         )
         return list((await session.execute(leased)).all())
 
-    return await claim_per_tenant(session, candidates, claim)
+    return await claim_per_tenant(session, found, claim)
 
 
 def renew_leases(queue: Any, held: Iterable[tuple[Any, int]], until: datetime) -> Update | None:

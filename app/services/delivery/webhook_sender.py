@@ -25,6 +25,7 @@ from sqlalchemy import and_, exists, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks import Webhook
 
+from app.core.claims import by_tenant
 from app.core.settings import Settings
 from app.models import OutboxMessage, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.services.delivery.addresses import AddressRefused, check_destination
@@ -126,10 +127,10 @@ async def claim_due(
     """Lease up to `limit` due deliveries, each the head of its endpoint's queue; with
     `failing`, only from endpoints that are (True) or are not (False) failing lately."""
     heads = _heads()
-    candidates = select(heads.c.enterprise_id, heads.c.id).where(heads.c.next_attempt_at <= now)
+    heads_due = select(heads.c.enterprise_id, heads.c.id).where(heads.c.next_attempt_at <= now)
     if failing is not None:
         lately = heads.c.failing_since.is_not(None)
-        candidates = candidates.where(lately if failing else ~lately)
+        heads_due = heads_due.where(lately if failing else ~lately)
     leased = await lease_due(
         session,
         WebhookDelivery,
@@ -146,11 +147,11 @@ async def claim_due(
             WebhookDelivery.attempts,
             WebhookDelivery.listener_path,
         ),
-        candidates=candidates.order_by(heads.c.next_attempt_at).limit(limit),
+        found=heads_due.order_by(heads.c.next_attempt_at).limit(limit),
     )
     endpoints = {
         (row.enterprise_id, row.id): row
-        for enterprise_id, endpoint_ids in _by_tenant(
+        for enterprise_id, endpoint_ids in by_tenant(
             (d.enterprise_id, d.endpoint_id) for d in leased
         ).items()
         for row in (
@@ -190,13 +191,6 @@ async def claim_due(
         )
     await session.commit()
     return rows
-
-
-def _by_tenant(pairs: Any) -> dict[Any, list[Any]]:
-    grouped: dict[Any, list[Any]] = {}
-    for enterprise_id, row_id in pairs:
-        grouped.setdefault(enterprise_id, []).append(row_id)
-    return grouped
 
 
 def signature_header(claimed: Claimed, body: str, at: datetime) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.claims import claim_per_tenant
+from app.core.claims import candidates, claim_per_tenant
 from app.models import SlaClock, Ticket
 from app.services.tickets.clocks import SYSTEM_ACTOR, record_ticket_event, view_of
 from app.services.tickets.directory import escalation_contacts
@@ -45,12 +45,7 @@ class SweepResult:
 def due_clocks_statement(now: datetime, limit: int) -> Any:
     """The candidates: `(enterprise_id, id)` of up to `limit` clocks due at `now`, the most
     overdue first, unlocked (an index scan of the partial index, across every shard)."""
-    return (
-        select(_C.enterprise_id, _C.id)
-        .where(*RUNNING_AND_DUE, _C.next_due_at <= now)
-        .order_by(_C.next_due_at)
-        .limit(limit)
-    )
+    return candidates(SlaClock, _C.next_due_at, limit, *RUNNING_AND_DUE, _C.next_due_at <= now)
 
 
 def claim_clocks_statement(enterprise_id: Any, ids: list[int], now: datetime) -> Any:
