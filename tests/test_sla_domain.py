@@ -21,6 +21,7 @@ from app.services.tickets.rules import (
     Stage,
     Status,
     due_at,
+    firing_order,
     format_duration,
     handbook_policy,
     is_allowed,
@@ -238,3 +239,18 @@ def test_outcome_at_completion() -> None:
     assert outcome_at_completion(due, due + timedelta(microseconds=1), breached=False) == "breached"
     assert outcome_at_completion(due, T0, breached=True) == "breached"
     assert outcome_at_completion(None, T0 + timedelta(days=9), breached=False) == "met"
+
+
+def test_a_clock_catching_up_takes_its_place_by_its_breach() -> None:
+    now = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
+    # Warned before the outage: its next threshold is its breach, due 10 s ago.
+    warned = firing_order(now - timedelta(seconds=10), None, now - timedelta(seconds=10), now)
+    # Not warned yet: its warning was due 30 s ago, its breach 5 s ago.
+    unwarned = firing_order(now - timedelta(seconds=5), None, now - timedelta(seconds=30), now)
+    assert warned < unwarned  # breaches are recorded in the order they fell due
+    # Before its breach, a clock goes by its next threshold (its warning).
+    ahead = firing_order(now + timedelta(seconds=60), None, now - timedelta(seconds=1), now)
+    assert ahead == now - timedelta(seconds=1)
+    # Once breached, by its next escalation level.
+    breached = firing_order(now - timedelta(seconds=60), now, now - timedelta(seconds=2), now)
+    assert breached == now - timedelta(seconds=2)

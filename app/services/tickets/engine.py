@@ -28,7 +28,7 @@ from app.services.tickets.events import (
     TicketEscalated,
     TicketEvent,
 )
-from app.services.tickets.rules import step
+from app.services.tickets.rules import firing_order, step
 
 _C = SlaClock.__table__.c
 _T = Ticket.__table__.c
@@ -158,7 +158,10 @@ async def fire_due_clocks(session: AsyncSession, now: datetime, *, limit: int = 
         return list((await session.execute(claim_clocks_statement(enterprise_id, ids, now))).all())
 
     rows = await claim_per_tenant(session, due_clocks_statement(now, limit), claim)
-    rows.sort(key=lambda row: row.next_due_at)  # fired in due order, whatever the enterprise
+    # Fired in due order, whatever the enterprise. A clock catching up (a worker or the
+    # database was away) may pass its warning and its breach at once: it takes its place by
+    # its breach, so that breaches are recorded in the order they fell due.
+    rows.sort(key=lambda r: firing_order(r.due_at, r.breached_at, r.next_due_at, now))
     fired = 0
     contacts: Contacts = {}
     for row in rows:

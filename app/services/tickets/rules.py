@@ -362,3 +362,15 @@ def outcome_at_completion(due: datetime | None, completed_at: datetime, breached
     if breached or (due is not None and completed_at > due):
         return "breached"
     return "met"
+
+
+def firing_order(
+    due_at: datetime | None, breached_at: datetime | None, next_due_at: datetime, now: datetime
+) -> datetime:
+    """Where a claimed clock goes in the engine's batch: its breach instant once that has
+    passed unrecorded, else the next threshold it reaches. A clock catching up (a worker or the
+    database was away) may pass its warning and its breach at once; it takes its place by its
+    breach, so that breaches are recorded in the order they fell due."""
+    if due_at is not None and breached_at is None and due_at <= now:
+        return due_at
+    return next_due_at
