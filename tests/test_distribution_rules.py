@@ -46,6 +46,9 @@ def test_distributed_tables_are_keyed_by_their_enterprise() -> None:
         assert not table.c.enterprise_id.nullable, f"{name}.enterprise_id may be NULL"
         key = [c.name for c in table.primary_key.columns]
         assert "enterprise_id" in key, f"{name}: primary key {key}"
+        if "id" in key:  # staff and the worker find a row by its id alone
+            leading = {next(iter(index.columns)).name for index in table.indexes}
+            assert "id" in leading, f"{name}: no index on id"
         for constraint in table.constraints:
             if isinstance(constraint, UniqueConstraint):
                 columns = [c.name for c in constraint.columns]

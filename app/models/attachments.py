@@ -28,7 +28,7 @@ class Attachment(Base):
 
     __tablename__ = "attachments"
 
-    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id, index=True)
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
     ticket_id: Mapped[uuid.UUID | None]
     billing_request_id: Mapped[uuid.UUID | None]

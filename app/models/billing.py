@@ -15,7 +15,7 @@ from app.models.base import Base, Timestamped, Versioned, new_id, page_index, te
 class BillingRequest(Versioned, Timestamped, Base):
     __tablename__ = "billing_requests"
 
-    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id, index=True)
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
     account_id: Mapped[uuid.UUID | None]
     type: Mapped[str] = mapped_column(String(32))

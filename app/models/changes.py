@@ -16,7 +16,7 @@ from app.models.base import Base, Timestamped, Versioned, new_id, page_index
 class ChangeRequest(Versioned, Timestamped, Base):
     __tablename__ = "change_requests"
 
-    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id, index=True)
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
     catalog_item: Mapped[str | None] = mapped_column(String(64))
     standard: Mapped[bool]

@@ -37,7 +37,7 @@ class MailMessage(Base):
 
     __tablename__ = "mail_messages"
 
-    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id, index=True)
     # None (stored as NO_TENANT) for mail to staff about no enterprise (a password reset).
     enterprise_id: Mapped[uuid.UUID | None] = mapped_column(
         TenantKey, default=NO_TENANT, index=True
@@ -74,7 +74,7 @@ class WebhookEndpoint(Versioned, Timestamped, Base):
 
     __tablename__ = "webhook_endpoints"
 
-    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id, index=True)
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"), index=True)
     # `standard` (Standard Webhooks, /v1/webhooks) or `tmf621` (a TMF hub listener).
     kind: Mapped[str] = mapped_column(String(16), default="standard")
@@ -98,7 +98,7 @@ class WebhookDelivery(Base):
 
     __tablename__ = "webhook_deliveries"
 
-    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id, index=True)
     endpoint_id: Mapped[uuid.UUID]
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
     event_id: Mapped[int] = mapped_column(BigInteger)
@@ -134,7 +134,7 @@ class WebhookAttempt(Base):
 
     __tablename__ = "webhook_attempts"
 
-    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id, index=True)
     delivery_id: Mapped[uuid.UUID]
     endpoint_id: Mapped[uuid.UUID]
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))

@@ -90,7 +90,7 @@ class CityTier(Base):
 class AccountTeamMember(Base):
     __tablename__ = "account_team_members"
 
-    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id, index=True)
     enterprise_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
     )
@@ -108,7 +108,7 @@ class AccountTeamMember(Base):
 class NotificationContact(Versioned, Timestamped, Base):
     __tablename__ = "notification_contacts"
 
-    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id, index=True)
     enterprise_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("enterprises.id", ondelete="CASCADE")
     )

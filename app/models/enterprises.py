@@ -31,7 +31,7 @@ class Enterprise(Versioned, Timestamped, Base):
 class Account(Timestamped, Base):
     __tablename__ = "accounts"
 
-    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id, index=True)
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"), index=True)
     number: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
@@ -46,7 +46,7 @@ class Account(Timestamped, Base):
 class Service(Versioned, Timestamped, Base):
     __tablename__ = "services"
 
-    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id, index=True)
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
     account_id: Mapped[uuid.UUID | None]
     # A code names one service of its enterprise (two enterprises may use the same code).

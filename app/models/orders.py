@@ -16,7 +16,7 @@ from app.models.base import Base, Timestamped, Versioned, new_id, page_index
 class Order(Versioned, Timestamped, Base):
     __tablename__ = "orders"
 
-    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id, index=True)
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
     number: Mapped[str] = mapped_column(String(32))
     product_line: Mapped[str] = mapped_column(String(200))

@@ -42,7 +42,7 @@ class Event(Base):
 
     # A plain sequence (`events_id_seq`, owned by the column), not an identity column: Citus
     # draws a distributed table's sequence values on the coordinator, in one order for all.
-    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True, index=True)
     # None (stored as NO_TENANT) for the provider's own events, seen by staff only.
     enterprise_id: Mapped[uuid.UUID | None] = mapped_column(TenantKey, default=NO_TENANT)
     subject_type: Mapped[str] = mapped_column(String(32))
@@ -64,7 +64,7 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
 
-    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True, index=True)
     event_id: Mapped[int] = mapped_column(BigInteger)
     enterprise_id: Mapped[uuid.UUID | None] = mapped_column(TenantKey, default=NO_TENANT)
     created_at: Mapped[datetime]

@@ -54,7 +54,7 @@ class SlaPolicy(Versioned, Base):
 class Ticket(Versioned, Timestamped, Base):
     __tablename__ = "tickets"
 
-    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id, index=True)
     number: Mapped[str] = mapped_column(String(32))
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
     # None until the TSC names the service (a NOC may report before it knows the code).
@@ -103,7 +103,7 @@ class SlaClock(Base):
 
     __tablename__ = "sla_clocks"
 
-    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInteger, autoincrement=True, index=True)
     ticket_id: Mapped[uuid.UUID]
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
     stage: Mapped[str] = mapped_column(String(16))

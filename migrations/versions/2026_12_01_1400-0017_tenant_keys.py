@@ -112,6 +112,9 @@ def upgrade() -> None:
     for table, key in KEYS.items():
         op.drop_constraint(f'pk_{table}', table, type_='primary')
         op.create_primary_key(f'pk_{table}', table, ['enterprise_id', *key])
+        if key == ('id',):
+            # Staff, the worker and a lock's tenant look-up find a row by its id alone.
+            op.create_index(f'ix_{table}_id', table, ['id'])
     for table, column, parent in REFERENCES:
         op.create_foreign_key(
             f'fk_{table}_enterprise_id_{parent}',
@@ -126,6 +129,8 @@ def downgrade() -> None:
     for table, _column, parent in REFERENCES:
         op.drop_constraint(f'fk_{table}_enterprise_id_{parent}', table, type_='foreignkey')
     for table, key in KEYS.items():
+        if key == ('id',):
+            op.drop_index(f'ix_{table}_id', table)
         op.drop_constraint(f'pk_{table}', table, type_='primary')
         op.create_primary_key(f'pk_{table}', table, list(key))
     for table in IDENTITIES:
