@@ -85,6 +85,16 @@ async def fresh_database(server: ServerHandle, template_database: str) -> AsyncI
     await drop_database(server, name)
 
 
+@pytest.fixture(scope="module")
+async def module_database(server: ServerHandle, template_database: str) -> AsyncIterator[str]:
+    """A committed database shared by one module's tests: for processes started once per
+    module, by tests that do not depend on a clean slate."""
+    name = f"cd_mod_{uuid.uuid4().hex[:8]}"
+    await create_database(server, name, template=template_database)
+    yield server.url_for(name)
+    await drop_database(server, name)
+
+
 @pytest.fixture(scope="session")
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url, pool_size=5)

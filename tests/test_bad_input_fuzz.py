@@ -12,7 +12,7 @@ module stays within a couple of minutes; the `long` variants explore many more.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,19 +61,14 @@ pytestmark = pytest.mark.processes
 
 
 @pytest.fixture(scope="module")
-async def live_api(server: object, template_database: str) -> AsyncIterator[ApiProcess]:
-    from tests.support.database import create_database, drop_database
-
-    name = "cd_fuzz_" + template_database[-8:]
-    await create_database(server, name, template=template_database)  # type: ignore[arg-type]
-    fleet = Fleet(server.url_for(name))  # type: ignore[attr-defined]
+def live_api(module_database: str) -> Iterator[ApiProcess]:
+    fleet = Fleet(module_database)
     api = fleet.api()
     try:
         api.wait_ready()
         yield api
     finally:
         fleet.close()
-        await drop_database(server, name)  # type: ignore[arg-type]
 
 
 def _call(case: schemathesis.Case, api: ApiProcess) -> None:

@@ -25,9 +25,10 @@ PATH = ["registration", "diagnosis", "verification", "stability", "closure", "cl
 T = TypeVar("T")
 
 
-@pytest.fixture
-def api(fresh_database: str) -> Iterator[tuple[Fleet, ApiProcess, Live]]:
-    fleet = Fleet(fresh_database)
+@pytest.fixture(scope="module")
+def api(module_database: str) -> Iterator[tuple[Fleet, ApiProcess, Live]]:
+    """One `serve` for the module: each test makes its own enterprise and tickets."""
+    fleet = Fleet(module_database)
     live = None
     try:
         api = fleet.api()
