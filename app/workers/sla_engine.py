@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from app.services.calendars.service import public_holidays
 from app.services.directory.rules import DEFAULT_HOLIDAY_CATEGORIES, HANDBOOK_COUNTRIES
 from app.services.tickets.clocks import SLA_CHANNEL
-from app.services.tickets.engine import SweepResult, fire_due_clocks, next_due_instant
+from app.services.tickets.engine import SweepResult, fire_due_clocks
 from app.workers.context import WorkerContext
 
 logger = logging.getLogger("carrierdesk.worker.sla")
@@ -96,8 +96,7 @@ async def sla_loop(ctx: WorkerContext) -> None:
                 logger.info("sla thresholds recorded", extra={"clocks": result.fired})
             if result.claimed >= BATCH:
                 continue  # more are due: no sleep
-            next_at = await next_due_instant(session)
-            await session.rollback()
+        next_at = result.next_due_at
         now = ctx.clock.now()
         delay = seconds_until(alarm.plan(next_at), now)
         if result.claimed:

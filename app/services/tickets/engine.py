@@ -42,6 +42,9 @@ RUNNING_AND_DUE = (_C.state == "running", _C.next_due_at.is_not(None))
 class SweepResult:
     fired: int  # clocks that passed a threshold
     claimed: int  # clocks claimed (a full batch means: look again at once)
+    # The earliest instant a running clock falls due after this batch (read in its
+    # transaction, when the batch was not full): when the loop looks next.
+    next_due_at: datetime | None = None
 
 
 def due_clocks_statement(now: datetime, limit: int) -> Any:
@@ -223,5 +226,6 @@ async def fire_due_clocks(session: AsyncSession, now: datetime, *, limit: int = 
     writes = _Writes()
     fired = sum(writes.add(row, result, now, contacts) for row, result in steps)
     await writes.write(session, now)
+    next_at = await next_due_instant(session) if len(rows) < limit else None
     await session.commit()
-    return SweepResult(fired=fired, claimed=len(rows))
+    return SweepResult(fired=fired, claimed=len(rows), next_due_at=next_at)
