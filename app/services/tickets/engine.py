@@ -6,6 +6,10 @@ any number of workers share the work, none fires the same threshold twice (the r
 warned_at / breached_at / escalation_level guard it), and a worker killed mid-way loses nothing (its
 transaction rolls back and the rows fall due again for the others). The cost is
 the number of due clocks, never the number of open tickets.
+
+A batch is computed first (the pure `rules.step` of each clock, in firing order), then
+written in three statements whatever its size: its events with their outbox rows
+(`core.events.record_events`, ids in firing order, one NOTIFY), its clocks, its tickets.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import BigInteger, and_, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.claims import candidates, claim_per_tenant
@@ -53,42 +58,42 @@ def due_clocks_statement(now: datetime, limit: int) -> Any:
     return candidates(SlaClock, _C.next_due_at, limit, *RUNNING_AND_DUE, _C.next_due_at <= now)
 
 
-def claim_clocks_statement(enterprise_id: Any, ids: list[int], now: datetime) -> Any:
-    """Lock one enterprise's candidates still due, with their tickets (`SKIP LOCKED`: those
-    another worker holds are its own)."""
-    return (
-        select(
-            _C.id,
-            _C.ticket_id,
-            _C.enterprise_id,
-            _C.stage,
-            _C.started_at,
-            _C.target_seconds,
-            _C.due_at,
-            _C.paused_seconds,
-            _C.warning_ratio,
-            _C.escalation_ratios,
-            _C.warned_at,
-            _C.breached_at,
-            _C.escalation_level,
-            _C.next_due_at,
-            _T.number,
-            _T.country,
-            _T.escalation_level.label("ticket_level"),
-        )
-        .join_from(
-            SlaClock.__table__,
-            Ticket.__table__,
-            and_(_T.enterprise_id == _C.enterprise_id, _T.id == _C.ticket_id),
-        )
-        .where(
-            _C.enterprise_id == enterprise_id,
-            _C.id.in_(ids),
-            *RUNNING_AND_DUE,
-            _C.next_due_at <= now,
-        )
-        .with_for_update(of=[SlaClock.__table__, Ticket.__table__], skip_locked=True)
+# Locks one enterprise's candidates still due, with their tickets (`SKIP LOCKED`: those another
+# worker holds are its own). Built once, executed with `enterprise_id`, `ids` (one array, so
+# one prepared statement whatever the count) and `now`.
+_CLAIM: Any = (
+    select(
+        _C.id,
+        _C.ticket_id,
+        _C.enterprise_id,
+        _C.stage,
+        _C.started_at,
+        _C.target_seconds,
+        _C.due_at,
+        _C.paused_seconds,
+        _C.warning_ratio,
+        _C.escalation_ratios,
+        _C.warned_at,
+        _C.breached_at,
+        _C.escalation_level,
+        _C.next_due_at,
+        _T.number,
+        _T.country,
+        _T.escalation_level.label("ticket_level"),
     )
+    .join_from(
+        SlaClock.__table__,
+        Ticket.__table__,
+        and_(_T.enterprise_id == _C.enterprise_id, _T.id == _C.ticket_id),
+    )
+    .where(
+        _C.enterprise_id == bindparam("enterprise_id", type_=_C.enterprise_id.type),
+        _C.id == any_(bindparam("ids", type_=ARRAY(BigInteger))),
+        *RUNNING_AND_DUE,
+        _C.next_due_at <= bindparam("now", type_=_C.next_due_at.type),
+    )
+    .with_for_update(of=[SlaClock.__table__, Ticket.__table__], skip_locked=True)
+)
 
 
 async def next_due_instant(session: AsyncSession) -> datetime | None:
@@ -212,7 +217,8 @@ async def fire_due_clocks(session: AsyncSession, now: datetime, *, limit: int = 
     """One transaction: claim up to `limit` due clocks, record what each passed, commit."""
 
     async def claim(enterprise_id: Any, ids: list[Any]) -> list[Any]:
-        return list((await session.execute(claim_clocks_statement(enterprise_id, ids, now))).all())
+        params = {"enterprise_id": enterprise_id, "ids": ids, "now": now}
+        return list((await session.execute(_CLAIM, params)).all())
 
     rows = await claim_per_tenant(session, due_clocks_statement(now, limit), claim)
     # Fired in due order, whatever the enterprise. A clock catching up (a worker or the
