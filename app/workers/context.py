@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,5 +25,14 @@ class WorkerContext:
     # clocks in due order (claimers in several processes may interleave; each is in order).
     sla_turn: asyncio.Lock = field(default_factory=asyncio.Lock)
 
+    # A loop may say which NOTIFY payloads need it now (the SLA loop: a due instant before the
+    # one it already sleeps until); the others leave it asleep. No filter: every NOTIFY wakes.
+    wake_if: dict[str, Callable[[str], bool]] = field(default_factory=dict)
+
     def wakeup(self, channel: str) -> asyncio.Event:
         return self.wakeups.setdefault(channel, asyncio.Event())
+
+    def notified(self, channel: str, payload: str) -> None:
+        wanted = self.wake_if.get(channel)
+        if wanted is None or wanted(payload):
+            self.wakeup(channel).set()

@@ -26,8 +26,8 @@ async def listen_forever(ctx: WorkerContext, channels: list[str]) -> None:
             conn = await asyncpg.connect(as_libpq_url(ctx.database_url))
             lost = asyncio.Event()
 
-            def on_notify(_c: Any, _pid: int, channel: str, _payload: str) -> None:
-                ctx.wakeup(channel).set()
+            def on_notify(_c: Any, _pid: int, channel: str, payload: str) -> None:
+                ctx.notified(channel, payload)
 
             conn.add_termination_listener(lambda _c, lost=lost: lost.set())
             for channel in channels:

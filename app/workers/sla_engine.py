@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 
 from app.services.calendars.service import public_holidays
 from app.services.directory.rules import DEFAULT_HOLIDAY_CATEGORIES, HANDBOOK_COUNTRIES
 from app.services.tickets.clocks import SLA_CHANNEL
-from app.services.tickets.engine import SweepResult, fire_due_clocks, next_due_instant
+from app.services.tickets.engine import SweepResult, fire_due_clocks
 from app.workers.context import WorkerContext
 
 logger = logging.getLogger("carrierdesk.worker.sla")
@@ -23,6 +24,10 @@ logger = logging.getLogger("carrierdesk.worker.sla")
 BATCH = 200
 MAX_SLEEP = 10.0  # seconds: the loop re-reads the database at least this often
 BUSY_PAUSE = 0.05  # a due clock another worker holds: look again shortly
+# Between two sweeps that found work, at least this long: clocks falling due one after another
+# (10,000 a minute is one every 6 ms) are claimed a few at a time, so the per-sweep statements
+# (candidates, claim, contacts, commit, next due) are shared, at the cost of at most this lag.
+GATHER = 0.05
 SWEEP_SECONDS = 15.0
 
 
@@ -42,20 +47,61 @@ async def warm_directory() -> None:
         await asyncio.to_thread(public_holidays, code, DEFAULT_HOLIDAY_CATEGORIES)
 
 
+class Alarm:
+    """Which NOTIFYs need the loop now. Each names the due instant it set (intake: none, when
+    the new clock never falls due). Asleep, the loop wakes only for an instant before the one
+    it sleeps until (every ticket opened NOTIFYs; its clock falls due hours later); at work,
+    it remembers the earliest instant heard and plans its next look with it."""
+
+    def __init__(self) -> None:
+        self.at: datetime | None = None  # when the loop looks next; None while it works
+        self.heard: datetime | None = None  # the earliest instant named while it worked
+
+    def wanted(self, payload: str) -> bool:
+        if not payload:
+            return False  # a clock that never falls due
+        try:
+            due = datetime.fromisoformat(payload)
+        except ValueError:
+            return True  # a payload naming no instant: look
+        if due.tzinfo is None:
+            return True
+        if self.at is None:
+            self.heard = due if self.heard is None else min(self.heard, due)
+            return False
+        return due < self.at
+
+    def working(self) -> None:
+        self.at = None
+        self.heard = None
+
+    def plan(self, next_at: datetime | None) -> datetime | None:
+        """The earlier of the database's next due instant and any heard while working."""
+        known = [t for t in (next_at, self.heard) if t is not None]
+        return min(known, default=None)
+
+
 async def sla_loop(ctx: WorkerContext) -> None:
     wake = ctx.wakeup(SLA_CHANNEL)
+    alarm = Alarm()
+    ctx.wake_if[SLA_CHANNEL] = alarm.wanted
     warming = asyncio.create_task(warm_directory())  # a reference, so it is not collected
     while True:
-        wake.clear()  # before reading: a NOTIFY arriving from here on is not lost
+        alarm.working()  # a NOTIFY from here on is heard, not lost
+        wake.clear()
+        began = time.monotonic()
         async with ctx.sla_turn, ctx.sessionmaker() as session:
             result = await fire_due_clocks(session, ctx.clock.now(), limit=BATCH)
             if result.fired:
                 logger.info("sla thresholds recorded", extra={"clocks": result.fired})
             if result.claimed >= BATCH:
                 continue  # more are due: no sleep
-            next_at = await next_due_instant(session)
-            await session.rollback()
-        delay = seconds_until(next_at, ctx.clock.now())
+        next_at = result.next_due_at
+        now = ctx.clock.now()
+        delay = seconds_until(alarm.plan(next_at), now)
+        if result.claimed:
+            delay = max(delay, GATHER - (time.monotonic() - began))
+        alarm.at = now + timedelta(seconds=delay)
         try:
             await asyncio.wait_for(wake.wait(), timeout=delay)
         except TimeoutError:

@@ -338,8 +338,9 @@ def next_due(clock: ClockView) -> datetime | None:
 
 def step(clock: ClockView, now: datetime) -> Step:
     """The thresholds passed by `now` (each fires once: the caller records them), and the next."""
-    passed = [t for t in thresholds(clock) if t[2] <= now]
-    later = [t for t in thresholds(clock) if t[2] > now]
+    pending = thresholds(clock)
+    passed = [t for t in pending if t[2] <= now]
+    later = [t for t in pending if t[2] > now]
     breach = any(kind == "breach" for kind, _, _ in passed)
     # A warning overtaken by its breach in the same step is not sent: the breach says more.
     warn = any(kind == "warning" for kind, _, _ in passed) and not breach
