@@ -99,6 +99,7 @@ def create_app(
     callers = CallerCache(resolve_caller_until)
     app.state.callers = callers
     app.state.resolve_caller = callers.resolve
+    app.state.remembered_caller = callers.remembered
     app.state.clock = clock or SystemClock()
     if sessionmaker is not None:
         app.state.sessionmaker = sessionmaker

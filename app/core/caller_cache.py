@@ -88,15 +88,24 @@ class CallerCache:
 
     # --- resolution -------------------------------------------------------------------------
 
+    def remembered(self, token: str, now: datetime) -> Caller | None:
+        """The caller `token` resolved to, if it is remembered and may still be trusted."""
+        if not self.listening:
+            return None
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        fresh = time.monotonic() - entry.stored_at < self.ttl
+        if fresh and (entry.valid_until is None or now < entry.valid_until):
+            return entry.caller
+        self._entries.pop(token, None)
+        return None
+
     async def resolve(self, session: AsyncSession, token: str, now: datetime) -> Caller:
         """The `CallerResolver` the app installs (`app.core.deps.get_caller`)."""
-        if self.listening:
-            entry = self._entries.get(token)
-            if entry is not None:
-                fresh = time.monotonic() - entry.stored_at < self.ttl
-                if fresh and (entry.valid_until is None or now < entry.valid_until):
-                    return entry.caller
-                self._entries.pop(token, None)
+        remembered = self.remembered(token, now)
+        if remembered is not None:
+            return remembered
         generation = self._generation
         caller, valid_until = await self._resolve(session, token, now)
         if self.listening and generation == self._generation:
