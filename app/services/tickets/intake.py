@@ -315,7 +315,6 @@ async def open_ticket(
         due,
         channel,
     )
-    body = answer.model_dump(mode="json")
     # The event's body is its payload model's, serialised here: the statement writes it.
     created = TicketCreated(
         number=number,
@@ -327,14 +326,16 @@ async def open_ticket(
     )
     params = (
         answer.id, number, enterprise_id, service_id, payload.severity.value, payload.summary,
-        payload.description, json.dumps(body["contact"]),
+        payload.description, json.dumps(answer.contact),
         None if site is None else json.dumps(site), terms.country, tier.value,
         payload.external_id, started_at, now,
         None if target is None else target.total_seconds(), due, policy.warning_ratio,
         json.dumps(list(policy.escalation_ratios)), next_at, caller.actor,
         created.stored_json(),
         claim.principal if claim else None, claim.key if claim else None,
-        claim.request_hash if claim else None, json.dumps(body),
+        claim.request_hash if claim else None,
+        # The kept answer, serialised by pydantic-core once, only when a key asks for it.
+        answer.model_dump_json() if claim else None,
         next_at.isoformat() if next_at else "", channel.value,
     )  # fmt: skip
     await _insert(session, driver, caller, claim, payload, params)
