@@ -69,6 +69,8 @@ def test_a_revocation_through_one_serve_holds_in_another_within_a_second(fleet: 
         assert person.status_code == 201, person.text
         person_id = person.json()["id"]
 
+    refresh_tokens: list[str] = []
+
     def signed_in() -> dict[str, str]:
         pair = httpx.post(
             one.base_url + "/v1/auth/token",
@@ -76,10 +78,12 @@ def test_a_revocation_through_one_serve_holds_in_another_within_a_second(fleet: 
             timeout=30,
         )
         assert pair.status_code == 200, pair.text
+        refresh_tokens.append(pair.json()["refresh_token"])
         return bearer(pair.json()["access_token"])
 
     # The other process resolves (and remembers) each token before it changes.
     tokens = {"robot": robot, "signed out": signed_in(), "revoked": signed_in()}
+    tokens["refreshed"] = signed_in()
     for headers in tokens.values():
         for _ in range(3):
             assert _status(other.base_url, "/v1/me", headers) == 200
@@ -97,6 +101,13 @@ def test_a_revocation_through_one_serve_holds_in_another_within_a_second(fleet: 
     out = httpx.post(one.base_url + "/v1/auth/logout", headers=tokens["signed out"], timeout=30)
     assert out.status_code == 204, out.text
     _refused_within_bound(other.base_url, "/v1/me", tokens["signed out"], "signed out refused")
+
+    # A session refreshed through one process: its old access token ends.
+    traded = httpx.post(
+        one.base_url + "/v1/auth/refresh", json={"refresh_token": refresh_tokens[-1]}, timeout=30
+    )
+    assert traded.status_code == 200, traded.text
+    _refused_within_bound(other.base_url, "/v1/me", tokens["refreshed"], "refreshed refused")
 
     # A person's role changed through one process: the other answers with the new role.
     before = httpx.get(other.base_url + "/v1/me", headers=tokens["revoked"], timeout=5).json()
