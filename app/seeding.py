@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.caller_cache import callers_changed
 from app.core.clock import Clock
 from app.core.roles import Role
 from app.core.security import hash_token
@@ -78,4 +79,6 @@ async def ensure_bootstrap_admin(session: AsyncSession, clock: Clock, token: str
         )
         .values(revoked_at=clock.now())
     )
+    # A serve already running elsewhere forgets the administrator it remembers.
+    await callers_changed(session)
     await session.commit()

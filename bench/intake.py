@@ -6,12 +6,13 @@ uv run python -m bench.intake [--rounds 3] [--seconds 10]
 from __future__ import annotations
 
 import argparse
+import time
 
 from bench.common import (
+    Server,
     admin_token,
     drop_database,
     fresh_database,
-    interleaved,
     lua_post,
     median,
     run,
@@ -20,7 +21,26 @@ from bench.common import (
     table,
     ticket_body,
     write_section,
+    wrk,
 )
+
+
+def measured(
+    systems: dict[str, tuple[Server, str, str]], *, rounds: int, seconds: int
+) -> dict[str, list[dict[str, float]]]:
+    """Like `common.interleaved`, and each round also the server's CPU milliseconds per
+    request: on a shared machine a server may get only part of its core, and its CPU per
+    request holds where its rate does not."""
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in systems}
+    for _ in range(rounds):
+        for name, (server, url, script) in systems.items():
+            cpu, started = server.cpu_seconds(), time.monotonic()
+            figures = wrk(url, seconds=seconds, script=script)
+            cpu, elapsed = server.cpu_seconds() - cpu, time.monotonic() - started
+            figures["cpu_ms"] = 1000 * cpu / max(figures["rps"] * elapsed, 1)
+            figures["core"] = cpu / elapsed
+            results[name].append(figures)
+    return results
 
 
 def main() -> None:
@@ -36,13 +56,15 @@ def main() -> None:
     try:
         auth = {"Authorization": f"Bearer {token}"}
         body = ticket_body(cd.base, auth)
-        results = interleaved(
+        results = measured(
             {
                 "Carrier Desk POST /v1/tickets": (
+                    cd,
                     cd.base + "/v1/tickets",
                     lua_post("/v1/tickets", auth, body),
                 ),
                 "reference: FastAPI + asyncpg INSERT": (
+                    ref,
                     ref.base + "/tickets",
                     lua_post("/tickets", {}, {"summary": body["summary"], "severity": "major"}),
                 ),
@@ -65,17 +87,34 @@ def main() -> None:
                 f"{median(runs, 'p50'):.2f}",
                 f"{median(runs, 'p99'):.2f}",
                 int(sum(r["non2xx"] for r in runs)),
+                f"{median(runs, 'cpu_ms'):.2f}",
+                f"{median(runs, 'core'):.2f}",
             ]
         )
     ratio = median(cd_runs, "rps") / median(ref_runs, "rps")
+    cpu_ratio = median(ref_runs, "cpu_ms") / median(cd_runs, "cpu_ms")
+    header = [
+        "system",
+        "req/s (median)",
+        "p50 ms",
+        "p99 ms",
+        "non-2xx",
+        "server CPU ms per request",
+        "share of its core",
+    ]
     body_md = (
-        table(["system", "req/s (median)", "p50 ms", "p99 ms", "non-2xx"], rows)
-        + f"\n\nRatio Carrier Desk / reference (req/s): **{ratio:.2f}**. "
+        table(header, rows)
+        + f"\n\nRatio Carrier Desk / reference (req/s): **{ratio:.2f}**; by server CPU per "
+        f"request (reference / Carrier Desk): **{cpu_ratio:.2f}**. "
         f"{args.rounds} interleaved rounds of {args.seconds} s, wrk 32 connections on its own "
         "core, each server one uvicorn worker on the other core; Carrier Desk without its "
         "worker (`serve --no-worker`). Carrier Desk's path: bearer token check, validation, "
         "Idempotency-Key record, ticket row, reception clock, `ticket.created` event and "
-        "outbox row, NOTIFY, commit. Per-round figures: "
+        "outbox row, NOTIFY, commit (the bearer token's caller remembered between requests, "
+        "`core.caller_cache`). Server CPU is the process's own (user + system, /proc) over "
+        "the round, divided by the requests answered; the share of its core says how much "
+        "of the core the server got (1.00: all of it; less: the machine was busy elsewhere, "
+        "and then the CPU ratio is the steadier figure). Per-round req/s: "
         + "; ".join(f"{k}: " + ", ".join(f"{r['rps']:.0f}" for r in v) for k, v in results.items())
     )
     write_section("intake", "Ticket intake", "uv run python -m bench.intake", body_md)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Concatenate, ParamSpec, TypeVar
@@ -19,9 +20,10 @@ from app.core.settings import Settings
 from app.core.tenancy import Caller
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    # Services commit inside their unit of work; closing here only returns the
-    # connection to the pool, so nothing can fail after the response is sent.
+@asynccontextmanager
+async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session of the app's pool. Services commit inside their unit of work; closing only
+    returns the connection to the pool, so nothing can fail after the response is sent."""
     async with request.app.state.sessionmaker() as session:
         try:
             yield session
@@ -33,11 +35,20 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request_session(request) as session:
+        yield session
+
+
 # Every dependency is `async def`: FastAPI runs a plain `def` dependency in a
 # thread pool, a hop that costs more than the dependency itself on hot paths.
-async def get_clock(request: Request) -> Clock:
+def app_clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
+
+
+async def get_clock(request: Request) -> Clock:
+    return app_clock(request)
 
 
 async def get_settings_dep(request: Request) -> Settings:
@@ -108,18 +119,27 @@ _bearer = HTTPBearer(auto_error=False, description="An API client's token or a u
 # How a bearer token becomes a Caller is the identity feature's business; the
 # app factory hands its resolver over, so the platform imports no feature.
 CallerResolver = Callable[[AsyncSession, str, datetime], Awaitable[Caller]]
+# The caller a token resolved to a moment ago, if it may still be trusted (no database).
+RememberedCaller = Callable[[str, datetime], Caller | None]
 
 
 async def get_caller(
     request: Request,
-    session: SessionDep,
-    clock: ClockDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
+    # Depends on no session nor clock of the request's: a remembered caller (core.caller_cache)
+    # needs neither, and each dependency is work FastAPI does on every request. A look-up
+    # that reaches the database takes a session of its own for that one statement.
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized()
+    now = app_clock(request).now()
+    remembered: RememberedCaller = request.app.state.remembered_caller
+    caller = remembered(credentials.credentials, now)
+    if caller is not None:
+        return caller
     resolve: CallerResolver = request.app.state.resolve_caller
-    return await resolve(session, credentials.credentials, clock.now())
+    async with request_session(request) as session:
+        return await resolve(session, credentials.credentials, now)
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]

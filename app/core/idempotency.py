@@ -124,10 +124,14 @@ async def _find(session: AsyncSession, principal: str, key: str) -> StoredAnswer
     row = await driver.fetchrow(_FIND_SQL, principal, key)
     if row is None:
         return None
-    body, headers = row["body"], row["headers"]
+    return _stored(row["request_hash"], row["status_code"], row["body"], row["headers"])
+
+
+def _stored(request_hash: str, status_code: int, body: Any, headers: Any) -> StoredAnswer:
+    # The driver hands jsonb back as text or decoded, by the connection's codec.
     return StoredAnswer(
-        row["request_hash"],
-        row["status_code"],
+        request_hash,
+        status_code,
         json.loads(body) if isinstance(body, str) else body,
         dict(json.loads(headers) if isinstance(headers, str) else headers or {}),
     )
@@ -198,6 +202,22 @@ async def idempotency_claim(
     )
 
 
+async def unread_idempotency_claim(
+    request: Request, caller: CurrentCaller, idempotency_key: IdempotencyKey = None
+) -> IdempotencyClaim | None:
+    """The claim of a keyed request, its stored answer not looked up yet: the creation's own
+    first statement reads it (`kept_answer_cte`, `replay_if_kept`)."""
+    if idempotency_key is None:
+        return None
+    body = await request.body()
+    return IdempotencyClaim(
+        principal=caller.principal,
+        key=idempotency_key,
+        request_hash=_request_hash(request.method, request.url.path, body),
+        clock=request.app.state.clock,
+    )
+
+
 def _key_lock(claim: IdempotencyClaim) -> int:
     """The advisory lock of one caller's key: 64 bits of its hash, as PostgreSQL's bigint."""
     digest = hashlib.sha256(f"{claim.principal}\0{claim.key}".encode()).digest()
@@ -229,7 +249,9 @@ Idempotency = Annotated[IdempotencyClaim | None, Depends(idempotency_claim_waiti
 # Only for a creation written by one statement that also writes the key's record (ticket
 # intake): the record's primary key already makes a concurrent retry wait for the first and
 # replay it (`replay_stored_answer`), without the round trips of a transaction and a lock.
-SingleStatementIdempotency = Annotated[IdempotencyClaim | None, Depends(idempotency_claim)]
+# The creation reads the stored answer in its own first statement (`kept_answer_cte`) and
+# calls `replay_if_kept` on what it read, before it writes anything.
+SingleStatementIdempotency = Annotated[IdempotencyClaim | None, Depends(unread_idempotency_claim)]
 
 
 async def commit_creation(
@@ -305,6 +327,30 @@ def stored_answer_cte(
       {at}
   FROM {source} WHERE {principal}::text IS NOT NULL
 )"""
+
+
+# The columns `kept_answer_cte` adds to a statement's row: NULL when nothing is kept.
+KEPT_COLUMNS = "k.kept_hash, k.kept_status, k.kept_body, k.kept_headers"
+
+
+def kept_answer_cte(*, principal: str, key: str) -> str:
+    """The answer kept for an `Idempotency-Key`, as a CTE (`k`) for a hot path that reads it in
+    its own first statement (LEFT JOIN k ON true, selecting `KEPT_COLUMNS`): no row when none is
+    kept or no key was given (`principal` NULL). The arguments are SQL expressions."""
+    return f"""k AS MATERIALIZED (
+  SELECT request_hash AS kept_hash, status_code AS kept_status, body AS kept_body,
+         headers AS kept_headers
+  FROM idempotency_records WHERE principal = {principal}::text AND key = {key}::text
+)"""
+
+
+def replay_if_kept(claim: IdempotencyClaim | None, row: Any) -> None:
+    """Raise the first answer when `row` (read with `kept_answer_cte`) carries one."""
+    if claim is None or row is None or row["kept_hash"] is None:
+        return
+    record = _stored(row["kept_hash"], row["kept_status"], row["kept_body"], row["kept_headers"])
+    _check_same_request(record, claim.request_hash)
+    raise ReplayFirstAnswer(record)
 
 
 async def replay_stored_answer(session: AsyncSession, claim: IdempotencyClaim) -> None:

@@ -1,4 +1,4 @@
-"""Turn a bearer token into a Caller: one indexed lookup per request."""
+"""Turn a bearer token into a Caller: one indexed lookup (remembered by `core.caller_cache`)."""
 
 from __future__ import annotations
 
@@ -19,11 +19,19 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 async def resolve_caller(session: AsyncSession, token: str, now: datetime) -> Caller:
+    return (await resolve_caller_until(session, token, now))[0]
+
+
+async def resolve_caller_until(
+    session: AsyncSession, token: str, now: datetime
+) -> tuple[Caller, datetime | None]:
+    """The caller and until when the token holds on its own (an access token's expiry; None
+    for an API client's, which only a revocation ends): what `core.caller_cache` keeps."""
     if token.startswith(ACCESS_PREFIX):
         return await _user_caller(session, token, now)
     # API clients carry the `cdk_` prefix, except the bootstrap administrator,
     # whose token is whatever the operator put in CARRIERDESK_ADMIN_TOKEN.
-    return await _api_client_caller(session, token, now)
+    return await _api_client_caller(session, token, now), None
 
 
 # The caller lookup runs on every request, so it goes to the driver directly:
@@ -40,7 +48,7 @@ SELECT c.id, c.name, c.role, c.last_used_at,
 _TOUCH_CLIENT = "UPDATE api_clients SET last_used_at = $2 WHERE id = $1"
 
 _USER_BY_ACCESS_TOKEN = """
-SELECT u.id, u.name, u.role, u.default_enterprise_id, s.id AS session_id,
+SELECT u.id, u.name, u.role, u.default_enterprise_id, s.id AS session_id, s.access_expires_at,
        (SELECT array_agg(e.enterprise_id) FROM user_enterprises e
          WHERE e.user_id = u.id) AS enterprise_ids
   FROM users u JOIN user_sessions s ON s.user_id = u.id
@@ -74,13 +82,13 @@ async def _api_client_caller(session: AsyncSession, token: str, now: datetime) -
     )
 
 
-async def _user_caller(session: AsyncSession, token: str, now: datetime) -> Caller:
+async def _user_caller(session: AsyncSession, token: str, now: datetime) -> tuple[Caller, datetime]:
     driver = await driver_connection(session)
     row = await driver.fetchrow(_USER_BY_ACCESS_TOKEN, hash_token(token), now)
     if row is None:
         raise Unauthorized("the access token is not valid, has expired or has been revoked")
     default = row["default_enterprise_id"]
-    return Caller(
+    caller = Caller(
         id=uuid.UUID(bytes=row["id"].bytes),
         kind="user",
         role=Role(row["role"]),
@@ -89,6 +97,7 @@ async def _user_caller(session: AsyncSession, token: str, now: datetime) -> Call
         default_enterprise_id=None if default is None else uuid.UUID(bytes=default.bytes),
         session_id=uuid.UUID(bytes=row["session_id"].bytes),
     )
+    return caller, row["access_expires_at"]
 
 
 def principal_of(kind: str, principal_id: uuid.UUID) -> str:

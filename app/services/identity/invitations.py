@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.caller_cache import callers_changed
 from app.core.errors import Conflict, field_error
 from app.core.roles import Role
 from app.core.security import INVITATION_PREFIX, hash_token, new_token
@@ -147,4 +148,6 @@ async def accept_invitation(session: AsyncSession, now: datetime, token: str) ->
         )
         .on_conflict_do_nothing()
     )
+    # The account's signed-in sessions act for the new enterprises at once.
+    await callers_changed(session)
     await session.commit()

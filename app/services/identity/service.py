@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from app.core.caller_cache import callers_changed
 from app.core.clock import Clock
 from app.core.errors import Conflict, Forbidden, NotFound, field_error
 from app.core.etag import check_if_match
@@ -199,6 +200,7 @@ async def revoke_api_client(
         raise NotFound(f"API client {client_id} not found")
     if client.revoked_at is None:
         client.revoked_at = clock.now()
+        await callers_changed(session)
     await session.commit()
 
 
@@ -323,6 +325,7 @@ async def update_user(
     if default is not None or user.default_enterprise_id not in enterprise_ids:
         user.default_enterprise_id = _check_default(default, enterprise_ids)
     new_version(user, clock.now())
+    await callers_changed(session)
     await session.commit()
     return user_read(user, enterprise_ids)
 
@@ -340,6 +343,7 @@ async def revoke_user(
         .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+    await callers_changed(session)
     await session.commit()
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.caller_cache import callers_changed
 from app.core.clock import Clock
 from app.core.errors import TooManyRequests, Unauthorized, field_error
 from app.core.security import (
@@ -199,12 +200,14 @@ async def refresh(
             .where(UserSession.family_id == row.family_id, UserSession.revoked_at.is_(None))
             .values(revoked_at=now)
         )
+        await callers_changed(session)
         await session.commit()
         raise refused
     if row.refresh_expires_at <= now or user_revoked_at is not None:
         raise refused
     row.revoked_at = now
     pair = await _open_session(session, settings, row.user_id, now, row.family_id)
+    await callers_changed(session)
     await session.commit()
     return pair
 
@@ -217,6 +220,7 @@ async def sign_out(session: AsyncSession, clock: Clock, caller: Caller) -> None:
         .where(UserSession.id == caller.session_id, UserSession.revoked_at.is_(None))
         .values(revoked_at=clock.now())
     )
+    await callers_changed(session)
     await session.commit()
 
 
@@ -314,6 +318,7 @@ async def confirm_password_reset(
         .where(UserSession.user_id == reset.user_id, UserSession.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+    await callers_changed(session)
     await session.commit()
 
 

@@ -29,7 +29,14 @@ from app.core.database import begin_on_server, driver_connection, in_server_tran
 from app.core.deps import refuse_unless
 from app.core.errors import Conflict, field_error
 from app.core.events import OUTBOX_CHANNEL, event_and_outbox_ctes
-from app.core.idempotency import IdempotencyClaim, replay_stored_answer, stored_answer_cte
+from app.core.idempotency import (
+    KEPT_COLUMNS,
+    IdempotencyClaim,
+    kept_answer_cte,
+    replay_if_kept,
+    replay_stored_answer,
+    stored_answer_cte,
+)
 from app.core.tenancy import Caller, visible_enterprise_ids
 from app.services.directory.rules import city_key
 from app.services.incidents.intake_hook import link_new_ticket_cte
@@ -51,15 +58,22 @@ from app.services.tickets.rules import (
 from app.services.tickets.schemas import ClockRead, SiteRead, TicketCreate, TicketRead
 from app.services.tickets.sla_policies import policy_of
 
+# The answer kept for the request's Idempotency-Key ($4, $5) comes back on the same row(s),
+# or on a row of its own when nothing resolves: a retry is answered before anything else.
 _RESOLVE = """
 WITH r AS MATERIALIZED (
 SELECT {service}, p.targets, p.dispatch, p.warning_ratio, p.escalation_ratios, {tier},
        {duplicate} AS duplicate
   FROM {source}
  WHERE {match} AND ($3::uuid[] IS NULL OR {enterprise} = ANY($3::uuid[]))
-)
-SELECT r.*, nextval('ticket_number_seq') AS number_seq FROM r
+),
+{kept}
+SELECT r.*,
+       CASE WHEN r.enterprise_id IS NOT NULL THEN nextval('ticket_number_seq') END AS number_seq,
+       {kept_columns}
+  FROM (VALUES (1)) AS one (x) LEFT JOIN r ON true LEFT JOIN k ON true
 """
+_KEPT = {"kept": kept_answer_cte(principal="$4", key="$5"), "kept_columns": KEPT_COLUMNS}
 # The terms follow the service's own site (`rules.sla_terms`): its country's policy and its
 # city's tier; a site on the request is never joined.
 _OF_SERVICE = {
@@ -72,6 +86,7 @@ _OF_SERVICE = {
     " LEFT JOIN sla_policies p ON p.country = s.site_country"
     " LEFT JOIN city_tiers ct ON ct.country = s.site_country"
     " AND ct.city_key = lower(s.site_city)",
+    **_KEPT,
 }
 # With an external_id, the enterprise's ticket holding it: a join on the enterprise, not a
 # correlated subquery, which Citus runs on every shard when staff name a service by id alone.
@@ -101,6 +116,7 @@ _RESOLVE_UNNAMED = _RESOLVE.format(
     " WHERE t.enterprise_id = $1::uuid AND t.external_id = $2::text)",
     source="enterprises e LEFT JOIN sla_policies p ON p.country = e.country",
     match="e.id = $1::uuid",
+    **_KEPT,
 )
 
 # ticket.created with its outbox row, and the Idempotency-Key answer: the platform's own
@@ -155,8 +171,11 @@ def _duplicate(existing: dict[str, Any], external_id: str | None) -> Conflict:
     )
 
 
-async def _resolve(driver: Any, caller: Caller, payload: TicketCreate) -> Any:
-    """The service (or, none named, the enterprise), its policy and tier, a duplicate, a number."""
+async def _resolve(
+    driver: Any, caller: Caller, payload: TicketCreate, claim: IdempotencyClaim | None = None
+) -> Any:
+    """The service (or, none named, the enterprise), its policy and tier, a duplicate, a number;
+    first of all, the answer kept for the claim's key (raised as its replay)."""
     statement: str
     key: Any
     with_external = payload.external_id is not None
@@ -173,7 +192,12 @@ async def _resolve(driver: Any, caller: Caller, payload: TicketCreate) -> Any:
         if payload.enterprise_id is not None
         else visible_enterprise_ids(caller)
     )
-    rows = await driver.fetch(statement, key, payload.external_id, visible)
+    principal, idempotency_key = (claim.principal, claim.key) if claim else (None, None)
+    fetched = await driver.fetch(
+        statement, key, payload.external_id, visible, principal, idempotency_key
+    )
+    replay_if_kept(claim, fetched[0])
+    rows = [row for row in fetched if row["enterprise_id"] is not None]
     if len(rows) > 1:
         raise field_error(
             "service_code", "names services of several enterprises; give enterprise_id"
@@ -232,7 +256,7 @@ async def open_ticket(
         await begin_on_server(session)
     driver = await driver_connection(session)
 
-    row = await _resolve(driver, caller, payload)
+    row = await _resolve(driver, caller, payload, claim)
     named = payload.service_id is not None or payload.service_code is not None
     field = "service_id" if payload.service_id is not None else "service_code"
     if row is None:
@@ -291,7 +315,6 @@ async def open_ticket(
         due,
         channel,
     )
-    body = answer.model_dump(mode="json")
     # The event's body is its payload model's, serialised here: the statement writes it.
     created = TicketCreated(
         number=number,
@@ -303,14 +326,16 @@ async def open_ticket(
     )
     params = (
         answer.id, number, enterprise_id, service_id, payload.severity.value, payload.summary,
-        payload.description, json.dumps(body["contact"]),
+        payload.description, json.dumps(answer.contact),
         None if site is None else json.dumps(site), terms.country, tier.value,
         payload.external_id, started_at, now,
         None if target is None else target.total_seconds(), due, policy.warning_ratio,
         json.dumps(list(policy.escalation_ratios)), next_at, caller.actor,
         created.stored_json(),
         claim.principal if claim else None, claim.key if claim else None,
-        claim.request_hash if claim else None, json.dumps(body),
+        claim.request_hash if claim else None,
+        # The kept answer, serialised by pydantic-core once, only when a key asks for it.
+        answer.model_dump_json() if claim else None,
         next_at.isoformat() if next_at else "", channel.value,
     )  # fmt: skip
     await _insert(session, driver, caller, claim, payload, params)
