@@ -47,13 +47,14 @@ Cursor = Annotated[
 ]
 
 
+UpdatedSince = Annotated[
+    Instant | None,
+    Query(description="Only items changed at or after this instant (RFC 3339)"),
+]
+
+
 async def page_params(
-    limit: Limit = 50,
-    cursor: Cursor = None,
-    updated_since: Annotated[
-        Instant | None,
-        Query(description="Only items changed at or after this instant (RFC 3339)"),
-    ] = None,
+    limit: Limit = 50, cursor: Cursor = None, updated_since: UpdatedSince = None
 ) -> PageParams:
     return PageParams(limit=limit, cursor=cursor, updated_since=updated_since)
 

@@ -4,6 +4,7 @@ policies per country and the SLA report."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
@@ -12,7 +13,7 @@ from app.core.deps import ClockDep, GuardedWrite, SessionDep, Write
 from app.core.etag import etag_of, with_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency, SingleStatementIdempotency
-from app.core.pagination import Page, Paging
+from app.core.pagination import Cursor, Limit, Page, PageParams, Paging, UpdatedSince
 from app.core.schemas import Instant
 from app.services.tickets import schemas, service, sla_policies
 from app.services.tickets.policy import (
@@ -32,7 +33,14 @@ from app.services.tickets.service import sla_report
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 
 
-async def ticket_filters(
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    filters: schemas.TicketFilters
+    paging: PageParams
+
+
+# The list's filters and paging in one dependency: the hot list solves one layer fewer.
+async def list_query(
     status: Annotated[Status | None, Query()] = None,
     stage: Annotated[Stage | None, Query()] = None,
     severity: Annotated[Severity | None, Query()] = None,
@@ -40,17 +48,20 @@ async def ticket_filters(
     breached: Annotated[
         bool | None, Query(description="Only tickets with a breached clock")
     ] = None,
-) -> schemas.TicketFilters:
-    return schemas.TicketFilters(
-        status=status,
-        stage=stage,
-        severity=severity,
-        enterprise_id=enterprise_id,
-        breached=breached,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    updated_since: UpdatedSince = None,
+) -> ListQuery:
+    return ListQuery(
+        schemas.TicketFilters(
+            status=status,
+            stage=stage,
+            severity=severity,
+            enterprise_id=enterprise_id,
+            breached=breached,
+        ),
+        PageParams(limit=limit, cursor=cursor, updated_since=updated_since),
     )
-
-
-Filters = Annotated[schemas.TicketFilters, Depends(ticket_filters)]
 
 
 class JsonBytes(Response):
@@ -81,9 +92,9 @@ async def open_ticket(
     response_model=Page[schemas.TicketRead],
 )
 async def list_tickets(
-    caller: TicketReader, session: SessionDep, filters: Filters, paging: Paging
+    caller: TicketReader, session: SessionDep, query: Annotated[ListQuery, Depends(list_query)]
 ) -> Response:
-    return JsonBytes(await service.list_tickets(session, caller, filters, paging))
+    return JsonBytes(await service.list_tickets(session, caller, query.filters, query.paging))
 
 
 @router.get(
