@@ -28,13 +28,10 @@ def value(expr: str) -> str:
 
 
 def instant(expr: str) -> str:
-    """A timestamptz as pydantic writes an aware UTC datetime, `null` for NULL."""
-    utc = f"({expr} AT TIME ZONE 'UTC')"
-    return (
-        f"coalesce('\"' || to_char({utc}, CASE WHEN date_trunc('second', {utc}) = {utc} "
-        'THEN \'YYYY-MM-DD"T"HH24:MI:SS"Z"\' ELSE \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\' END)'
-        " || '\"', 'null')"
-    )
+    """A timestamptz as pydantic writes an aware UTC datetime, `null` for NULL: six fractional
+    digits, none on a whole second."""
+    text = f"to_char({expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    return f"coalesce('\"' || replace({text}, '.000000Z', 'Z') || '\"', 'null')"
 
 
 def seconds(expr: str) -> str:
