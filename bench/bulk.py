@@ -32,9 +32,10 @@ async def _columns(conn: Any, table: str) -> list[str]:
 
 
 async def clone_tickets(
-    url: str, template_id: str, n: int, *, with_clocks: bool, batch: int = 100_000
+    url: str, template_id: str, n: int, *, with_clocks: bool, batch: int = 100_000, first: int = 1
 ) -> float:
-    """Copy the template ticket (and its open clock) n times. Returns seconds taken."""
+    """Copy the template ticket (and its open clock) n times, numbering the copies from
+    `first` (a later call adds to an earlier one's copies). Returns seconds taken."""
     started = time.perf_counter()
     conn = await asyncpg.connect(url)
     try:
@@ -70,8 +71,8 @@ async def clone_tickets(
                          AND completed_at IS NULL LIMIT 1) c
                     """,
                     template_id,
-                    done + 1,
-                    done + size,
+                    first + done,
+                    first + done + size - 1,
                 )
             else:
                 await conn.execute(
@@ -79,8 +80,8 @@ async def clone_tickets(
                     "FROM tickets, generate_series($2::bigint, $3::bigint) g "
                     "WHERE tickets.id = $1::uuid",
                     template_id,
-                    done + 1,
-                    done + size,
+                    first + done,
+                    first + done + size - 1,
                 )
             done += size
             print(f"  loaded {done:,} tickets", flush=True)  # noqa: T201

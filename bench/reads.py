@@ -1,7 +1,7 @@
 """Ticket reads and sync with N tickets in the database, against bare asyncpg selects;
 and the memory of `serve` at rest and under that load.
 
-    uv run python -m bench.reads [--tickets 1000000] [--rounds 3] [--seconds 10]
+    uv run python -m bench.reads [--tickets 100000,1000000] [--rounds 3] [--seconds 10]
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import httpx
 
 from bench.bulk import clone_tickets
 from bench.common import (
+    Server,
     admin_token,
     drop_database,
     fresh_database,
-    interleaved,
     lua_get_many,
     median,
     run,
@@ -29,6 +29,7 @@ from bench.common import (
     table,
     ticket_body,
     write_section,
+    wrk,
 )
 
 
@@ -75,63 +76,99 @@ class RssSampler(threading.Thread):
             time.sleep(0.2)
 
 
+def interleaved_with_cpu(
+    systems: dict[str, tuple[Server, str]], *, rounds: int, seconds: int
+) -> dict[str, list[dict[str, float]]]:
+    """`common.interleaved`, and the CPU time the serving process spent per request (the
+    figure that holds on a shared machine when the rates do not)."""
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in systems}
+    for _ in range(rounds):
+        for name, (server, script) in systems.items():
+            cpu = server.cpu_seconds()
+            figures = wrk(server.base, seconds=seconds, script=script)
+            spent = server.cpu_seconds() - cpu
+            figures["cpu_ms"] = 1000 * spent / max(1.0, figures["rps"] * seconds)
+            results[name].append(figures)
+    return results
+
+
+def measure(
+    cd: Server, ref: Server, auth: dict[str, str], url: str, rounds: int, seconds: int
+) -> dict[str, list[dict[str, float]]]:
+    """The four requests, interleaved round by round, on the tickets loaded so far."""
+    cd_ids = run(sample_ids(url, "tickets"))
+    ref_ids = run(sample_ids(url, "ref_tickets"))
+    since = (datetime.now(UTC) - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return interleaved_with_cpu(
+        {
+            "Carrier Desk GET /v1/tickets/{id}": (
+                cd,
+                lua_get_many([f"/v1/tickets/{i}" for i in cd_ids], auth),
+            ),
+            "reference GET /tickets/{id}": (
+                ref,
+                lua_get_many([f"/tickets/{i}" for i in ref_ids], {}),
+            ),
+            "Carrier Desk GET /v1/tickets?updated_since&limit=100": (
+                cd,
+                lua_get_many([f"/v1/tickets?updated_since={since}&limit=100"], auth),
+            ),
+            "reference GET /tickets?updated_since&limit=100": (
+                ref,
+                lua_get_many([f"/tickets?updated_since={since}&limit=100"], {}),
+            ),
+        },
+        rounds=rounds,
+        seconds=seconds,
+    )
+
+
 def main(argv: list[str] | None = None, *, memory_only: bool = False) -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument(
+        "--tickets",
+        default="100000,1000000",
+        help="sizes, comma-separated: each measured in turn, the same database grown to it",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args(argv)
+    sizes = sorted(int(n) for n in str(args.tickets).split(","))
 
     name, url = run(fresh_database("bench_reads"))
     token = admin_token()
     auth = {"Authorization": f"Bearer {token}"}
     cd = start_carrierdesk(url, token)
     ref = start_reference(url)
+    by_size: dict[int, dict[str, list[dict[str, float]]]] = {}
+    load_s: dict[int, float] = {}
     try:
         template = setup(cd.base, auth)
-        load_s = run(clone_tickets(url, template, args.tickets - 1, with_clocks=True))
-        run(load_reference(url, args.tickets))
-        cd_ids = run(sample_ids(url, "tickets"))
-        ref_ids = run(sample_ids(url, "ref_tickets"))
-        since = (datetime.now(UTC) - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        time.sleep(2)
-        at_rest = cd.rss_mb()
-        sampler = RssSampler(cd)
-        sampler.start()
-        results = interleaved(
-            {
-                "Carrier Desk GET /v1/tickets/{id}": (
-                    cd.base,
-                    lua_get_many([f"/v1/tickets/{i}" for i in cd_ids], auth),
-                ),
-                "reference GET /tickets/{id}": (
-                    ref.base,
-                    lua_get_many([f"/tickets/{i}" for i in ref_ids], {}),
-                ),
-                "Carrier Desk GET /v1/tickets?updated_since&limit=100": (
-                    cd.base,
-                    lua_get_many([f"/v1/tickets?updated_since={since}&limit=100"], auth),
-                ),
-                "reference GET /tickets?updated_since&limit=100": (
-                    ref.base,
-                    lua_get_many([f"/tickets?updated_since={since}&limit=100"], {}),
-                ),
-            },
-            rounds=args.rounds,
-            seconds=args.seconds,
-        )
-        sampler.halt.set()
-        under_load = sampler.peak
+        ours, theirs = 1, 0  # tickets in each system so far (ours: the template)
+        for size in sizes:
+            load_s[size] = run(
+                clone_tickets(url, template, size - ours, with_clocks=True, first=ours)
+            )
+            run(load_reference(url, size - theirs))
+            ours = theirs = size
+            time.sleep(2)
+            at_rest = cd.rss_mb()
+            sampler = RssSampler(cd)
+            sampler.start()
+            by_size[size] = measure(cd, ref, auth, url, args.rounds, args.seconds)
+            sampler.halt.set()
+            under_load = sampler.peak
     finally:
         cd.stop()
         ref.stop()
         run(drop_database(name))
 
+    largest = sizes[-1]
     memory_md = (
         table(
             ["serve (one process, --no-worker)", "RSS MiB"],
             [
-                [f"at rest, {args.tickets:,} tickets loaded", at_rest],
+                [f"at rest, {largest:,} tickets loaded", at_rest],
                 ["peak under the read load below (32 connections)", under_load],
             ],
         )
@@ -140,35 +177,45 @@ def main(argv: list[str] | None = None, *, memory_only: bool = False) -> None:
     write_section(
         "memory",
         "Memory of serve",
-        f"uv run python -m bench.memory --tickets {args.tickets}",
+        f"uv run python -m bench.memory --tickets {largest}",
         memory_md,
     )
     if memory_only:
         return
-    names = list(results)
-    rows = []
-    for label in names:
-        runs = results[label]
-        rows.append(
-            [
-                label,
-                median(runs, "rps"),
-                f"{median(runs, 'p50'):.2f}",
-                f"{median(runs, 'p99'):.2f}",
-                int(sum(r["non2xx"] for r in runs)),
-            ]
-        )
-    one = median(results[names[0]], "rps") / median(results[names[1]], "rps")
-    page = median(results[names[2]], "rps") / median(results[names[3]], "rps")
+    rows, ratios, per_round = [], [], []
+    for size, results in by_size.items():
+        names = list(results)
+        for label in names:
+            runs = results[label]
+            rows.append(
+                [
+                    f"{size:,}",
+                    label,
+                    median(runs, "rps"),
+                    f"{median(runs, 'p50'):.2f}",
+                    f"{median(runs, 'p99'):.2f}",
+                    f"{median(runs, 'cpu_ms'):.2f}",
+                    int(sum(r["non2xx"] for r in runs)),
+                ]
+            )
+            per_round.append(f"{label} at {size:,}: " + ", ".join(f"{r['rps']:.0f}" for r in runs))
+        one = median(results[names[0]], "rps") / median(results[names[1]], "rps")
+        page = median(results[names[2]], "rps") / median(results[names[3]], "rps")
+        ratios.append(f"at {size:,} tickets one ticket **{one:.2f}**, a page **{page:.2f}**")
+    header = ["tickets", "request", "req/s (median)", "p50 ms", "p99 ms"]
+    header += ["server CPU ms/request", "non-2xx"]
+    loads = ", ".join(f"{s:,} in {t:.0f} s" for s, t in load_s.items())
     body = (
-        table(["request", "req/s (median)", "p50 ms", "p99 ms", "non-2xx"], rows)
-        + f"\n\nRatios Carrier Desk / reference (req/s): one ticket **{one:.2f}**, a page of "
-        f"100 changed since an instant **{page:.2f}**. {args.tickets:,} tickets in each "
-        f"system (bulk-loaded with INSERT … SELECT generate_series in {load_s:.0f} s, each "
-        "Carrier Desk ticket with its open reception clock); ids read round-robin from "
-        f"1,000 sampled; {args.rounds} interleaved rounds of {args.seconds} s, wrk 32 "
-        "connections on its own core. Carrier Desk also checks the bearer token, scopes by "
-        "tenant and returns the SLA clocks with each ticket."
+        table(header, rows)
+        + "\n\nRatios Carrier Desk / reference (req/s), a page being 100 tickets changed since "
+        f"an instant: {'; '.join(ratios)}. The same tickets in each system (bulk-loaded with "
+        f"INSERT … SELECT generate_series, grown to each size in turn: {loads}; each Carrier "
+        "Desk ticket with its open reception clock); ids read round-robin from 1,000 sampled; "
+        f"{args.rounds} interleaved rounds of {args.seconds} s per size, wrk 32 connections on "
+        "its own core. Carrier Desk also checks the bearer token, scopes by tenant and returns "
+        "the SLA clocks with each ticket. Server CPU: the serving process's user + system time "
+        "over the requests it answered in the round (PostgreSQL's not counted). Per-round "
+        "req/s: " + "; ".join(per_round) + "."
     )
     write_section(
         "reads",

@@ -47,13 +47,14 @@ Cursor = Annotated[
 ]
 
 
+UpdatedSince = Annotated[
+    Instant | None,
+    Query(description="Only items changed at or after this instant (RFC 3339)"),
+]
+
+
 async def page_params(
-    limit: Limit = 50,
-    cursor: Cursor = None,
-    updated_since: Annotated[
-        Instant | None,
-        Query(description="Only items changed at or after this instant (RFC 3339)"),
-    ] = None,
+    limit: Limit = 50, cursor: Cursor = None, updated_since: UpdatedSince = None
 ) -> PageParams:
     return PageParams(limit=limit, cursor=cursor, updated_since=updated_since)
 
@@ -100,6 +101,15 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     return when, str(row_id)
 
 
+def decode_uuid_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """A cursor over rows keyed by a uuid: its (updated_at, id), or a 422 naming `cursor`."""
+    at, row_id = decode_cursor(cursor)
+    try:
+        return at, uuid.UUID(row_id)
+    except ValueError as exc:
+        raise _not_ours() from exc
+
+
 def keyset(
     stmt: Select[Any],
     params: PageParams,
@@ -110,13 +120,11 @@ def keyset(
     if params.updated_since is not None:
         stmt = stmt.where(updated_at >= params.updated_since)
     if params.cursor:
-        at, last_id = decode_cursor(params.cursor)
-        key: Any = last_id
+        key: Any
         if row_id.type.python_type is uuid.UUID:
-            try:
-                key = uuid.UUID(last_id)
-            except ValueError as exc:
-                raise _not_ours() from exc
+            at, key = decode_uuid_cursor(params.cursor)
+        else:
+            at, key = decode_cursor(params.cursor)
         stmt = stmt.where(tuple_(updated_at, row_id) > tuple_(literal(at), literal(key)))
     return stmt.order_by(updated_at, row_id).limit(params.limit + 1)
 

@@ -3,8 +3,8 @@
 Each public function is one transaction and commits it itself.
 
 - `open_ticket(session, caller, clock, claim, payload) -> TicketRead`
-- `get_ticket(session, caller, ticket_id) -> TicketRead`
-- `list_tickets(session, caller, filters, paging) -> Page[TicketRead]`
+- `get_ticket(session, caller, ticket_id) -> TicketJson` (`TicketRead`'s JSON, ready to send)
+- `list_tickets(session, caller, filters, paging) -> bytes` (`Page[TicketRead]`'s JSON)
 - `update_ticket(session, caller, clock, ticket_id, payload, if_match) -> TicketRead`
 - `move_ticket(session, caller, clock, ticket_id, payload, if_match=None) -> TicketRead`
 - `hold_ticket` / `resume_ticket` / `add_note` / `escalate_ticket` -> TicketRead
