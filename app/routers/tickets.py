@@ -106,16 +106,19 @@ _TICKET_JSON = schemas.TicketRead.__pydantic_serializer__.to_json
     response_model=Page[schemas.TicketRead],
 )
 async def list_tickets(
-    caller: TicketReader, session: SessionDep, query: Annotated[ListQuery, Depends(list_query)]
+    caller: TicketReader, query: Annotated[ListQuery, Depends(list_query)], request: Request
 ) -> Response:
-    return JsonBytes(await service.list_tickets(session, caller, query.filters, query.paging))
+    async with request_session(request) as session:  # as intake: no generator dependency
+        page = await service.list_tickets(session, caller, query.filters, query.paging)
+    return JsonBytes(page)
 
 
 @router.get(
     "/{ticket_id}", summary="One ticket with its SLA clocks", response_model=schemas.TicketRead
 )
-async def get_ticket(ticket_id: uuid.UUID, caller: TicketReader, session: SessionDep) -> Response:
-    ticket = await service.get_ticket(session, caller, ticket_id)
+async def get_ticket(ticket_id: uuid.UUID, caller: TicketReader, request: Request) -> Response:
+    async with request_session(request) as session:
+        ticket = await service.get_ticket(session, caller, ticket_id)
     return JsonBytes(ticket.body, headers={"ETag": etag_of(ticket.version)})
 
 
