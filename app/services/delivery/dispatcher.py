@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.clock import Clock
 from app.core.settings import Settings
 from app.models import WebhookDelivery
+from app.services.delivery.http_pools import PoolPerEndpoint
 from app.services.delivery.leases import renew_leases
 from app.services.delivery.webhook_outcomes import Attempted, record_outcomes
 from app.services.delivery.webhook_sender import Claimed, _heads, claim_due, post_once
@@ -45,11 +46,7 @@ RUN = 20
 def webhook_client() -> httpx.AsyncClient:
     """The HTTP client deliveries go out with (redirects are not followed: a receiver
     could point one at an address the guard refuses)."""
-    # One connection per slot at most, each kept alive for the endpoint's next delivery.
-    limits = httpx.Limits(
-        max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT, keepalive_expiry=30
-    )
-    return httpx.AsyncClient(limits=limits, follow_redirects=False)
+    return httpx.AsyncClient(transport=PoolPerEndpoint(), follow_redirects=False)
 
 
 class WebhookDispatcher:
@@ -135,17 +132,18 @@ class WebhookDispatcher:
             if not outcome.ok:
                 self.unsent.extend(run[index + 1 :])
                 break
-        await self._recorded()
+            self._to_record()  # recorded as soon as can be, with whatever else ended
+        await asyncio.shield(self._to_record())
 
-    async def _recorded(self) -> None:
-        """Wait until what is waiting now is recorded: by the recording under way if it
-        took it, else by the next one, which this call starts if no one has."""
+    def _to_record(self) -> asyncio.Future[None]:
+        """The recording that will take what is waiting now (resolved once it is written):
+        the next one, started here if no one has; one at a time, each takes all waiting."""
         if self.recorded is None:
             self.recorded = asyncio.get_running_loop().create_future()
             recorder = asyncio.create_task(self._record(self.recorded))
             self.recorders.add(recorder)
             recorder.add_done_callback(self.recorders.discard)
-        await asyncio.shield(self.recorded)
+        return self.recorded
 
     async def _record(self, done: asyncio.Future[None]) -> None:
         try:

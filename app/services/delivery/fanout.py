@@ -16,15 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, literal_column, select, update
+from sqlalchemy import and_, literal_column, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.claims import by_tenant, candidates, claim_per_tenant, tenant_is
+from app.core.claims import candidates, claim_per_tenant, tenant_is
 from app.core.clock import Clock
 from app.core.event_registry import customer_view, pattern_matches
 from app.core.event_watermark import EventWatermark
 from app.models import Event, MailMessage, OutboxMessage, WebhookDelivery, WebhookEndpoint
+from app.models.base import NO_TENANT
 from app.services.delivery.rules import message_id
 
 DELIVERY_CHANNEL = "carrierdesk_delivery"
@@ -162,15 +163,16 @@ async def fan_out_batch(
     mails = await mails_for_events(session, events, now)
     for chunk in _chunks(mails):
         await session.execute(pg_insert(MailMessage).values(chunk))
-    for enterprise_id, outbox_ids in by_tenant(
-        (e.enterprise_id, e.outbox_id) for e in events
-    ).items():
-        await session.execute(
-            update(OutboxMessage)
-            .where(tenant_is(OutboxMessage.enterprise_id, enterprise_id))
-            .where(OutboxMessage.id.in_(outbox_ids))
-            .values(processed_at=now)
+    # One statement for the batch, each row named by its key (locked above, per enterprise).
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            tuple_(OutboxMessage.enterprise_id, OutboxMessage.id).in_(
+                [(e.enterprise_id or NO_TENANT, e.outbox_id) for e in events]
+            )
         )
+        .values(processed_at=now)
+    )
     # Wake the senders of every worker (delivered at commit).
     for channel, wanted in ((DELIVERY_CHANNEL, deliveries), (MAIL_CHANNEL, mails)):
         if wanted:

@@ -32,6 +32,7 @@ from app.core.claims import tenant_is
 from app.core.settings import Settings
 from app.models import OutboxMessage, WebhookDelivery, WebhookEndpoint
 from app.services.delivery.addresses import AddressRefused, check_destination
+from app.services.delivery.http_pools import POOL
 from app.services.delivery.leases import lease_due
 from app.services.delivery.rules import LEASE, RESPONSE_CAP_BYTES, pinned_url, wire_host
 
@@ -250,11 +251,13 @@ async def post_once(
     try:
         async with asyncio.timeout(settings.webhook_attempt_seconds):
             addresses = await check_destination(claimed.url, settings)
-            url, extensions = claimed.url, {}
+            # The endpoint's own keep-alive pool (`http_pools`), whatever client sends it.
+            url = claimed.url
+            extensions: dict[str, Any] = {POOL: claimed.endpoint_id}
             if addresses:  # connect to the address checked, not to a fresh resolution
                 url, headers["host"] = pinned_url(claimed.url, addresses[0])
                 if claimed.url.startswith("https:"):
-                    extensions = {"sni_hostname": wire_host(urlsplit(claimed.url).hostname or "")}
+                    extensions["sni_hostname"] = wire_host(urlsplit(claimed.url).hostname or "")
             request = http.build_request(
                 "POST",
                 url,
