@@ -14,9 +14,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, literal_column, select, tuple_, update
+from sqlalchemy import Table, and_, literal_column, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +29,8 @@ from app.models.base import NO_TENANT
 from app.services.delivery.rules import message_id
 
 DELIVERY_CHANNEL = "carrierdesk_delivery"
+
+_NEW_DELIVERY = pg_insert(cast(Table, WebhookDelivery.__table__)).on_conflict_do_nothing()
 
 MAIL_CHANNEL = "carrierdesk_mail"
 
@@ -158,8 +160,8 @@ async def fan_out_batch(
     ):
         deliveries.append(_delivery(endpoint_id, event, payload, now, listener_path=path))
     # Multi-row inserts in chunks: PostgreSQL's wire protocol allows 32,767 parameters.
-    for chunk in _chunks(deliveries):
-        await session.execute(pg_insert(WebhookDelivery).values(chunk).on_conflict_do_nothing())
+    if deliveries:  # one statement compiled once (a multi-VALUES insert compiles per shape)
+        await session.execute(_NEW_DELIVERY, deliveries)
     mails = await mails_for_events(session, events, now)
     for chunk in _chunks(mails):
         await session.execute(pg_insert(MailMessage).values(chunk))

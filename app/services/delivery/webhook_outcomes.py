@@ -13,9 +13,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, tuple_, update
+from sqlalchemy import Table, func, insert, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -47,7 +47,7 @@ async def record_outcomes(
     unsent deliveries handed back; committed together."""
     if attempted:
         await session.execute(
-            insert(WebhookAttempt),
+            insert(cast(Table, WebhookAttempt.__table__)),  # Core: one statement for many rows
             [
                 {
                     "id": uuid.uuid4(),
