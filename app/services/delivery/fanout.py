@@ -16,19 +16,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, literal_column, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, literal_column, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.claims import candidates, claim_per_tenant, tenant_is
+from app.core.claims import candidates, claim_per_tenant
 from app.core.clock import Clock
 from app.core.event_registry import customer_view, pattern_matches
 from app.core.event_watermark import EventWatermark
 from app.models import Event, MailMessage, OutboxMessage, WebhookDelivery, WebhookEndpoint
-from app.models.base import NO_TENANT
+from app.models.base import NO_TENANT, TenantKey
 from app.services.delivery.rules import message_id
 
 DELIVERY_CHANNEL = "carrierdesk_delivery"
+
+# Statements built on first use and kept (executed with parameters).
+_STATEMENTS: dict[str, Any] = {}
 
 _NEW_DELIVERY = pg_insert(cast(Table, WebhookDelivery.__table__)).on_conflict_do_nothing()
 
@@ -93,30 +96,37 @@ async def fan_out_batch(
     pending = (OutboxMessage.processed_at.is_(None), OutboxMessage.event_id <= settled)
 
     async def claim(enterprise_id: uuid.UUID | None, ids: list[Any]) -> list[Any]:
-        statement = (
-            select(
-                OutboxMessage.id.label("outbox_id"),
-                Event.id,
-                Event.enterprise_id,
-                Event.subject_type,
-                Event.subject_id,
-                Event.type,
-                Event.at,
-                Event.actor,
-                Event.data,
+        if "claim" not in _STATEMENTS:  # built once: its cache key is not worked out again
+            _STATEMENTS["claim"] = (
+                select(
+                    OutboxMessage.id.label("outbox_id"),
+                    Event.id,
+                    Event.enterprise_id,
+                    Event.subject_type,
+                    Event.subject_id,
+                    Event.type,
+                    Event.at,
+                    Event.actor,
+                    Event.data,
+                )
+                .join(
+                    Event,
+                    and_(
+                        Event.enterprise_id == OutboxMessage.enterprise_id,
+                        Event.id == OutboxMessage.event_id,
+                    ),
+                )
+                .where(
+                    OutboxMessage.enterprise_id == bindparam("enterprise_id", type_=TenantKey()),
+                    OutboxMessage.id.in_(bindparam("ids", expanding=True)),
+                    OutboxMessage.processed_at.is_(None),
+                    OutboxMessage.event_id <= bindparam("settled"),
+                )
+                .with_for_update(of=OutboxMessage, skip_locked=True)
             )
-            .join(
-                Event,
-                and_(
-                    Event.enterprise_id == OutboxMessage.enterprise_id,
-                    Event.id == OutboxMessage.event_id,
-                ),
-            )
-            .where(tenant_is(OutboxMessage.enterprise_id, enterprise_id), OutboxMessage.id.in_(ids))
-            .where(*pending)
-            .with_for_update(of=OutboxMessage, skip_locked=True)
-        )
-        return list((await session.execute(statement)).all())
+        statement = _STATEMENTS["claim"]
+        parameters = {"enterprise_id": enterprise_id, "ids": ids, "settled": settled}
+        return list((await session.execute(statement, parameters)).all())
 
     claimed = await claim_per_tenant(
         session, candidates(OutboxMessage, OutboxMessage.id, limit, *pending), claim
