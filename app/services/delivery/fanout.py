@@ -156,10 +156,15 @@ async def fan_out_batch(
         if enterprise_ids
         else []
     )
+    # Each event is matched against its own enterprise's endpoints only, not every one.
+    standard: dict[uuid.UUID, list[Any]] = {}
+    for endpoint in endpoints:
+        if endpoint.kind == "standard":
+            standard.setdefault(endpoint.enterprise_id, []).append(endpoint)
     deliveries: list[dict[str, Any]] = []
     for event in events:
-        for endpoint in endpoints:
-            if endpoint.kind == "standard" and subscribed(endpoint, event):
+        for endpoint in standard.get(event.enterprise_id, ()) if event.enterprise_id else ():
+            if subscribed(endpoint, event):
                 deliveries.append(_delivery(endpoint.id, event, standard_payload(event), now))
     for endpoint_id, event, payload in await tmf_deliveries(
         session, events, [e for e in endpoints if e.kind == "tmf621"]
