@@ -237,8 +237,9 @@ def start_carrierdesk(
     return server
 
 
-def start_worker(url: str, admin_token: str, core: str = SERVER_CORE) -> Server:
-    return Server([CARRIERDESK, "worker"], carrierdesk_env(url, admin_token), 0, core)
+def start_worker(url: str, admin_token: str, core: str = SERVER_CORE, **extra: str) -> Server:
+    """`carrierdesk worker` pinned to `core`; `extra` adds to its environment."""
+    return Server([CARRIERDESK, "worker"], carrierdesk_env(url, admin_token, **extra), 0, core)
 
 
 def start_reference(url: str) -> Server:

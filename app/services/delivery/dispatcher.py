@@ -1,7 +1,11 @@
 """The worker's webhook slots: who gets one, and the leases of those in flight.
 
-Each endpoint has at most one attempt in flight (a claim takes only the head of its
-queue, so it receives its events in order). Endpoints failing lately (a receiver that
+Each endpoint has at most one attempt in flight: a claim takes the head of its queue
+with the few deliveries behind it (its run), and one slot sends them one after
+another, stopping at the first failure, so it receives its events in order. Different
+endpoints' runs go at the same time, over one keep-alive connection pool. Outcomes are
+recorded many at a time (one short transaction for whatever ended meanwhile), and a
+run's slot is free again once its outcomes are recorded. Endpoints failing lately (a receiver that
 hangs, drips or refuses) may hold at most half of the slots: a slow endpoint costs its
 own queue and, with every other failing one, a share of the slots, never the healthy
 endpoints' turn. Every attempt ends by `webhook_attempt_seconds`.
@@ -26,23 +30,23 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.clock import Clock
 from app.core.settings import Settings
 from app.models import WebhookDelivery
+from app.services.delivery.http_pools import PoolPerEndpoint
 from app.services.delivery.leases import renew_leases
-from app.services.delivery.webhook_sender import (
-    Claimed,
-    _heads,
-    claim_due,
-    post_once,
-    record_outcome,
-)
+from app.services.delivery.webhook_outcomes import Attempted, record_outcomes
+from app.services.delivery.webhook_sender import Claimed, _heads, claim_due, post_once
 
 logger = logging.getLogger("carrierdesk.webhooks")
+
+MAX_IN_FLIGHT = 64
+
+# How many deliveries of one healthy endpoint one claim leases (sent one after another).
+RUN = 20
 
 
 def webhook_client() -> httpx.AsyncClient:
     """The HTTP client deliveries go out with (redirects are not followed: a receiver
     could point one at an address the guard refuses)."""
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
-    return httpx.AsyncClient(limits=limits, follow_redirects=False)
+    return httpx.AsyncClient(transport=PoolPerEndpoint(), follow_redirects=False)
 
 
 class WebhookDispatcher:
@@ -55,7 +59,8 @@ class WebhookDispatcher:
         settings: Settings,
         http: httpx.AsyncClient,
         *,
-        max_in_flight: int = 32,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        run: int = RUN,
         timeout: httpx.Timeout | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
@@ -63,6 +68,7 @@ class WebhookDispatcher:
         self.settings = settings
         self.http = http
         self.max_in_flight = max_in_flight
+        self.run = run
         self.failing_slots = max(1, max_in_flight // 2)
         # Per step (connect, each read); the attempt as a whole ends by its own deadline.
         self.timeout = timeout or httpx.Timeout(settings.webhook_attempt_seconds, connect=5.0)
@@ -75,6 +81,11 @@ class WebhookDispatcher:
         # Recording is short; serialising it lets tests share one connection.
         self._db = asyncio.Lock()
         self.on_recorded: Callable[[], None] | None = None
+        # Outcomes waiting to be recorded, and the future their recording resolves.
+        self.attempted: list[Attempted] = []
+        self.unsent: list[Claimed] = []
+        self.recorded: asyncio.Future[None] | None = None
+        self.recorders: set[asyncio.Task[None]] = set()
 
     @property
     def lease(self) -> timedelta:
@@ -86,44 +97,72 @@ class WebhookDispatcher:
             return 0
         now = self.clock.now()
         async with self._db, self.sessionmaker() as session:
-            healthy = await claim_due(session, now, free, self.lease, failing=False)
+            healthy = _runs(
+                await claim_due(session, now, free, self.lease, failing=False, run=self.run)
+            )
             room = min(free - len(healthy), self.failing_slots - len(self.failing_in_flight))
             failing = []
             if room > 0:
-                failing = await claim_due(session, now, room, self.lease, failing=True)
-            for item in (*healthy, *failing):
-                self.held[item.id] = item
-        for item in healthy:
-            self._start(item, failing=False)
-        for item in failing:
-            self._start(item, failing=True)
+                failing = _runs(await claim_due(session, now, room, self.lease, failing=True))
+            for run in (*healthy, *failing):
+                for item in run:
+                    self.held[item.id] = item
+        for run in healthy:
+            self._start(run, failing=False)
+        for run in failing:
+            self._start(run, failing=True)
         if self.in_flight and (self.keeper is None or self.keeper.done()):
             self.keeper = asyncio.create_task(self._keep_leases())
-        return len(healthy) + len(failing)
+        return sum(len(run) for run in (*healthy, *failing))
 
-    def _start(self, claimed: Claimed, *, failing: bool) -> None:
-        task = asyncio.create_task(self._send(claimed))
+    def _start(self, run: list[Claimed], *, failing: bool) -> None:
+        task = asyncio.create_task(self._send(run))
         self.in_flight.add(task)
         task.add_done_callback(self.in_flight.discard)
         if failing:
             self.failing_in_flight.add(task)
             task.add_done_callback(self.failing_in_flight.discard)
 
-    async def _send(self, claimed: Claimed) -> None:
-        at = self.clock.now()
-        outcome = await post_once(self.http, claimed, at, self.settings, self.timeout)
+    async def _send(self, run: list[Claimed]) -> None:
+        """Post the run's deliveries in order until one fails; hand back the rest unsent."""
+        for index, claimed in enumerate(run):
+            at = self.clock.now()
+            outcome = await post_once(self.http, claimed, at, self.settings, self.timeout)
+            self.attempted.append(Attempted(claimed, outcome, at))
+            if not outcome.ok:
+                self.unsent.extend(run[index + 1 :])
+                break
+            self._to_record()  # recorded as soon as can be, with whatever else ended
+        await asyncio.shield(self._to_record())
+
+    def _to_record(self) -> asyncio.Future[None]:
+        """The recording that will take what is waiting now (resolved once it is written):
+        the next one, started here if no one has; one at a time, each takes all waiting."""
+        if self.recorded is None:
+            self.recorded = asyncio.get_running_loop().create_future()
+            recorder = asyncio.create_task(self._record(self.recorded))
+            self.recorders.add(recorder)
+            recorder.add_done_callback(self.recorders.discard)
+        return self.recorded
+
+    async def _record(self, done: asyncio.Future[None]) -> None:
         try:
             async with self._db:
-                self.held.pop(claimed.id, None)
-                async with self.sessionmaker() as session:
-                    await record_outcome(session, claimed, outcome, at, self.clock.now())
-            logger.info(
-                "webhook attempt recorded",
-                extra={"message_id": claimed.message_id, "status_code": outcome.status_code},
-            )
-        except Exception:
-            # The lease runs out and the delivery is tried again: nothing lost.
-            logger.exception("could not record webhook attempt %s", claimed.message_id)
+                # Whatever ended up to now is ours; what ends from here waits for the next.
+                self.recorded = None
+                attempted, self.attempted = self.attempted, []
+                unsent, self.unsent = self.unsent, []
+                for item in (*(a.claimed for a in attempted), *unsent):
+                    self.held.pop(item.id, None)
+                try:
+                    async with self.sessionmaker() as session:
+                        await record_outcomes(session, attempted, unsent, self.clock.now())
+                    logger.info("webhook attempts recorded", extra={"count": len(attempted)})
+                except Exception:
+                    # The leases run out and the deliveries are tried again: nothing lost.
+                    logger.exception("could not record %d webhook attempts", len(attempted))
+        finally:
+            done.set_result(None)
         if self.on_recorded is not None:
             self.on_recorded()
 
@@ -169,3 +208,11 @@ class WebhookDispatcher:
             return (
                 await session.execute(select(func.min(heads.c.next_attempt_at)))
             ).scalar_one_or_none()
+
+
+def _runs(claimed: list[Claimed]) -> list[list[Claimed]]:
+    """Claimed deliveries (grouped by endpoint, in event order) as one run per endpoint."""
+    runs: dict[uuid.UUID, list[Claimed]] = {}
+    for item in claimed:
+        runs.setdefault(item.endpoint_id, []).append(item)
+    return list(runs.values())

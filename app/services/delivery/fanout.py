@@ -14,20 +14,26 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, literal_column, select, update
+from sqlalchemy import Table, and_, bindparam, literal_column, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.claims import by_tenant, candidates, claim_per_tenant, tenant_is
+from app.core.claims import candidates, claim_per_tenant
 from app.core.clock import Clock
 from app.core.event_registry import customer_view, pattern_matches
 from app.core.event_watermark import EventWatermark
 from app.models import Event, MailMessage, OutboxMessage, WebhookDelivery, WebhookEndpoint
+from app.models.base import NO_TENANT, TenantKey
 from app.services.delivery.rules import message_id
 
 DELIVERY_CHANNEL = "carrierdesk_delivery"
+
+# Statements built on first use and kept (executed with parameters).
+_STATEMENTS: dict[str, Any] = {}
+
+_NEW_DELIVERY = pg_insert(cast(Table, WebhookDelivery.__table__)).on_conflict_do_nothing()
 
 MAIL_CHANNEL = "carrierdesk_mail"
 
@@ -90,30 +96,37 @@ async def fan_out_batch(
     pending = (OutboxMessage.processed_at.is_(None), OutboxMessage.event_id <= settled)
 
     async def claim(enterprise_id: uuid.UUID | None, ids: list[Any]) -> list[Any]:
-        statement = (
-            select(
-                OutboxMessage.id.label("outbox_id"),
-                Event.id,
-                Event.enterprise_id,
-                Event.subject_type,
-                Event.subject_id,
-                Event.type,
-                Event.at,
-                Event.actor,
-                Event.data,
+        if "claim" not in _STATEMENTS:  # built once: its cache key is not worked out again
+            _STATEMENTS["claim"] = (
+                select(
+                    OutboxMessage.id.label("outbox_id"),
+                    Event.id,
+                    Event.enterprise_id,
+                    Event.subject_type,
+                    Event.subject_id,
+                    Event.type,
+                    Event.at,
+                    Event.actor,
+                    Event.data,
+                )
+                .join(
+                    Event,
+                    and_(
+                        Event.enterprise_id == OutboxMessage.enterprise_id,
+                        Event.id == OutboxMessage.event_id,
+                    ),
+                )
+                .where(
+                    OutboxMessage.enterprise_id == bindparam("enterprise_id", type_=TenantKey()),
+                    OutboxMessage.id.in_(bindparam("ids", expanding=True)),
+                    OutboxMessage.processed_at.is_(None),
+                    OutboxMessage.event_id <= bindparam("settled"),
+                )
+                .with_for_update(of=OutboxMessage, skip_locked=True)
             )
-            .join(
-                Event,
-                and_(
-                    Event.enterprise_id == OutboxMessage.enterprise_id,
-                    Event.id == OutboxMessage.event_id,
-                ),
-            )
-            .where(tenant_is(OutboxMessage.enterprise_id, enterprise_id), OutboxMessage.id.in_(ids))
-            .where(*pending)
-            .with_for_update(of=OutboxMessage, skip_locked=True)
-        )
-        return list((await session.execute(statement)).all())
+        statement = _STATEMENTS["claim"]
+        parameters = {"enterprise_id": enterprise_id, "ids": ids, "settled": settled}
+        return list((await session.execute(statement, parameters)).all())
 
     claimed = await claim_per_tenant(
         session, candidates(OutboxMessage, OutboxMessage.id, limit, *pending), claim
@@ -143,10 +156,15 @@ async def fan_out_batch(
         if enterprise_ids
         else []
     )
+    # Each event is matched against its own enterprise's endpoints only, not every one.
+    standard: dict[uuid.UUID, list[Any]] = {}
+    for endpoint in endpoints:
+        if endpoint.kind == "standard":
+            standard.setdefault(endpoint.enterprise_id, []).append(endpoint)
     deliveries: list[dict[str, Any]] = []
     for event in events:
-        for endpoint in endpoints:
-            if endpoint.kind == "standard" and subscribed(endpoint, event):
+        for endpoint in standard.get(event.enterprise_id, ()) if event.enterprise_id else ():
+            if subscribed(endpoint, event):
                 deliveries.append(_delivery(endpoint.id, event, standard_payload(event), now))
     for endpoint_id, event, payload in await tmf_deliveries(
         session, events, [e for e in endpoints if e.kind == "tmf621"]
@@ -157,20 +175,21 @@ async def fan_out_batch(
     ):
         deliveries.append(_delivery(endpoint_id, event, payload, now, listener_path=path))
     # Multi-row inserts in chunks: PostgreSQL's wire protocol allows 32,767 parameters.
-    for chunk in _chunks(deliveries):
-        await session.execute(pg_insert(WebhookDelivery).values(chunk).on_conflict_do_nothing())
+    if deliveries:  # one statement compiled once (a multi-VALUES insert compiles per shape)
+        await session.execute(_NEW_DELIVERY, deliveries)
     mails = await mails_for_events(session, events, now)
     for chunk in _chunks(mails):
         await session.execute(pg_insert(MailMessage).values(chunk))
-    for enterprise_id, outbox_ids in by_tenant(
-        (e.enterprise_id, e.outbox_id) for e in events
-    ).items():
-        await session.execute(
-            update(OutboxMessage)
-            .where(tenant_is(OutboxMessage.enterprise_id, enterprise_id))
-            .where(OutboxMessage.id.in_(outbox_ids))
-            .values(processed_at=now)
+    # One statement for the batch, each row named by its key (locked above, per enterprise).
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            tuple_(OutboxMessage.enterprise_id, OutboxMessage.id).in_(
+                [(e.enterprise_id or NO_TENANT, e.outbox_id) for e in events]
+            )
         )
+        .values(processed_at=now)
+    )
     # Wake the senders of every worker (delivered at commit).
     for channel, wanted in ((DELIVERY_CHANNEL, deliveries), (MAIL_CHANNEL, mails)):
         if wanted:

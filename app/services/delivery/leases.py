@@ -12,7 +12,7 @@ over (after a lapse), the late holder renews nothing and records nothing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,10 +31,16 @@ async def lease_due(
     returning: Sequence[Any],
     *,
     found: Select[Any] | None = None,
+    rows_of: Callable[[uuid.UUID | None, list[Any]], Select[Any]] | None = None,
+    joined: Sequence[Any] = (),
 ) -> list[Any]:
     """Lease up to `limit` of `queue`'s pending rows due at `now`, the longest due first
     (`found`, rows of `(enterprise_id, id)`, narrows which); answer the `returning` columns
-    of each leased row. Claimed per enterprise (`core.claims`)."""
+    of each leased row. Claimed per enterprise (`core.claims`).
+
+    `rows_of(enterprise_id, locked)` widens what is leased beyond the rows locked (ids of
+    that enterprise's rows, a statement); `joined` names the conditions of a table joined
+    to the leased rows (`returning` may name its columns)."""
     due = (queue.status == "pending", queue.next_attempt_at <= now)
     if found is None:
         found = candidates(queue, queue.next_attempt_at, limit, *due)
@@ -50,9 +56,10 @@ async def lease_due(
         )
         if not locked:
             return []
+        rows = locked if rows_of is None else rows_of(enterprise_id, locked)
         leased = (
             update(queue)
-            .where(tenant_is(queue.enterprise_id, enterprise_id), queue.id.in_(locked))
+            .where(tenant_is(queue.enterprise_id, enterprise_id), queue.id.in_(rows), *joined)
             .values(attempts=queue.attempts + 1, next_attempt_at=now + lease)
             .returning(*returning)
         )

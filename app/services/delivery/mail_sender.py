@@ -4,29 +4,34 @@
 or `smtps://…` (TLS from the first byte). Without it every message is kept
 as `not_sent` with the reason, so a developer's machine sends nothing and
 loses nothing. Claims lease the row (as webhooks do): a worker dying mid-send
-leaves it to be sent again when the lease runs out. Each message's outcome is
-recorded as soon as it is known, with a fresh lease for the rest of the batch,
-so a slow server never lets a lease lapse under a message still to be sent.
+leaves it to be sent again when the lease runs out. Outcomes are recorded
+together, in one short transaction every `RECORD_EVERY` seconds, before a third
+of the lease has gone by, and at the end of the batch, with a fresh lease for the
+rest of the batch, so a slow server never lets a lease lapse under a message still
+to be sent (a worker dying meanwhile sends what it had not recorded again).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
-from sqlalchemy import update
+from sqlalchemy import tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
 from app.core.settings import Settings
 from app.models import MailMessage
+from app.models.base import NO_TENANT
 from app.services.delivery.leases import lease_due, renew_leases
 from app.services.delivery.rules import (
     LEASE,
@@ -42,6 +47,10 @@ from app.services.delivery.rules import (
 logger = logging.getLogger("carrierdesk.mail")
 
 NO_SMTP = "not sent: CARRIERDESK_SMTP_URL is not set"
+
+# How long outcomes may wait to be recorded while a batch is being sent (a worker dying
+# meanwhile sends those messages again: at least once).
+RECORD_EVERY = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +85,7 @@ def parse_smtp_url(url: str) -> SmtpTarget:
 @dataclass(frozen=True, slots=True)
 class ClaimedMail:
     id: uuid.UUID
+    enterprise_id: uuid.UUID | None
     recipient: str
     subject: str
     body: str
@@ -93,6 +103,7 @@ async def claim_mail(session: AsyncSession, now: datetime, limit: int) -> list[C
         LEASE,
         (
             MailMessage.id,
+            MailMessage.enterprise_id,
             MailMessage.recipient,
             MailMessage.subject,
             MailMessage.body,
@@ -139,22 +150,29 @@ async def send_due_mail(
     try:
         target = parse_smtp_url(settings.smtp_url)
     except ValueError as exc:
-        for mail in claimed:
-            await _record(session, mail, SmtpFailure(str(exc), final=False), clock.now(), [])
+        refused = SmtpFailure(str(exc), final=False)
+        await _record_many(session, [(mail, refused) for mail in claimed], clock.now(), [])
         return len(claimed)
     connection = SmtpConnection(target)
+    done: list[tuple[ClaimedMail, SmtpFailure | None]] = []
+    recorded, leased_at = time.monotonic(), now
     try:
         for index, mail in enumerate(claimed):
             failure = await connection.send(_message(mail, settings.smtp_from))
             if failure is not None and failure.unreachable:
                 # No server to talk to: every message waits for its retry, none is tried
                 # against a server that is down (each try could take the whole deadline).
-                for waiting in claimed[index:]:
-                    await _record(session, waiting, failure, clock.now(), [])
+                done += [(waiting, failure) for waiting in claimed[index:]]
                 break
-            await _record(session, mail, failure, clock.now(), claimed[index + 1 :])
+            done.append((mail, failure))
+            # Recorded every second, and before a third of the lease has gone by.
+            if time.monotonic() - recorded >= RECORD_EVERY or clock.now() - leased_at >= LEASE / 3:
+                leased_at = clock.now()
+                await _record_many(session, done, leased_at, claimed[index + 1 :])
+                done, recorded = [], time.monotonic()
     finally:
         await connection.close()
+    await _record_many(session, done, clock.now(), [])
     return len(claimed)
 
 
@@ -210,25 +228,37 @@ class SmtpConnection:
             smtp.close()
 
 
-async def _record(
+def _ours(mails: list[ClaimedMail]) -> tuple[Any, ...]:
+    """The rows of `mails` still pending under the lease each was claimed with (a newer
+    lease owns it otherwise), named by their key."""
+    return (
+        tuple_(MailMessage.enterprise_id, MailMessage.id, MailMessage.attempts).in_(
+            [(m.enterprise_id or NO_TENANT, m.id, m.attempts) for m in mails]
+        ),
+        MailMessage.status == "pending",
+    )
+
+
+async def _record_many(
     session: AsyncSession,
-    mail: ClaimedMail,
-    failure: SmtpFailure | None,
+    done: list[tuple[ClaimedMail, SmtpFailure | None]],
     now: datetime,
     unsent: list[ClaimedMail],
 ) -> None:
-    """One message's outcome, and a fresh lease for those still waiting in this batch, so
-    a slow batch never outlasts its lease and has a message sent twice by another worker."""
-    ours = update(MailMessage).where(
-        MailMessage.id == mail.id,
-        MailMessage.status == "pending",
-        MailMessage.attempts == mail.attempts,  # a newer lease owns it otherwise
-    )
-    if failure is None:
+    """Messages' outcomes (those sent in one statement), and a fresh lease for those still
+    waiting in this batch, so a slow batch never outlasts its lease and has a message sent
+    twice by another worker; one transaction."""
+    sent = [mail for mail, failure in done if failure is None]
+    if sent:
         await session.execute(
-            ours.values(status="sent", sent_at=now, last_error=None, one_time_link=None)
+            update(MailMessage)
+            .where(*_ours(sent))
+            .values(status="sent", sent_at=now, last_error=None, one_time_link=None)
         )
-    else:
+    for mail, failure in done:
+        if failure is None:
+            continue
+        ours = update(MailMessage).where(*_ours([mail]))
         logger.warning("mail %s not sent: %s", mail.id, failure.reason)
         retry_at = next_retry(mail.attempts, now, MAIL_RETRY_DELAYS)
         if failure.final or retry_at is None or mail.attempts >= MAIL_MAX_ATTEMPTS:

@@ -1,11 +1,13 @@
 """Send due webhook deliveries: signed, bounded, in order per endpoint, retried with backoff.
 
 A claim takes the head of each endpoint's queue (its oldest pending delivery)
-when it is due, with `FOR UPDATE SKIP LOCKED`, and leases it: `attempts` goes
-up and `next_attempt_at` moves past the lease, in the claiming transaction.
-The POST happens outside any transaction; its result is recorded in a short
-one. A worker that dies mid-POST leaves the lease to expire, and the same
-message (same `webhook-id`) is sent again: at least once, in order.
+when it is due, with `FOR UPDATE SKIP LOCKED`, and leases it with the few
+deliveries behind it (the endpoint's run): `attempts` goes up and
+`next_attempt_at` moves past the lease, in the claiming transaction. The POSTs
+happen outside any transaction, one after another per endpoint, stopping at the
+first failure; results are recorded in short transactions, many at a time
+(`webhook_outcomes`). A worker that dies mid-run leaves the lease to expire, and
+the same messages (same `webhook-id`) are sent again: at least once, in order.
 """
 
 from __future__ import annotations
@@ -21,30 +23,26 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import and_, exists, func, insert, select, true, update
+from sqlalchemy import and_, exists, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from standardwebhooks import Webhook
 
-from app.core.claims import by_tenant
+from app.core.claims import tenant_is
 from app.core.settings import Settings
-from app.models import OutboxMessage, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.models import OutboxMessage, WebhookDelivery, WebhookEndpoint
 from app.services.delivery.addresses import AddressRefused, check_destination
+from app.services.delivery.http_pools import POOL
 from app.services.delivery.leases import lease_due
-from app.services.delivery.rules import (
-    LEASE,
-    RESPONSE_CAP_BYTES,
-    WEBHOOK_RETRY_DELAYS,
-    next_retry,
-    pinned_url,
-    should_disable,
-    wire_host,
-)
+from app.services.delivery.rules import LEASE, RESPONSE_CAP_BYTES, pinned_url, wire_host
 
 logger = logging.getLogger("carrierdesk.webhooks")
 
 REQUEST_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 EXCERPT = 500
+
+_NO_EVENT = 2**63 - 1  # past every event id: no event waits to be fanned out
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,14 +121,53 @@ async def claim_due(
     lease: timedelta = LEASE,
     *,
     failing: bool | None = None,
+    run: int = 1,
 ) -> list[Claimed]:
-    """Lease up to `limit` due deliveries, each the head of its endpoint's queue; with
-    `failing`, only from endpoints that are (True) or are not (False) failing lately."""
+    """Lease the heads of up to `limit` endpoints' queues that are due, each with up to
+    `run - 1` deliveries after it (its run, sent one after another, in event order); with
+    `failing`, only from endpoints that are (True) or are not (False) failing lately.
+    Answer the leased deliveries grouped by endpoint, each endpoint's in event order.
+
+    Holding the lock on an endpoint's head is holding its queue: the rows behind it are
+    no one's head, so they are leased in the same statement, unlocked. A run stops before
+    an event the tenant's outbox may still fan out ahead of (`_heads`' rule, per row)."""
     heads = _heads()
     heads_due = select(heads.c.enterprise_id, heads.c.id).where(heads.c.next_attempt_at <= now)
     if failing is not None:
         lately = heads.c.failing_since.is_not(None)
         heads_due = heads_due.where(lately if failing else ~lately)
+    head = aliased(WebhookDelivery, name="h")
+    row = aliased(WebhookDelivery, name="r")
+    unfanned = (
+        select(func.min(OutboxMessage.event_id))
+        .where(
+            OutboxMessage.enterprise_id == head.enterprise_id,
+            OutboxMessage.processed_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+    queue = (
+        select(row.id)
+        .where(
+            row.enterprise_id == head.enterprise_id,
+            row.endpoint_id == head.endpoint_id,
+            row.status == "pending",
+            row.event_id >= head.event_id,
+            or_(row.id == head.id, row.event_id < func.coalesce(unfanned, _NO_EVENT)),
+        )
+        .order_by(row.event_id)
+        .limit(max(run, 1))
+        .lateral("run")
+    )
+
+    def runs_of(enterprise_id: uuid.UUID | None, locked: list[Any]) -> Any:
+        return (
+            select(queue.c.id)
+            .select_from(head)
+            .join(queue, true())
+            .where(tenant_is(head.enterprise_id, enterprise_id), head.id.in_(locked))
+        )
+
     leased = await lease_due(
         session,
         WebhookDelivery,
@@ -146,51 +183,39 @@ async def claim_due(
             WebhookDelivery.payload,
             WebhookDelivery.attempts,
             WebhookDelivery.listener_path,
+            WebhookEndpoint.url,
+            WebhookEndpoint.secret,
+            WebhookEndpoint.previous_secret,
+            WebhookEndpoint.previous_secret_expires_at,
         ),
         found=heads_due.order_by(heads.c.next_attempt_at).limit(limit),
+        rows_of=runs_of,
+        joined=(
+            WebhookEndpoint.enterprise_id == WebhookDelivery.enterprise_id,
+            WebhookEndpoint.id == WebhookDelivery.endpoint_id,
+        ),
     )
-    endpoints = {
-        (row.enterprise_id, row.id): row
-        for enterprise_id, endpoint_ids in by_tenant(
-            (d.enterprise_id, d.endpoint_id) for d in leased
-        ).items()
-        for row in (
-            await session.execute(
-                select(
-                    WebhookEndpoint.enterprise_id,
-                    WebhookEndpoint.id,
-                    WebhookEndpoint.url,
-                    WebhookEndpoint.secret,
-                    WebhookEndpoint.previous_secret,
-                    WebhookEndpoint.previous_secret_expires_at,
-                ).where(
-                    WebhookEndpoint.enterprise_id == enterprise_id,
-                    WebhookEndpoint.id.in_(endpoint_ids),
-                )
-            )
-        ).all()
-    }
-    rows = []
-    for d in leased:
-        endpoint = endpoints[(d.enterprise_id, d.endpoint_id)]
-        rows.append(
-            Claimed(
-                id=d.id,
-                endpoint_id=d.endpoint_id,
-                enterprise_id=d.enterprise_id,
-                event_id=d.event_id,
-                message_id=d.message_id,
-                payload=d.payload,
-                attempts=d.attempts,
-                # A Sonata hub hears each event type at its own path under its callback.
-                url=endpoint.url + (d.listener_path or ""),
-                secret=endpoint.secret,
-                previous_secret=endpoint.previous_secret,
-                previous_secret_expires_at=endpoint.previous_secret_expires_at,
-            )
-        )
     await session.commit()
-    return rows
+    first: dict[uuid.UUID, int] = {}
+    for index, d in enumerate(leased):
+        first.setdefault(d.endpoint_id, index)
+    return [
+        Claimed(
+            id=d.id,
+            endpoint_id=d.endpoint_id,
+            enterprise_id=d.enterprise_id,
+            event_id=d.event_id,
+            message_id=d.message_id,
+            payload=d.payload,
+            attempts=d.attempts,
+            # A Sonata hub hears each event type at its own path under its callback.
+            url=d.url + (d.listener_path or ""),
+            secret=d.secret,
+            previous_secret=d.previous_secret,
+            previous_secret_expires_at=d.previous_secret_expires_at,
+        )
+        for d in sorted(leased, key=lambda d: (first[d.endpoint_id], d.event_id))
+    ]
 
 
 def signature_header(claimed: Claimed, body: str, at: datetime) -> str:
@@ -226,11 +251,13 @@ async def post_once(
     try:
         async with asyncio.timeout(settings.webhook_attempt_seconds):
             addresses = await check_destination(claimed.url, settings)
-            url, extensions = claimed.url, {}
+            # The endpoint's own keep-alive pool (`http_pools`), whatever client sends it.
+            url = claimed.url
+            extensions: dict[str, Any] = {POOL: claimed.endpoint_id}
             if addresses:  # connect to the address checked, not to a fresh resolution
                 url, headers["host"] = pinned_url(claimed.url, addresses[0])
                 if claimed.url.startswith("https:"):
-                    extensions = {"sni_hostname": wire_host(urlsplit(claimed.url).hostname or "")}
+                    extensions["sni_hostname"] = wire_host(urlsplit(claimed.url).hostname or "")
             request = http.build_request(
                 "POST",
                 url,
@@ -271,65 +298,3 @@ async def _read_capped(response: httpx.Response) -> bytes:
 
 def _ms(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
-
-
-async def record_outcome(
-    session: AsyncSession, claimed: Claimed, outcome: Outcome, at: datetime, now: datetime
-) -> None:
-    """The attempt's log line, the delivery's next step, and the endpoint's health."""
-    from app.services.delivery.notifications import endpoint_disabled_mails
-
-    await session.execute(
-        insert(WebhookAttempt).values(
-            id=uuid.uuid4(),
-            delivery_id=claimed.id,
-            endpoint_id=claimed.endpoint_id,
-            enterprise_id=claimed.enterprise_id,
-            event_id=claimed.event_id,
-            attempted_at=at,
-            status_code=outcome.status_code,
-            latency_ms=outcome.latency_ms,
-            response_excerpt=outcome.excerpt,
-            error=outcome.error,
-        )
-    )
-    delivery = update(WebhookDelivery).where(
-        WebhookDelivery.enterprise_id == claimed.enterprise_id,
-        WebhookDelivery.id == claimed.id,
-        WebhookDelivery.status == "pending",
-        WebhookDelivery.attempts == claimed.attempts,  # a newer lease owns it otherwise
-    )
-    endpoint = update(WebhookEndpoint).where(
-        WebhookEndpoint.enterprise_id == claimed.enterprise_id,
-        WebhookEndpoint.id == claimed.endpoint_id,
-    )
-    if outcome.ok:
-        await session.execute(delivery.values(status="succeeded", completed_at=now))
-        await session.execute(endpoint.values(failing_since=None))
-        await session.commit()
-        return
-    retry_at = next_retry(claimed.attempts, now, WEBHOOK_RETRY_DELAYS)
-    if retry_at is None:
-        values: dict[str, Any] = {"status": "failed", "completed_at": now}
-    else:
-        values = {"next_attempt_at": retry_at}
-    await session.execute(delivery.values(last_error=outcome.error, **values))
-    failing_since = (
-        await session.execute(
-            endpoint.values(
-                failing_since=func.coalesce(WebhookEndpoint.failing_since, now)
-            ).returning(WebhookEndpoint.failing_since, WebhookEndpoint.status)
-        )
-    ).one()
-    if failing_since.status == "active" and should_disable(failing_since.failing_since, now):
-        reason = f"every delivery failed since {failing_since.failing_since.isoformat()}"
-        await session.execute(
-            endpoint.values(
-                status="disabled",
-                disabled_reason=reason,
-                version=WebhookEndpoint.version + 1,
-                updated_at=now,
-            )
-        )
-        await endpoint_disabled_mails(session, claimed.endpoint_id, reason, now)
-    await session.commit()
