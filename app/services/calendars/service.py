@@ -4,13 +4,15 @@ business time on an enterprise country's calendar."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, any_, bindparam, delete, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
@@ -116,11 +118,38 @@ async def calendar_for(session: AsyncSession, country: str) -> BusinessCalendar:
     Defaults (the capital's zone, Monday-Friday 09:00-18:00, public holidays)
     when the country has no row. An unknown country is a 404 problem.
     """
-    code = require_country(country)
-    zone, hours, categories = _settings(await _calendar_row(session, code), code)
-    closed = set(public_holidays(code, categories))
-    closed.update(day.day for day in await _closed_days(session, code))
-    return BusinessCalendar(timezone=zone, office_hours=hours, closed_dates=frozenset(closed))
+    return (await calendars_for(session, [country]))[country]
+
+
+async def calendars_for(
+    session: AsyncSession, countries: Iterable[str]
+) -> dict[str, BusinessCalendar]:
+    """`calendar_for` of several countries at once (keyed as given): two statements whatever
+    their number, for a batch that needs the calendars of the countries it names."""
+    codes = {country: require_country(country) for country in countries}
+    if not codes:
+        return {}
+    wanted = {"codes": sorted(set(codes.values()))}
+    rows = {row.country: row for row in (await session.execute(_CALENDARS, wanted)).scalars()}
+    closed_days: dict[str, set[date]] = {}
+    for country, day in (await session.execute(_CLOSED_DAYS, wanted)).all():
+        closed_days.setdefault(country, set()).add(day)
+    calendars: dict[str, BusinessCalendar] = {}
+    for code in wanted["codes"]:
+        zone, hours, categories = _settings(rows.get(code), code)
+        closed = set(public_holidays(code, categories)) | closed_days.get(code, set())
+        calendars[code] = BusinessCalendar(
+            timezone=zone, office_hours=hours, closed_dates=frozenset(closed)
+        )
+    return {country: calendars[code] for country, code in codes.items()}
+
+
+# Built once: the calendar rows and extra closed days of a set of countries (one array).
+_CODES = bindparam("codes", type_=ARRAY(String))
+_CALENDARS: Any = select(CountryCalendar).where(CountryCalendar.country == any_(_CODES))
+_CLOSED_DAYS: Any = select(ClosedDay.country, ClosedDay.day).where(
+    ClosedDay.country == any_(_CODES)
+)
 
 
 def _read(country: str, row: CountryCalendar | None) -> CalendarRead:
