@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Uuid, and_, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.countries import default_language
@@ -38,12 +39,12 @@ class MailLookups:
 
     def recipients(self, event: OutboxEvent) -> dict[str, str]:
         """address -> language: matching notification contacts, and a ticket's reporting
-        contact (not for an escalation: that one goes to the enterprise's contacts only)."""
+        contact (`_mails_reporter`)."""
         assert event.enterprise_id is not None
         found: dict[str, str] = {}
         for contact in matching(self.contacts.get(event.enterprise_id, []), event.type):
             found.setdefault(str(contact.email).lower(), str(contact.language.value))
-        if event.subject_type == "ticket" and event.type != "ticket.escalated":
+        if _mails_reporter(event):
             reporter = self.tickets.get(event.subject_id)
             email = (reporter.contact or {}).get("email") if reporter else None
             if email and reporter is not None:
@@ -69,18 +70,35 @@ class MailLookups:
 
 
 async def mail_lookups(session: AsyncSession, events: Sequence[OutboxEvent]) -> MailLookups:
-    """The batch's contacts and tickets, read at once; the calendars of its tickets' countries."""
+    """The batch's contacts and tickets, read at once; the calendars of the countries of the
+    tickets it mails."""
     enterprises = {e.enterprise_id for e in events if e.enterprise_id is not None}
-    looks = MailLookups(
-        session,
-        contacts=await contacts_of_enterprises(session, enterprises),
-        tickets=await _tickets_of(session, [e for e in events if e.subject_type == "ticket"]),
-    )
-    countries = {t.country for t in looks.tickets.values()}
+    contacts = await contacts_of_enterprises(session, enterprises)
+
+    def needs_ticket(e: OutboxEvent) -> bool:
+        # Its reporter may be mailed, or a contact is, and the mail speaks of the ticket.
+        return _mails_reporter(e) or bool(
+            e.enterprise_id is not None and matching(contacts[e.enterprise_id], e.type)
+        )
+
+    wanted = [e for e in events if e.subject_type == "ticket" and needs_ticket(e)]
+    looks = MailLookups(session, contacts=contacts, tickets=await _tickets_of(session, wanted))
+    # The calendars of the tickets that will be mailed, at once (a mail names local times).
+    countries = {
+        looks.tickets[e.subject_id].country
+        for e in events
+        if e.subject_id in looks.tickets and looks.recipients(e)
+    }
     if countries:
         calendars = await calendars_for(session, countries)
         looks.zones.update({c: calendar.timezone for c, calendar in calendars.items()})
     return looks
+
+
+def _mails_reporter(event: OutboxEvent) -> bool:
+    """A ticket's reporting contact is mailed too, but not of an escalation (that one goes to
+    the enterprise's contacts only)."""
+    return event.subject_type == "ticket" and event.type != "ticket.escalated"
 
 
 async def _tickets_of(session: AsyncSession, events: Sequence[OutboxEvent]) -> dict[uuid.UUID, Any]:
@@ -110,7 +128,12 @@ async def _tickets_of(session: AsyncSession, events: Sequence[OutboxEvent]) -> d
             and_(Service.enterprise_id == Ticket.enterprise_id, Service.id == Ticket.service_id),
         )
         # The enterprise first: each ticket is looked up on its own tenant's shard.
-        .where(Ticket.enterprise_id.in_(enterprises), Ticket.id.in_(ids))
+        # One array each: one prepared statement whatever the batch's size.
+        .where(
+            Ticket.enterprise_id == any_(bindparam("enterprises", type_=ARRAY(Uuid))),
+            Ticket.id == any_(bindparam("ids", type_=ARRAY(Uuid))),
+        ),
+        {"enterprises": enterprises, "ids": ids},
     )
     return {row.id: row for row in rows}
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import Uuid, any_, bindparam, delete, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
@@ -60,8 +61,10 @@ async def contacts_of_enterprises(
         return found
     rows = await session.execute(
         select(NotificationContact)
-        .where(NotificationContact.enterprise_id.in_(list(found)))
-        .order_by(NotificationContact.created_at, NotificationContact.id)
+        # One array: one prepared statement whatever the batch's size.
+        .where(NotificationContact.enterprise_id == any_(bindparam("ids", type_=ARRAY(Uuid))))
+        .order_by(NotificationContact.created_at, NotificationContact.id),
+        {"ids": list(found)},
     )
     for contact in rows.scalars():
         found[contact.enterprise_id].append(contact_read(contact))
