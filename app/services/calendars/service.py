@@ -11,8 +11,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
-from sqlalchemy import String, any_, bindparam, delete, select
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy import Date, String, bindparam, delete, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
@@ -100,9 +100,9 @@ async def _closed_days(session: AsyncSession, country: str) -> list[ClosedDay]:
     return list(rows.scalars().all())
 
 
-def _settings(
-    row: CountryCalendar | None, country: str
-) -> tuple[str, dict[int, tuple[time, time]], tuple[str, ...]]:
+def _settings(row: Any, country: str) -> tuple[str, dict[int, tuple[time, time]], tuple[str, ...]]:
+    """Zone, office hours and holiday categories of a `CountryCalendar` (or a row of its
+    columns); None: the country's defaults."""
     if row is None:
         return (
             default_timezone(country),
@@ -124,31 +124,48 @@ async def calendar_for(session: AsyncSession, country: str) -> BusinessCalendar:
 async def calendars_for(
     session: AsyncSession, countries: Iterable[str]
 ) -> dict[str, BusinessCalendar]:
-    """`calendar_for` of several countries at once (keyed as given): two statements whatever
+    """`calendar_for` of several countries at once (keyed as given): one statement whatever
     their number, for a batch that needs the calendars of the countries it names."""
     codes = {country: require_country(country) for country in countries}
     if not codes:
         return {}
-    wanted = {"codes": sorted(set(codes.values()))}
-    rows = {row.country: row for row in (await session.execute(_CALENDARS, wanted)).scalars()}
-    closed_days: dict[str, set[date]] = {}
-    for country, day in (await session.execute(_CLOSED_DAYS, wanted)).all():
-        closed_days.setdefault(country, set()).add(day)
+    rows = await session.execute(_CALENDARS, {"codes": sorted(set(codes.values()))})
     calendars: dict[str, BusinessCalendar] = {}
-    for code in wanted["codes"]:
-        zone, hours, categories = _settings(rows.get(code), code)
-        closed = set(public_holidays(code, categories)) | closed_days.get(code, set())
-        calendars[code] = BusinessCalendar(
-            timezone=zone, office_hours=hours, closed_dates=frozenset(closed)
+    for row in rows:
+        zone, hours, categories = _settings(row if row.timezone is not None else None, row.code)
+        holidays = _holiday_dates(row.code, categories)
+        calendars[row.code] = BusinessCalendar(
+            timezone=zone,
+            office_hours=hours,
+            closed_dates=holidays.union(row.closed) if row.closed else holidays,
         )
     return {country: calendars[code] for country, code in codes.items()}
 
 
-# Built once: the calendar rows and extra closed days of a set of countries (one array).
-_CODES = bindparam("codes", type_=ARRAY(String))
-_CALENDARS: Any = select(CountryCalendar).where(CountryCalendar.country == any_(_CODES))
-_CLOSED_DAYS: Any = select(ClosedDay.country, ClosedDay.day).where(
-    ClosedDay.country == any_(_CODES)
+@lru_cache(maxsize=256)
+def _holiday_dates(country: str, categories: tuple[str, ...]) -> frozenset[date]:
+    return frozenset(public_holidays(country, categories))
+
+
+# Built once: each country's calendar row (NULLs: none, the defaults) with its extra closed
+# days, for a set of countries given as one array (one prepared statement whatever their count).
+_CALENDARS: Any = (
+    text(
+        """
+SELECT k.code, c.timezone, c.office_hours, c.holiday_categories,
+       ARRAY(SELECT d.day FROM closed_days d WHERE d.country = k.code) AS closed
+FROM unnest(CAST(:codes AS varchar[])) AS k(code)
+LEFT JOIN country_calendars c ON c.country = k.code
+"""
+    )
+    .bindparams(bindparam("codes", type_=ARRAY(String)))
+    .columns(
+        code=String,
+        timezone=String,
+        office_hours=JSONB,
+        holiday_categories=ARRAY(String),
+        closed=ARRAY(Date),
+    )
 )
 
 
