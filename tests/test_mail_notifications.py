@@ -346,3 +346,38 @@ async def test_smtp_credentials_in_the_url_sign_in_to_the_server(world: World) -
         (mail,) = guarded.mails
     assert mail.recipient == ["en@acme.example"]
     assert mail.subject.endswith("We received your billing request")
+
+
+async def test_one_fan_out_batch_mails_each_enterprise_only_about_its_own_tickets(
+    world: World, settings: Settings, mailbox: Mailbox
+) -> None:
+    # Events of two enterprises fanned out together: the batch reads their contacts and
+    # tickets at once, and each mail still goes only to its own enterprise's people.
+    acme = await world.enterprise("Acme", "EC")
+    other = await world.enterprise("Other", "EC")
+    await add_contact(world, acme["id"], "noc@acme.example", "es", ["ticket.*"])
+    await add_contact(world, other["id"], "noc@other.example", "en", ["ticket.*"])
+    await add_contact(world, other["id"], "billing@other.example", "en", ["billing.*"])
+    first, staff = await open_ticket(world, acme)
+    second, _ = await open_ticket(
+        world, other, contact={"name": "NOC", "email": "reporter@other.example"}
+    )
+    world.clock.advance(timedelta(seconds=30))
+    for ticket in (first, second):
+        moved = await world.client.post(
+            f"/v1/tickets/{ticket['id']}/transitions", json={"to": "registration"}, headers=staff
+        )
+        assert moved.status_code == 200, moved.text
+    await deliver_mail(world, settings)
+
+    (acme_mail,) = mailbox.to("noc@acme.example")
+    (other_mail,) = mailbox.to("noc@other.example")
+    assert first["number"] in acme_mail.subject
+    assert "Registro" in acme_mail.subject
+    assert second["number"] in other_mail.subject
+    assert "Registration" in other_mail.subject
+    (reporter,) = mailbox.to("reporter@acme.example")
+    assert first["number"] in reporter.subject
+    (other_reporter,) = mailbox.to("reporter@other.example")
+    assert second["number"] in other_reporter.subject
+    assert mailbox.to("billing@other.example") == []

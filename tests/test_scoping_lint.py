@@ -49,6 +49,7 @@ ALLOWED: dict[str, str] = {
     "directory/contacts:update_contact": "country of an already authorised contact",
     # Delivery looks up whom to notify for an event of a known enterprise.
     "directory/contacts:contacts_for": "worker side: recipients of an event, by its enterprise",
+    "directory/contacts:contacts_of_enterprises": "worker side: recipients of a batch's events",
     # --- delivery: the worker runs as the system, for every tenant,
     # claiming due rows with FOR UPDATE SKIP LOCKED; no caller exists there.
     "delivery/fanout:fan_out_batch": "worker: fans out the outbox of every tenant",
@@ -58,7 +59,7 @@ ALLOWED: dict[str, str] = {
     "delivery/notifications:_context": "worker: builds a mail for an event of a known enterprise",
     "delivery/notifications:_ticket_context": "worker: the ticket of an event being mailed",
     "delivery/notifications:_admin_recipients": "worker: owners of an endpoint being disabled",
-    "delivery/notifications:_recipients": "worker: recipients of an event, by its enterprise",
+    "delivery/mail_lookups:_tickets_of": "worker: the tickets of events being mailed",
     # --- orders, billing, changes, maintenance
     # The account is looked up inside the enterprise just authorised by visible_to.
     "billing/service:_check_account": "account of an already authorised enterprise",

@@ -66,11 +66,17 @@ class EventPayload(BaseModel):
 
     @classmethod
     def staff_only_fields(cls) -> frozenset[str]:
-        return frozenset(
-            name
-            for name, field in cls.model_fields.items()
-            if any(isinstance(m, StaffOnly) for m in field.metadata)
-        )
+        """The fields marked `STAFF_ONLY`, found once per class (its fields are fixed; every
+        event fanned out asks, and walking the fields' metadata each time was the fan-out's
+        largest cost)."""
+        found = _STAFF_ONLY.get(cls)
+        if found is None:
+            found = _STAFF_ONLY[cls] = frozenset(
+                name
+                for name, field in cls.model_fields.items()
+                if any(isinstance(m, StaffOnly) for m in field.metadata)
+            )
+        return found
 
     def stored(self) -> dict[str, Any]:
         """The body as the event record keeps it (JSON types, every field)."""
@@ -86,6 +92,7 @@ class EventPayload(BaseModel):
 
 
 _REGISTRY: dict[str, type[EventPayload]] = {}
+_STAFF_ONLY: dict[type[EventPayload], frozenset[str]] = {}
 
 
 def _register(cls: type[EventPayload]) -> None:

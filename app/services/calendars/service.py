@@ -4,13 +4,15 @@ business time on an enterprise country's calendar."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Date, String, bindparam, delete, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
@@ -98,9 +100,9 @@ async def _closed_days(session: AsyncSession, country: str) -> list[ClosedDay]:
     return list(rows.scalars().all())
 
 
-def _settings(
-    row: CountryCalendar | None, country: str
-) -> tuple[str, dict[int, tuple[time, time]], tuple[str, ...]]:
+def _settings(row: Any, country: str) -> tuple[str, dict[int, tuple[time, time]], tuple[str, ...]]:
+    """Zone, office hours and holiday categories of a `CountryCalendar` (or a row of its
+    columns); None: the country's defaults."""
     if row is None:
         return (
             default_timezone(country),
@@ -116,11 +118,55 @@ async def calendar_for(session: AsyncSession, country: str) -> BusinessCalendar:
     Defaults (the capital's zone, Monday-Friday 09:00-18:00, public holidays)
     when the country has no row. An unknown country is a 404 problem.
     """
-    code = require_country(country)
-    zone, hours, categories = _settings(await _calendar_row(session, code), code)
-    closed = set(public_holidays(code, categories))
-    closed.update(day.day for day in await _closed_days(session, code))
-    return BusinessCalendar(timezone=zone, office_hours=hours, closed_dates=frozenset(closed))
+    return (await calendars_for(session, [country]))[country]
+
+
+async def calendars_for(
+    session: AsyncSession, countries: Iterable[str]
+) -> dict[str, BusinessCalendar]:
+    """`calendar_for` of several countries at once (keyed as given): one statement whatever
+    their number, for a batch that needs the calendars of the countries it names."""
+    codes = {country: require_country(country) for country in countries}
+    if not codes:
+        return {}
+    rows = await session.execute(_CALENDARS, {"codes": sorted(set(codes.values()))})
+    calendars: dict[str, BusinessCalendar] = {}
+    for row in rows:
+        zone, hours, categories = _settings(row if row.timezone is not None else None, row.code)
+        holidays = _holiday_dates(row.code, categories)
+        calendars[row.code] = BusinessCalendar(
+            timezone=zone,
+            office_hours=hours,
+            closed_dates=holidays.union(row.closed) if row.closed else holidays,
+        )
+    return {country: calendars[code] for country, code in codes.items()}
+
+
+@lru_cache(maxsize=256)
+def _holiday_dates(country: str, categories: tuple[str, ...]) -> frozenset[date]:
+    return frozenset(public_holidays(country, categories))
+
+
+# Built once: each country's calendar row (NULLs: none, the defaults) with its extra closed
+# days, for a set of countries given as one array (one prepared statement whatever their count).
+_CALENDARS: Any = (
+    text(
+        """
+SELECT k.code, c.timezone, c.office_hours, c.holiday_categories,
+       ARRAY(SELECT d.day FROM closed_days d WHERE d.country = k.code) AS closed
+FROM unnest(CAST(:codes AS varchar[])) AS k(code)
+LEFT JOIN country_calendars c ON c.country = k.code
+"""
+    )
+    .bindparams(bindparam("codes", type_=ARRAY(String)))
+    .columns(
+        code=String,
+        timezone=String,
+        office_hours=JSONB,
+        holiday_categories=ARRAY(String),
+        closed=ARRAY(Date),
+    )
+)
 
 
 def _read(country: str, row: CountryCalendar | None) -> CalendarRead:

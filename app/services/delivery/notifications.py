@@ -9,24 +9,21 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import TemplateError
-from sqlalchemy import and_, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.countries import default_language
-from app.core.errors import Problem
 from app.core.event_registry import EventPayload, customer_payload
 from app.core.handbook import handbook
 from app.models import (
     Enterprise,
     MailMessage,
     NotificationContact,
-    Service,
-    Ticket,
     WebhookEndpoint,
 )
 from app.services.billing.events import BillingSnapshot
 from app.services.billing.rules import request_number
-from app.services.calendars.service import calendar_for
+from app.services.delivery.mail_lookups import MailLookups, mail_lookups
 from app.services.delivery.mail_templates import render
 from app.services.delivery.rules import (
     IMPACT_NAMES,
@@ -39,8 +36,6 @@ from app.services.delivery.rules import (
     local_time,
     word,
 )
-from app.services.directory.contacts import contacts_for
-from app.services.directory.service import support_lines
 from app.services.incidents.events import IncidentEvent, IncidentNotice
 from app.services.maintenance.events import MaintenanceNotice
 from app.services.orders.events import OrderTouchpointRecorded
@@ -65,17 +60,25 @@ async def mails_for_events(
     """The mail rows the events write: one per recipient, in the recipient's language.
 
     The recipients are the customer's: a mail tells only what the customer's view of the
-    event tells, and an event for staff only writes none."""
+    event tells, and an event for staff only writes none. What the batch's mails read
+    (contacts, tickets, calendars, TSC lines) is read once for the batch (`mail_lookups`)."""
+    mailing = [
+        event
+        for event in events
+        if event.enterprise_id is not None
+        and event.customer is not None
+        and event_mails(event.type, event.customer)
+    ]
+    if not mailing:
+        return []
+    looks = await mail_lookups(session, mailing)
     rows: list[dict[str, Any]] = []
-    for event in events:
-        if event.enterprise_id is None or event.customer is None:
-            continue
-        if not event_mails(event.type, event.customer):
-            continue
-        recipients = await _recipients(session, event)
+    for event in mailing:
+        assert event.enterprise_id is not None
+        recipients = looks.recipients(event)
         if not recipients:
             continue
-        planned = await _context(session, event)
+        planned = await _context(session, event, looks)
         if planned is None:
             logger.warning("event %s: its %s is gone; no mail", event.id, event.subject_type)
             continue
@@ -93,33 +96,15 @@ async def mails_for_events(
     return rows
 
 
-async def _recipients(session: AsyncSession, event: OutboxEvent) -> dict[str, str]:
-    """address -> language: matching notification contacts, and a ticket's reporting contact."""
-    assert event.enterprise_id is not None
-    found: dict[str, str] = {}
-    for contact in await contacts_for(session, event.enterprise_id, event.type):
-        found.setdefault(str(contact.email).lower(), str(contact.language.value))
-    if event.subject_type == "ticket" and event.type != "ticket.escalated":
-        reporter = (
-            await session.execute(
-                select(Ticket.contact, Enterprise.country)
-                .join(Enterprise, Enterprise.id == Ticket.enterprise_id)
-                .where(Ticket.id == event.subject_id)
-            )
-        ).one_or_none()
-        email = (reporter.contact or {}).get("email") if reporter else None
-        if email and reporter is not None:
-            found.setdefault(str(email).lower(), default_language(reporter.country))
-    return found
-
-
-async def _context(session: AsyncSession, event: OutboxEvent) -> tuple[dict[str, Any], str] | None:
+async def _context(
+    session: AsyncSession, event: OutboxEvent, looks: MailLookups
+) -> tuple[dict[str, Any], str] | None:
     # The mail is the customer's: its words come from the customer's view of the event.
     payload = customer_payload(event.type, event.data)
     if payload is None:
         return None
     if isinstance(payload, TicketEvent):
-        return await _ticket_context(session, event, payload)
+        return await _ticket_context(event, payload, looks)
     # The fields read below are all in the customer's view of their events.
     if isinstance(payload, MaintenanceNotice):
         country = (
@@ -127,7 +112,7 @@ async def _context(session: AsyncSession, event: OutboxEvent) -> tuple[dict[str,
                 select(Enterprise.country).where(Enterprise.id == event.enterprise_id)
             )
         ).scalar_one()
-        zone = (await calendar_for(session, country)).timezone
+        zone = await looks.zone(country)
         return {
             "gcr_number": payload.gcr_number,
             "emergency": payload.emergency,
@@ -137,7 +122,7 @@ async def _context(session: AsyncSession, event: OutboxEvent) -> tuple[dict[str,
             "impact_key": payload.expected_impact,
             "reason": payload.reason,
             "services": ", ".join(payload.service_codes),
-            "lines": await _tsc_lines(session, country, None),
+            "lines": await looks.tsc_lines(country, None),
         }, "maintenance"
     if isinstance(payload, IncidentNotice):
         # Each enterprise's own services and tickets: the event was written for it alone.
@@ -167,34 +152,13 @@ async def _context(session: AsyncSession, event: OutboxEvent) -> tuple[dict[str,
 
 
 async def _ticket_context(
-    session: AsyncSession, event: OutboxEvent, payload: EventPayload
+    event: OutboxEvent, payload: EventPayload, looks: MailLookups
 ) -> tuple[dict[str, Any], str] | None:
     """A ticket mail's words: the event's typed fields, and the ticket as it stands."""
-    ticket = (
-        await session.execute(
-            select(
-                Ticket.number,
-                Ticket.stage,
-                Ticket.severity,
-                Ticket.summary,
-                Ticket.site,
-                Ticket.country,
-                Ticket.external_id,
-                Service.code,
-                Service.product_line,
-            )
-            .outerjoin(
-                Service,
-                and_(
-                    Service.enterprise_id == Ticket.enterprise_id, Service.id == Ticket.service_id
-                ),
-            )
-            .where(Ticket.id == event.subject_id)
-        )
-    ).one_or_none()
+    ticket = looks.ticket(event)
     if ticket is None:
         return None
-    zone = (await calendar_for(session, ticket.country)).timezone
+    zone = await looks.zone(ticket.country)
     site = ticket.site or {}
     stage, due, note = _moment(payload)
     context: dict[str, Any] = {
@@ -207,7 +171,7 @@ async def _ticket_context(
         "site": ", ".join(str(site[k]) for k in ("address", "city", "country") if site.get(k)),
         "due_local": local_time(due, zone),
         "note": note,
-        "lines": await _tsc_lines(session, ticket.country, ticket.product_line),
+        "lines": await looks.tsc_lines(ticket.country, ticket.product_line),
     }
     if isinstance(payload, TicketEscalated):
         context |= {
@@ -261,26 +225,6 @@ def _touchpoint_titles(key: str) -> dict[str, str]:
             titles.setdefault("pt", TOUCHPOINT_PT.get(key, titles.get("en", "")))
             return titles
     return {}
-
-
-async def _tsc_lines(session: AsyncSession, country: str, product_line: str | None) -> list[str]:
-    """The TSC lines to call, as the handbook prints them."""
-    try:
-        lines = await support_lines(session, country, product_line)
-    except Problem:
-        try:
-            lines = await support_lines(session, country, None)
-        except Problem:
-            return []
-    out: list[str] = []
-    for line in lines:
-        numbers = ([line.toll_free] if line.toll_free else []) + list(line.local)
-        text = " / ".join(n.display for n in numbers)
-        if line.extension:
-            text += f" ext. {line.extension}"
-        if text and text not in out:
-            out.append(text)
-    return out
 
 
 def _escalation_lines(escalation: EscalationContacts) -> list[str]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import Uuid, any_, bindparam, delete, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
@@ -46,11 +48,32 @@ async def contacts_for(
         .where(NotificationContact.enterprise_id == enterprise_id)
         .order_by(NotificationContact.created_at, NotificationContact.id)
     )
-    return [
-        contact_read(c)
-        for c in rows.scalars()
-        if any(pattern_matches(p, event_type) for p in c.events)
-    ]
+    return matching(map(contact_read, rows.scalars()), event_type)
+
+
+async def contacts_of_enterprises(
+    session: AsyncSession, enterprise_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[ContactRead]]:
+    """Every contact of each enterprise, in `contacts_for`'s order, in one statement (for a
+    batch of events to deliver); `matching` picks those of one event type."""
+    found: dict[uuid.UUID, list[ContactRead]] = {e: [] for e in enterprise_ids}
+    if not found:
+        return found
+    rows = await session.execute(
+        select(NotificationContact)
+        # One array: one prepared statement whatever the batch's size.
+        .where(NotificationContact.enterprise_id == any_(bindparam("ids", type_=ARRAY(Uuid))))
+        .order_by(NotificationContact.created_at, NotificationContact.id),
+        {"ids": list(found)},
+    )
+    for contact in rows.scalars():
+        found[contact.enterprise_id].append(contact_read(contact))
+    return found
+
+
+def matching(contacts: Iterable[ContactRead], event_type: str) -> list[ContactRead]:
+    """The contacts whose `events` patterns match `event_type`."""
+    return [c for c in contacts if any(pattern_matches(p, event_type) for p in c.events)]
 
 
 async def create_contact(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import String, any_, bindparam, delete, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
@@ -84,25 +87,63 @@ async def escalation_target(session: AsyncSession, country: str, level: int) -> 
 
     With no matrix for the country, the TSC lines, marked `fallback`.
     """
-    code = require_country(country)
-    matrix, levels = await _matrix(session, code)
-    after_hours = phone(matrix.after_hours, code) if matrix and matrix.after_hours else None
-    if not levels:
-        return EscalationTarget(
-            level=level,
-            role=FALLBACK_ROLE,
-            phones=await _tsc_phones(session, code),
-            after_hours=after_hours,
-            fallback=True,
-        )
-    chosen = next((lv for lv in levels if lv.level >= level), levels[-1])
-    return EscalationTarget(
-        level=chosen.level,
-        role=chosen.role,
-        phones=[phone(p, code) for p in chosen.phones],
-        after_hours=after_hours,
-        fallback=False,
+    return (await escalation_targets(session, [(country, level)]))[(country, level)]
+
+
+# Built once: the matrices of a set of countries with their levels, in level order (a matrix
+# with no levels comes as one row of NULL level).
+_M = EscalationMatrix.__table__.c
+_L = EscalationLevel.__table__.c
+_MATRICES: Any = (
+    select(_M.country, _M.after_hours, _L.level, _L.role, _L.phones)
+    .select_from(
+        EscalationMatrix.__table__.outerjoin(EscalationLevel.__table__, _L.country == _M.country)
     )
+    .where(_M.country == any_(bindparam("codes", type_=ARRAY(String))))
+    .order_by(_M.country, _L.level)
+)
+
+
+async def escalation_targets(
+    session: AsyncSession, wanted: Iterable[tuple[str, int]]
+) -> dict[tuple[str, int], EscalationTarget]:
+    """`escalation_target` of every `(country, level)` asked (keyed as asked): the matrices in
+    one statement, the TSC lines once per country that has none."""
+    keys = {key: require_country(key[0]) for key in wanted}
+    if not keys:
+        return {}
+    matrices: dict[str, tuple[str | None, list[Any]]] = {}
+    codes = sorted(set(keys.values()))
+    for row in (await session.execute(_MATRICES, {"codes": codes})).all():
+        entry = matrices.setdefault(row.country, (row.after_hours, []))
+        if row.level is not None:
+            entry[1].append(row)
+    fallback: dict[str, list[PhoneNumber]] = {}
+    targets: dict[tuple[str, int], EscalationTarget] = {}
+    for key, code in keys.items():
+        level = key[1]
+        after_hours_text, levels = matrices.get(code, (None, []))
+        after_hours = phone(after_hours_text, code) if after_hours_text else None
+        if not levels:
+            if code not in fallback:
+                fallback[code] = await _tsc_phones(session, code)
+            targets[key] = EscalationTarget(
+                level=level,
+                role=FALLBACK_ROLE,
+                phones=fallback[code],
+                after_hours=after_hours,
+                fallback=True,
+            )
+            continue
+        chosen = next((lv for lv in levels if lv.level >= level), levels[-1])
+        targets[key] = EscalationTarget(
+            level=chosen.level,
+            role=chosen.role,
+            phones=[phone(p, code) for p in chosen.phones],
+            after_hours=after_hours,
+            fallback=False,
+        )
+    return targets
 
 
 def _check_phone(text: str, country: str, field: str) -> None:

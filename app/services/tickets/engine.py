@@ -27,7 +27,7 @@ from app.core.database import driver_connection
 from app.core.events import NewEvent, record_events
 from app.models import SlaClock, Ticket
 from app.services.tickets.clocks import SYSTEM_ACTOR, view_of
-from app.services.tickets.directory import escalation_contacts
+from app.services.tickets.directory import escalation_contacts_of
 from app.services.tickets.events import (
     EscalationContacts,
     SlaBreached,
@@ -116,14 +116,9 @@ def _levels_above(result: Step, row: Any) -> list[int]:
 async def _contacts_for(
     session: AsyncSession, steps: list[tuple[Any, Step]], now: datetime
 ) -> Contacts:
-    """The escalation contacts a batch names: one look-up per country and level."""
-    contacts: Contacts = {}
-    for row, result in steps:
-        for level in _levels_above(result, row):
-            key = (row.country, level)
-            if key not in contacts:
-                contacts[key] = await escalation_contacts(session, row.country, level, now)
-    return contacts
+    """The escalation contacts a batch names: every (country, level) looked up at once."""
+    wanted = {(row.country, level) for row, result in steps for level in _levels_above(result, row)}
+    return await escalation_contacts_of(session, wanted, now) if wanted else {}
 
 
 # The batch's clock and ticket writes, one statement each, every row named by its
