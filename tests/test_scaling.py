@@ -28,8 +28,8 @@ def work_done(worker: WorkerProcess) -> Counter[str]:
             continue
         if entry.get("msg") == "sla thresholds recorded":
             done["clocks"] += int(entry["clocks"])
-        elif entry.get("msg") == "webhook attempt recorded":
-            done["deliveries"] += 1
+        elif entry.get("msg") == "webhook attempts recorded":  # a batch of outcomes
+            done["deliveries"] += int(entry["count"])
     return done
 
 

@@ -53,11 +53,11 @@ async def outbox_loop(ctx: WorkerContext) -> None:
     wake = ctx.wakeup(OUTBOX_CHANNEL)
     watermark = EventWatermark()
     while True:
+        # The fan-out NOTIFYs the delivery and mail channels only when it made deliveries or
+        # mail: the senders of every worker wake through the listener, and an event with no
+        # subscriber (most SLA warnings) costs them no claim.
         async with ctx.sessionmaker() as session:
-            done = await fan_out_all(session, ctx.clock, watermark=watermark, limit=FAN_OUT_BATCH)
-        if done:
-            ctx.wakeup(DELIVERY_CHANNEL).set()
-            ctx.wakeup(MAIL_CHANNEL).set()
+            await fan_out_all(session, ctx.clock, watermark=watermark, limit=FAN_OUT_BATCH)
         await _wait(wake, SETTLE_RECHECK if watermark.waiting else SAFETY_SWEEP)
 
 
