@@ -33,10 +33,6 @@ from bench.common import (
     drop_database,
     fresh_citus_database,
     fresh_database,
-    interleaved,
-    lua_post,
-    median,
-    percentile,
     pg_version,
     run,
     start_carrierdesk,
@@ -44,6 +40,7 @@ from bench.common import (
     ticket_body,
     write_section,
 )
+from bench.load import interleaved, lua_post, median, percentile
 
 PLAIN = "postgresql://postgres@127.0.0.1:5432"
 COORDINATOR = "postgresql://postgres@127.0.0.1:5441"

@@ -43,13 +43,13 @@ from bench.common import (
     drop_database,
     free_port,
     fresh_database,
-    percentile,
     run,
     start_carrierdesk,
     start_worker,
     table,
     write_section,
 )
+from bench.load import percentile
 
 
 class Receiver:

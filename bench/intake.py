@@ -13,16 +13,14 @@ from bench.common import (
     admin_token,
     drop_database,
     fresh_database,
-    lua_post,
-    median,
     run,
     start_carrierdesk,
     start_reference,
     table,
     ticket_body,
     write_section,
-    wrk,
 )
+from bench.load import lua_post, median, wrk
 
 
 def measured(

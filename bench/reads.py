@@ -21,16 +21,14 @@ from bench.common import (
     admin_token,
     drop_database,
     fresh_database,
-    lua_get_many,
-    median,
     run,
     start_carrierdesk,
     start_reference,
     table,
     ticket_body,
     write_section,
-    wrk,
 )
+from bench.load import lua_get_many, median, wrk
 
 
 def setup(base: str, auth: dict[str, str]) -> str:

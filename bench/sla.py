@@ -37,16 +37,14 @@ from bench.common import (
     admin_token,
     drop_database,
     fresh_database,
-    lua_post,
-    percentile,
     run,
     start_carrierdesk,
     start_worker,
     table,
     ticket_body,
     write_section,
-    wrk,
 )
+from bench.load import lua_post, percentile, wrk
 from bench.reads import setup
 
 TARGET = 3600  # seconds: escalation levels 2 and 3 stay far beyond the run
