@@ -156,15 +156,22 @@ def one_size(n: int, due: int, spread: float) -> dict[str, object]:
         api.stop()
         run(drop_database(name))
     return {
+        **lag_figures(n, due, done, lags),
+        "cpu_ms_per_clock": 1000 * cpu / max(done, 1),
+        "plan": plan,
+        "load_s": load_s,
+    }
+
+
+def lag_figures(n: int, due: int, done: int, lags: list[float]) -> dict[str, object]:
+    """What both scenarios report of the breaches: how many, and their lag p50, p99, max."""
+    return {
         "n": n,
         "due": due,
         "done": done,
         "p50": percentile(lags, 50),
         "p99": percentile(lags, 99),
         "max": max(lags) if lags else float("nan"),
-        "cpu_ms_per_clock": 1000 * cpu / max(done, 1),
-        "plan": plan,
-        "load_s": load_s,
     }
 
 
@@ -202,12 +209,7 @@ def together(n: int, due: int) -> dict[str, object]:
         api.stop()
         run(drop_database(name))
     return {
-        "n": n,
-        "due": due,
-        "done": done,
-        "p50": percentile(lags, 50),
-        "p99": percentile(lags, 99),
-        "max": max(lags) if lags else float("nan"),
+        **lag_figures(n, due, done, lags),
         "worker_cpu_s": cpu,
         "rps": intake.get("rps", float("nan")),
         "intake_p99": intake.get("p99", float("nan")),
