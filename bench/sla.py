@@ -218,13 +218,18 @@ def together(n: int, due: int) -> dict[str, object]:
     }
 
 
-def together_report(r: dict[str, object]) -> str:
-    row = [
+def lag_cells(r: dict[str, object]) -> list[str]:
+    """The table cells of `lag_figures`: open tickets, breaches / due, lag p50, p99, max (ms)."""
+    return [
         f"{r['n']:,}",
         f"{r['done']:,} / {r['due']:,}",
-        f"{float(r['p50']) * 1000:.0f}",  # type: ignore[arg-type]
-        f"{float(r['p99']) * 1000:.0f}",  # type: ignore[arg-type]
-        f"{float(r['max']) * 1000:.0f}",  # type: ignore[arg-type]
+        *(f"{float(r[k]) * 1000:.0f}" for k in ("p50", "p99", "max")),  # type: ignore[arg-type]
+    ]
+
+
+def together_report(r: dict[str, object]) -> str:
+    row = [
+        *lag_cells(r),
         f"{r['worker_cpu_s']:.1f}",
         f"{r['rps']:.0f}",
         f"{r['intake_p99']:.0f}",
@@ -275,11 +280,7 @@ def main() -> None:
 def at_scale_report(results: list[dict[str, object]], spread: float) -> str:
     rows = [
         [
-            f"{r['n']:,}",
-            f"{r['done']:,} / {r['due']:,}",
-            f"{float(r['p50']) * 1000:.0f}",  # type: ignore[arg-type]
-            f"{float(r['p99']) * 1000:.0f}",  # type: ignore[arg-type]
-            f"{float(r['max']) * 1000:.0f}",  # type: ignore[arg-type]
+            *lag_cells(r),
             f"{r['cpu_ms_per_clock']:.2f}",
             f"{r['load_s']:.0f}",
         ]
