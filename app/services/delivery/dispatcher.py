@@ -172,7 +172,7 @@ class WebhookDispatcher:
             await asyncio.sleep(self.settings.webhook_lease_seconds / 3)
             try:
                 async with self._db:
-                    held = [(c.id, c.attempts) for c in self.held.values()]
+                    held = [c.lease_key for c in self.held.values()]
                     renewal = renew_leases(WebhookDelivery, held, self.clock.now() + self.lease)
                     if renewal is None:
                         return

@@ -68,14 +68,22 @@ async def lease_due(
     return await claim_per_tenant(session, found, claim)
 
 
-def renew_leases(queue: Any, held: Iterable[tuple[Any, int]], until: datetime) -> Update | None:
-    """Move the lease of rows still held (`(id, attempts)` as claimed) on to `until`;
-    None when nothing is held."""
-    pairs = list(held)
-    if not pairs:
-        return None
+# A held row, as claimed: its key and the `attempts` its lease was taken with.
+LeaseKey = tuple[Any, Any, int]
+
+
+def still_held(queue: Any, held: Iterable[LeaseKey]) -> tuple[Any, ...]:
+    """The conditions naming the rows of `queue` still pending under the lease each was claimed
+    with, by `(enterprise_id, id, attempts)`: a newer lease owns a row otherwise."""
     return (
-        update(queue)
-        .where(tuple_(queue.id, queue.attempts).in_(pairs), queue.status == "pending")
-        .values(next_attempt_at=until)
+        tuple_(queue.enterprise_id, queue.id, queue.attempts).in_(list(held)),
+        queue.status == "pending",
     )
+
+
+def renew_leases(queue: Any, held: Iterable[LeaseKey], until: datetime) -> Update | None:
+    """Move the lease of rows still held on to `until`; None when nothing is held."""
+    keys = list(held)
+    if not keys:
+        return None
+    return update(queue).where(*still_held(queue, keys)).values(next_attempt_at=until)

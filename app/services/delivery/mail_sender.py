@@ -21,18 +21,17 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
-from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
-from sqlalchemy import tuple_, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
 from app.core.settings import Settings
 from app.models import MailMessage
 from app.models.base import NO_TENANT
-from app.services.delivery.leases import lease_due, renew_leases
+from app.services.delivery.leases import LeaseKey, lease_due, renew_leases, still_held
 from app.services.delivery.rules import (
     LEASE,
     MAIL_MAX_ATTEMPTS,
@@ -92,6 +91,10 @@ class ClaimedMail:
     one_time_link: str | None
     language: str
     attempts: int
+
+    @property
+    def lease_key(self) -> LeaseKey:
+        return (self.enterprise_id or NO_TENANT, self.id, self.attempts)
 
 
 async def claim_mail(session: AsyncSession, now: datetime, limit: int) -> list[ClaimedMail]:
@@ -228,17 +231,6 @@ class SmtpConnection:
             smtp.close()
 
 
-def _ours(mails: list[ClaimedMail]) -> tuple[Any, ...]:
-    """The rows of `mails` still pending under the lease each was claimed with (a newer
-    lease owns it otherwise), named by their key."""
-    return (
-        tuple_(MailMessage.enterprise_id, MailMessage.id, MailMessage.attempts).in_(
-            [(m.enterprise_id or NO_TENANT, m.id, m.attempts) for m in mails]
-        ),
-        MailMessage.status == "pending",
-    )
-
-
 async def _record_many(
     session: AsyncSession,
     done: list[tuple[ClaimedMail, SmtpFailure | None]],
@@ -252,13 +244,13 @@ async def _record_many(
     if sent:
         await session.execute(
             update(MailMessage)
-            .where(*_ours(sent))
+            .where(*still_held(MailMessage, [m.lease_key for m in sent]))
             .values(status="sent", sent_at=now, last_error=None, one_time_link=None)
         )
     for mail, failure in done:
         if failure is None:
             continue
-        ours = update(MailMessage).where(*_ours([mail]))
+        ours = update(MailMessage).where(*still_held(MailMessage, [mail.lease_key]))
         logger.warning("mail %s not sent: %s", mail.id, failure.reason)
         retry_at = next_retry(mail.attempts, now, MAIL_RETRY_DELAYS)
         if failure.final or retry_at is None or mail.attempts >= MAIL_MAX_ATTEMPTS:
@@ -267,7 +259,7 @@ async def _record_many(
             )
         else:
             await session.execute(ours.values(next_attempt_at=retry_at, last_error=failure.reason))
-    renewal = renew_leases(MailMessage, [(m.id, m.attempts) for m in unsent], now + LEASE)
+    renewal = renew_leases(MailMessage, [m.lease_key for m in unsent], now + LEASE)
     if renewal is not None:
         await session.execute(renewal)
     await session.commit()

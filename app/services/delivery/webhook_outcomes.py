@@ -19,6 +19,7 @@ from sqlalchemy import Table, func, insert, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.services.delivery.leases import still_held
 from app.services.delivery.rules import WEBHOOK_RETRY_DELAYS, next_retry, should_disable
 from app.services.delivery.webhook_sender import Claimed, Outcome
 
@@ -28,16 +29,6 @@ class Attempted:
     claimed: Claimed
     outcome: Outcome
     at: datetime  # when the attempt started
-
-
-def _held(claims: list[Claimed]) -> Any:
-    """The rows of `claims` still pending under the lease each was claimed with."""
-    return (
-        tuple_(WebhookDelivery.enterprise_id, WebhookDelivery.id, WebhookDelivery.attempts).in_(
-            [(c.enterprise_id, c.id, c.attempts) for c in claims]
-        ),
-        WebhookDelivery.status == "pending",
-    )
 
 
 async def record_outcomes(
@@ -68,7 +59,7 @@ async def record_outcomes(
     if succeeded:
         await session.execute(
             update(WebhookDelivery)
-            .where(*_held(succeeded))
+            .where(*still_held(WebhookDelivery, [c.lease_key for c in succeeded]))
             .values(status="succeeded", completed_at=now)
         )
         endpoints = {(c.enterprise_id, c.endpoint_id) for c in succeeded}
@@ -86,7 +77,7 @@ async def record_outcomes(
     if unsent:
         await session.execute(
             update(WebhookDelivery)
-            .where(*_held(unsent))
+            .where(*still_held(WebhookDelivery, [c.lease_key for c in unsent]))
             .values(attempts=WebhookDelivery.attempts - 1, next_attempt_at=now)
         )
     await session.commit()

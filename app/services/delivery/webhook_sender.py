@@ -33,7 +33,7 @@ from app.core.settings import Settings
 from app.models import OutboxMessage, WebhookDelivery, WebhookEndpoint
 from app.services.delivery.addresses import AddressRefused, check_destination
 from app.services.delivery.http_pools import POOL
-from app.services.delivery.leases import lease_due
+from app.services.delivery.leases import LeaseKey, lease_due
 from app.services.delivery.rules import LEASE, RESPONSE_CAP_BYTES, pinned_url, wire_host
 
 logger = logging.getLogger("carrierdesk.webhooks")
@@ -58,6 +58,10 @@ class Claimed:
     secret: str
     previous_secret: str | None
     previous_secret_expires_at: datetime | None
+
+    @property
+    def lease_key(self) -> LeaseKey:
+        return (self.enterprise_id, self.id, self.attempts)
 
 
 @dataclass(frozen=True, slots=True)
