@@ -70,6 +70,9 @@ class JsonBytes(Response):
     media_type = "application/json"
 
 
+_TICKET_JSON = schemas.TicketRead.__pydantic_serializer__.to_json
+
+
 @router.post(
     "", status_code=201, summary="Open a trouble ticket", response_model=schemas.TicketRead
 )
@@ -85,17 +88,10 @@ async def open_ticket(
     # against the response model.
     async with request_session(request) as session:
         ticket = await service.open_ticket(session, caller, app_clock(request), claim, payload)
-    response = Response(
-        _TICKET_JSON(ticket),
-        status_code=201,
-        media_type="application/json",
-        headers={"Location": f"/v1/tickets/{ticket.id}"},
-    )
+    headers = {"Location": f"/v1/tickets/{ticket.id}"}
+    response = JsonBytes(_TICKET_JSON(ticket), status_code=201, headers=headers)
     with_etag(response, ticket)
     return response
-
-
-_TICKET_JSON = schemas.TicketRead.__pydantic_serializer__.to_json
 
 
 # The two reads a NOC polls: the server writes the JSON (`response_model` documents it),
