@@ -108,26 +108,54 @@ class NewEvent(NamedTuple):
     enterprise_id: uuid.UUID | None
 
 
-# The same writes as `_RECORD`, for many events in one statement: ids drawn in the order the
-# events are given (the ORDER BY is applied before the select list, where `nextval` is), after
-# the transaction has its xid, and one NOTIFY for the whole batch.
-_RECORD_MANY = f"""
-WITH {_XACT_CTE},
-src AS MATERIALIZED (
-  SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[])
-    WITH ORDINALITY AS s(enterprise_id, subject_type, subject_id, type, data, ord)
-),
+def _event_and_outbox(
+    source: str,
+    *,
+    subject_type: str,
+    subject_id: str,
+    event_type: str,
+    at: str,
+    actor: str,
+    data: str,
+    order_by: str | None = None,
+) -> str:
+    """The CTEs `xact`, `e`, `o`: one event and its outbox row for each row of the CTE `source`,
+    every value a SQL expression over it. The transaction takes its xid before it draws an event
+    id; `order_by` orders the rows before the ids are drawn (the ORDER BY is applied before the
+    select list, where `nextval` is)."""
+    order = f" ORDER BY {order_by}" if order_by else ""
+    return f"""{_XACT_CTE},
 e AS (
   INSERT INTO events (id, enterprise_id, subject_type, subject_id, type, at, actor, data)
-  SELECT {_EVENT_ID}, src.enterprise_id, src.subject_type, src.subject_id, src.type,
-      $6::timestamptz, $7::text, src.data::jsonb
-    FROM xact, src ORDER BY src.ord
+  SELECT {_EVENT_ID}, {source}.enterprise_id, {subject_type}, {subject_id}, {event_type},
+      {at}, {actor}, {data}::jsonb FROM xact, {source}{order}
   RETURNING id, enterprise_id, at
 ),
 o AS (
   INSERT INTO outbox (event_id, enterprise_id, created_at)
   SELECT e.id, e.enterprise_id, e.at FROM e
-)
+)"""
+
+
+# The same writes as `_RECORD`, for many events in one statement: ids drawn in the order the
+# events are given, and one NOTIFY for the whole batch.
+_RECORD_MANY = f"""
+WITH src AS MATERIALIZED (
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[])
+    WITH ORDINALITY AS s(enterprise_id, subject_type, subject_id, type, data, ord)
+),
+{
+    _event_and_outbox(
+        "src",
+        subject_type="src.subject_type",
+        subject_id="src.subject_id",
+        event_type="src.type",
+        at="$6::timestamptz",
+        actor="$7::text",
+        data="src.data",
+        order_by="src.ord",
+    )
+}
 SELECT pg_notify('{OUTBOX_CHANNEL}', '')
 """
 
@@ -155,22 +183,20 @@ async def record_events(
 def event_and_outbox_ctes(
     source: str, *, subject_type: str, event_type: str, at: str, actor: str, data: str
 ) -> str:
-    """The same writes as `record_event`, as two CTEs (`e`, `o`) for a hot path that folds them
-    into its own statement: one event and its outbox row for each row of the CTE `source`
-    (which has `id` and `enterprise_id`). `at`, `actor` and `data` are SQL expressions (usually
-    parameters). The transaction takes its xid before it draws an event id, as in
-    `record_event`. Kept here so that one file changes when the events or outbox tables do."""
-    return f"""{_XACT_CTE},
-e AS (
-  INSERT INTO events (id, enterprise_id, subject_type, subject_id, type, at, actor, data)
-  SELECT {_EVENT_ID}, {source}.enterprise_id, '{subject_type}', {source}.id, '{event_type}',
-      {at}, {actor}, {data}::jsonb FROM xact, {source}
-  RETURNING id, enterprise_id, at
-),
-o AS (
-  INSERT INTO outbox (event_id, enterprise_id, created_at)
-  SELECT e.id, e.enterprise_id, e.at FROM e
-)"""
+    """The same writes as `record_event`, as the CTEs `xact`, `e`, `o` for a hot path that folds
+    them into its own statement: one event of `event_type` about `subject_type` and its outbox
+    row for each row of the CTE `source` (which has `id` and `enterprise_id`). `at`, `actor` and
+    `data` are SQL expressions (usually parameters). Kept here so that one file changes when the
+    events or outbox tables do."""
+    return _event_and_outbox(
+        source,
+        subject_type=f"'{subject_type}'",
+        subject_id=f"{source}.id",
+        event_type=f"'{event_type}'",
+        at=at,
+        actor=actor,
+        data=data,
+    )
 
 
 async def events_page(
