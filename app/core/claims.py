@@ -20,8 +20,10 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, select
+from sqlalchemy import ColumnElement, Select, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 from app.models.base import TenantKey
 
@@ -46,6 +48,24 @@ def tenant_is(column: Any, enterprise_id: uuid.UUID | None) -> ColumnElement[boo
     """`enterprise_id = …` that also matches the rows of no enterprise (`NO_TENANT`) when
     `enterprise_id` is None, as a TenantKey column reads them back."""
     return column == bindparam(None, enterprise_id, type_=TenantKey())  # type: ignore[no-any-return]
+
+
+def array_of(column: Any, values: Iterable[Any]) -> ColumnElement[Any]:
+    """`values` as one array parameter of `column`'s type: one prepared statement whatever
+    their count (an `IN (…)` list prepares one per length)."""
+    return bindparam(None, list(values), type_=ARRAY(column.type))  # sent as `$n::<type>[]`
+
+
+def any_of(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """`column = ANY(<values as one array>)`."""
+    return column == any_(array_of(column, values))  # type: ignore[no-any-return]
+
+
+def unnested(name: str, columns: dict[str, tuple[Any, list[Any]]]) -> TableValuedAlias:
+    """Rows given as one array per column (`{name: (typed like, values)}`), as a table
+    `name` to join or to update FROM: one statement for many rows, each naming its keys."""
+    arrays = [array_of(like, values) for like, values in columns.values()]
+    return func.unnest(*arrays).table_valued(*columns).render_derived(name=name)
 
 
 async def claim_per_tenant(

@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, Update, select, tuple_, update
+from sqlalchemy import Select, Update, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.claims import candidates, claim_per_tenant, tenant_is
+from app.core.claims import any_of, candidates, claim_per_tenant, tenant_is, unnested
 
 
 async def lease_due(
@@ -46,7 +46,7 @@ async def lease_due(
         found = candidates(queue, queue.next_attempt_at, limit, *due)
 
     async def claim(enterprise_id: uuid.UUID | None, ids: list[Any]) -> list[Any]:
-        mine = (tenant_is(queue.enterprise_id, enterprise_id), queue.id.in_(ids), *due)
+        mine = (tenant_is(queue.enterprise_id, enterprise_id), any_of(queue.id, ids), *due)
         locked = list(
             (
                 await session.execute(
@@ -56,10 +56,14 @@ async def lease_due(
         )
         if not locked:
             return []
-        rows = locked if rows_of is None else rows_of(enterprise_id, locked)
+        rows = (
+            any_of(queue.id, locked)
+            if rows_of is None
+            else queue.id.in_(rows_of(enterprise_id, locked))
+        )
         leased = (
             update(queue)
-            .where(tenant_is(queue.enterprise_id, enterprise_id), queue.id.in_(rows), *joined)
+            .where(tenant_is(queue.enterprise_id, enterprise_id), rows, *joined)
             .values(attempts=queue.attempts + 1, next_attempt_at=now + lease)
             .returning(*returning)
         )
@@ -75,8 +79,19 @@ LeaseKey = tuple[Any, Any, int]
 def still_held(queue: Any, held: Iterable[LeaseKey]) -> tuple[Any, ...]:
     """The conditions naming the rows of `queue` still pending under the lease each was claimed
     with, by `(enterprise_id, id, attempts)`: a newer lease owns a row otherwise."""
+    keys = list(held)
+    rows = unnested(
+        "held",
+        {
+            "enterprise_id": (queue.enterprise_id, [k[0] for k in keys]),
+            "id": (queue.id, [k[1] for k in keys]),
+            "attempts": (queue.attempts, [k[2] for k in keys]),
+        },
+    )
     return (
-        tuple_(queue.enterprise_id, queue.id, queue.attempts).in_(list(held)),
+        queue.enterprise_id == rows.c.enterprise_id,
+        queue.id == rows.c.id,
+        queue.attempts == rows.c.attempts,
         queue.status == "pending",
     )
 

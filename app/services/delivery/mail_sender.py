@@ -145,7 +145,7 @@ async def send_due_mail(
     if not settings.smtp_url:
         await session.execute(
             update(MailMessage)
-            .where(MailMessage.id.in_([m.id for m in claimed]))
+            .where(*still_held(MailMessage, [m.lease_key for m in claimed]))
             .values(status="not_sent", last_error=NO_SMTP, one_time_link=None)
         )
         await session.commit()

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, tuple_, update
+from sqlalchemy import Table, func, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.claims import unnested
 from app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.services.delivery.leases import still_held
 from app.services.delivery.rules import WEBHOOK_RETRY_DELAYS, next_retry, should_disable
@@ -62,11 +63,19 @@ async def record_outcomes(
             .where(*still_held(WebhookDelivery, [c.lease_key for c in succeeded]))
             .values(status="succeeded", completed_at=now)
         )
-        endpoints = {(c.enterprise_id, c.endpoint_id) for c in succeeded}
+        endpoints = sorted({(c.enterprise_id, c.endpoint_id) for c in succeeded})
+        healthy = unnested(
+            "healthy",
+            {
+                "enterprise_id": (WebhookEndpoint.enterprise_id, [e[0] for e in endpoints]),
+                "id": (WebhookEndpoint.id, [e[1] for e in endpoints]),
+            },
+        )
         await session.execute(
             update(WebhookEndpoint)
             .where(
-                tuple_(WebhookEndpoint.enterprise_id, WebhookEndpoint.id).in_(sorted(endpoints)),
+                WebhookEndpoint.enterprise_id == healthy.c.enterprise_id,
+                WebhookEndpoint.id == healthy.c.id,
                 WebhookEndpoint.failing_since.is_not(None),
             )
             .values(failing_since=None)
