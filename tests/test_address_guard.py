@@ -8,13 +8,13 @@ import ipaddress
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 
 from app.core.clock import FrozenClock
 from app.core.roles import Role
 from app.core.settings import Settings
 from app.services.delivery.dispatcher import WebhookDispatcher, webhook_client
+from app.services.delivery.http1 import WebhookClient
 from app.services.delivery.rules import allowed_despite_private
 from tests.support.servers import http_receiver
 from tests.support.world import World
@@ -50,13 +50,13 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
+async def http() -> AsyncIterator[WebhookClient]:
     async with webhook_client() as client:
         yield client
 
 
 async def test_the_allowed_network_is_reached_and_every_other_private_address_refused(
-    world: World, settings: Settings, http: httpx.AsyncClient
+    world: World, settings: Settings, http: WebhookClient
 ) -> None:
     acme = await world.enterprise("Acme", "EC")
     admin = await world.api_client(Role.customer_admin, acme["id"])

@@ -26,7 +26,7 @@ from app.models import Attachment, Event
 from app.services.attachments.rules import Limits
 from app.services.attachments.schemas import AttachmentVisibility
 from app.services.attachments.service import OwnerRef, add_attachment
-from app.services.delivery.dispatcher import WebhookDispatcher
+from app.services.delivery.dispatcher import WebhookDispatcher, webhook_client
 from app.services.delivery.fanout import fan_out_all
 from tests.support.servers import http_receiver
 from tests.support.tickets import Desk, make_desk
@@ -406,7 +406,7 @@ async def test_internal_files_stay_with_staff_on_every_channel(
 ) -> None:
     desk = await make_desk(world)
     admin = await world.api_client(Role.customer_admin, desk.enterprise["id"])
-    async with http_receiver() as receiver, httpx.AsyncClient() as http:
+    async with http_receiver() as receiver, webhook_client() as http:
         hook = await world.client.post(
             "/v1/webhooks", json={"url": receiver.url, "events": ["ticket.*"]}, headers=admin
         )

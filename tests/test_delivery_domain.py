@@ -11,10 +11,11 @@ from app.services.delivery.mail_sender import parse_smtp_url
 from app.services.delivery.rules import (
     MAIL_RETRY_DELAYS,
     WEBHOOK_RETRY_DELAYS,
+    Destination,
+    destination,
     event_mails,
     is_private_address,
     next_retry,
-    pinned_url,
     should_disable,
     url_problem,
     wire_host,
@@ -86,9 +87,8 @@ def test_host_names_go_on_the_wire_in_idna_ascii_and_malformed_ones_are_refused(
     assert url_problem("https://b\u00fccher.example/hooks") is None
     for url in ("http://a..com/h", "http://-a.com/h", "http://xn--a.com/h", "http://a_b.com/h"):
         assert str(url_problem(url)).startswith("is not a valid host name"), url
-    assert pinned_url("https://b\u00fccher.example:8443/h", "192.0.2.7") == (
-        "https://192.0.2.7:8443/h",
-        "xn--bcher-kva.example:8443",
+    assert destination("https://b\u00fccher.example:8443/h") == Destination(
+        "https", "xn--bcher-kva.example", 8443, "/h", "xn--bcher-kva.example:8443"
     )
 
 
@@ -119,12 +119,15 @@ def test_smtp_urls() -> None:
     assert (starttls.port, starttls.start_tls) == (587, True)
 
 
-def test_a_pinned_url_keeps_the_name_in_the_host_header() -> None:
-    assert pinned_url("https://noc.example.com/h?x=1", "203.0.113.7") == (
-        "https://203.0.113.7/h?x=1",
-        "noc.example.com",
+def test_a_destination_names_the_host_and_sends_an_ascii_target() -> None:
+    # The name goes in the Host header (the connection goes to the checked address).
+    assert destination("https://noc.example.com/h?x=1") == Destination(
+        "https", "noc.example.com", 443, "/h?x=1", "noc.example.com"
     )
-    assert pinned_url("http://noc.example.com:8080/h", "2001:db8::1") == (
-        "http://[2001:db8::1]:8080/h",
-        "noc.example.com:8080",
+    assert destination("http://[2001:db8::1]:8080") == Destination(
+        "http", "2001:db8::1", 8080, "/", "[2001:db8::1]:8080"
+    )
+    # What the URL escapes stays one escape; what it does not is escaped (UTF-8).
+    assert destination("http://noc.example.com/a%20b/caf\u00e9 x?q=\u00f1&r=1").target == (
+        "/a%20b/caf%C3%A9%20x?q=%C3%B1&r=1"
     )

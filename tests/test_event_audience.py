@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 from app.core.event_registry import STAFF_ONLY, registered_classes
 from app.core.roles import Role
 from app.core.settings import Settings
-from app.services.delivery.dispatcher import WebhookDispatcher
+from app.services.delivery.dispatcher import WebhookDispatcher, webhook_client
 from app.services.delivery.fanout import fan_out_all
 from app.services.delivery.mail_sender import send_due_mail
 from tests.support.servers import http_receiver, serve, smtp_server
@@ -56,7 +55,7 @@ async def test_a_customer_gets_the_public_note_and_never_the_internal_one_on_any
     world, app = live
     desk = await make_desk(world)
     admin = await world.api_client(Role.customer_admin, desk.enterprise["id"])
-    async with http_receiver() as receiver, httpx.AsyncClient() as http:
+    async with http_receiver() as receiver, webhook_client() as http:
         hook = await world.client.post(
             "/v1/webhooks", json={"url": receiver.url, "events": ["ticket.*"]}, headers=admin
         )
@@ -139,7 +138,7 @@ async def test_every_channel_shows_a_customer_the_public_note_and_nothing_for_st
         async with (
             http_receiver() as receiver,
             http_receiver() as hub_listener,
-            httpx.AsyncClient() as http,
+            webhook_client() as http,
         ):
             hook = await world.client.post(
                 "/v1/webhooks",

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,7 +20,7 @@ from app.core.events import record_event
 from app.core.roles import Role
 from app.core.settings import Settings
 from app.models import OutboxMessage
-from app.services.delivery.dispatcher import WebhookDispatcher
+from app.services.delivery.dispatcher import WebhookDispatcher, webhook_client
 from app.services.delivery.fanout import fan_out_all
 from app.services.tickets.events import TicketEventType
 from tests.support.events import ticket_event
@@ -79,7 +78,7 @@ async def test_an_event_that_commits_after_a_later_numbered_one_arrives_first_ev
     async with (
         http_receiver() as receiver,
         http_receiver() as hub_listener,
-        httpx.AsyncClient() as http,
+        webhook_client() as http,
         serve(app) as port,
     ):
         hook = await world.client.post(

@@ -7,14 +7,14 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 
 from app.core.clock import FrozenClock
 from app.core.roles import Role
 from app.core.settings import Settings
-from app.services.delivery.dispatcher import WebhookDispatcher
+from app.services.delivery.dispatcher import WebhookDispatcher, webhook_client
 from app.services.delivery.fanout import fan_out_all
+from app.services.delivery.http1 import WebhookClient
 from app.services.delivery.mail_sender import send_due_mail
 from app.services.incidents.rules import shortest_path
 from app.services.tickets.rules import Stage, next_stages
@@ -47,8 +47,8 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
+async def http() -> AsyncIterator[WebhookClient]:
+    async with webhook_client() as client:
         yield client
 
 
@@ -65,7 +65,7 @@ async def _ticket(world: World, headers: dict[str, str], service: dict[str, Any]
 
 
 async def test_an_incident_over_two_enterprises_shows_each_only_its_own(
-    world: World, settings: Settings, http: httpx.AsyncClient, mailbox: Mailbox
+    world: World, settings: Settings, http: WebhookClient, mailbox: Mailbox
 ) -> None:
     acme = await world.enterprise("Acme", "EC")
     andes = await world.enterprise("Andes Wholesale", "PE")

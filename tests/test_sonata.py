@@ -7,14 +7,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 
 from app.core.clock import FrozenClock
 from app.core.roles import Role
 from app.core.settings import Settings
-from app.services.delivery.dispatcher import WebhookDispatcher
+from app.services.delivery.dispatcher import WebhookDispatcher, webhook_client
 from app.services.delivery.fanout import fan_out_all
+from app.services.delivery.http1 import WebhookClient
 from app.services.sonata.rules import (
     IMPACT_OF_SEVERITY,
     SELLER_PRIORITY,
@@ -47,8 +47,8 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
+async def http() -> AsyncIterator[WebhookClient]:
+    async with webhook_client() as client:
         yield client
 
 
@@ -82,7 +82,7 @@ async def _move(world: World, staff: dict[str, str], ticket_id: str, *stages: st
 
 
 async def test_a_wholesale_carrier_works_tickets_over_sonata_and_its_hub_hears(
-    world: World, settings: Settings, http: httpx.AsyncClient
+    world: World, settings: Settings, http: WebhookClient
 ) -> None:
     buyer = await world.enterprise("Wholesale Co", "EC")
     service = await world.service(buyer["id"])

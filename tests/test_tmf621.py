@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 
 from app.core.clock import FrozenClock
@@ -14,6 +13,7 @@ from app.core.roles import Role
 from app.core.settings import Settings
 from app.services.delivery.dispatcher import WebhookDispatcher, webhook_client
 from app.services.delivery.fanout import fan_out_all
+from app.services.delivery.http1 import WebhookClient
 from app.services.tmf621.rules import carrier_desk_severity, tmf_event_type, tmf_status
 from tests.support.servers import http_receiver
 from tests.support.world import World
@@ -36,7 +36,7 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
+async def http() -> AsyncIterator[WebhookClient]:
     async with webhook_client() as client:  # the worker's own client
         yield client
 
@@ -65,7 +65,7 @@ def new_ticket(service: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 async def test_a_carrier_creates_reads_filters_and_patches_a_ticket_and_its_hub_hears(
-    world: World, settings: Settings, http: httpx.AsyncClient
+    world: World, settings: Settings, http: WebhookClient
 ) -> None:
     carrier_co = await world.enterprise("Carrier Co", "EC")
     service = await world.service(carrier_co["id"])
@@ -239,7 +239,7 @@ def test_status_and_severity_follow_the_documented_tables() -> None:
 
 
 async def test_a_hub_hears_status_changes_until_it_unregisters(
-    world: World, settings: Settings, http: httpx.AsyncClient
+    world: World, settings: Settings, http: WebhookClient
 ) -> None:
     carrier_co = await world.enterprise("Carrier Co", "EC")
     service = await world.service(carrier_co["id"])

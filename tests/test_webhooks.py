@@ -22,6 +22,7 @@ from app.models import MailMessage
 from app.services.delivery import addresses
 from app.services.delivery.dispatcher import WebhookDispatcher, webhook_client
 from app.services.delivery.fanout import fan_out_all
+from app.services.delivery.http1 import Timeouts, WebhookClient
 from app.services.delivery.rules import LEASE
 from app.services.delivery.webhook_sender import claim_due
 from tests.support.events import ticket_event
@@ -48,12 +49,12 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
+async def http() -> AsyncIterator[WebhookClient]:
     async with webhook_client() as client:  # the worker's own client
         yield client
 
 
-def dispatcher(world: World, settings: Settings, http: httpx.AsyncClient) -> WebhookDispatcher:
+def dispatcher(world: World, settings: Settings, http: WebhookClient) -> WebhookDispatcher:
     return WebhookDispatcher(world.sessionmaker, world.clock, settings, http)
 
 
@@ -87,7 +88,7 @@ async def register(world: World, headers: dict[str, str], url: str, **extra: Any
 
 
 async def test_a_receiver_failing_twice_gets_the_event_on_the_third_try_with_the_same_id(
-    world: World, settings: Settings, http: httpx.AsyncClient
+    world: World, settings: Settings, http: WebhookClient
 ) -> None:
     acme = await world.enterprise("Acme", "EC")
     admin = await world.api_client(Role.customer_admin, acme["id"])
@@ -126,7 +127,7 @@ async def test_a_receiver_failing_twice_gets_the_event_on_the_third_try_with_the
 
 
 async def test_events_reach_an_endpoint_in_the_order_they_happened(
-    world: World, settings: Settings, http: httpx.AsyncClient
+    world: World, settings: Settings, http: WebhookClient
 ) -> None:
     acme = await world.enterprise("Acme", "EC")
     admin = await world.api_client(Role.customer_admin, acme["id"])
@@ -144,7 +145,7 @@ async def test_events_reach_an_endpoint_in_the_order_they_happened(
 
 
 async def test_a_slow_endpoint_does_not_hold_back_another(
-    world: World, settings: Settings, http: httpx.AsyncClient
+    world: World, settings: Settings, http: WebhookClient
 ) -> None:
     acme = await world.enterprise("Acme", "EC")
     admin = await world.api_client(Role.customer_admin, acme["id"])
@@ -265,7 +266,7 @@ async def test_malformed_host_names_are_422_and_valid_international_ones_are_kep
 
 
 async def test_a_private_address_is_refused_at_delivery_too(
-    world: World, settings: Settings, http: httpx.AsyncClient
+    world: World, settings: Settings, http: WebhookClient
 ) -> None:
     acme = await world.enterprise("Acme", "EC")
     admin = await world.api_client(Role.customer_admin, acme["id"])
@@ -280,7 +281,7 @@ async def test_a_private_address_is_refused_at_delivery_too(
 
 
 async def test_a_rotated_secret_signs_beside_the_old_one_during_the_overlap(
-    world: World, settings: Settings, http: httpx.AsyncClient
+    world: World, settings: Settings, http: WebhookClient
 ) -> None:
     acme = await world.enterprise("Acme", "EC")
     admin = await world.api_client(Role.customer_admin, acme["id"])
@@ -310,7 +311,7 @@ async def test_a_rotated_secret_signs_beside_the_old_one_during_the_overlap(
 
 
 async def test_replay_sends_a_delivery_again_with_its_webhook_id(
-    world: World, settings: Settings, http: httpx.AsyncClient
+    world: World, settings: Settings, http: WebhookClient
 ) -> None:
     acme = await world.enterprise("Acme", "EC")
     admin = await world.api_client(Role.customer_admin, acme["id"])
@@ -336,7 +337,7 @@ async def test_replay_sends_a_delivery_again_with_its_webhook_id(
 
 
 async def test_an_endpoint_failing_for_days_is_disabled_and_its_owner_mailed(
-    world: World, settings: Settings, http: httpx.AsyncClient
+    world: World, settings: Settings, http: WebhookClient
 ) -> None:
     acme = await world.enterprise("Acme", "EC")
     admin = await world.api_client(Role.customer_admin, acme["id"])
@@ -377,7 +378,7 @@ async def test_an_endpoint_failing_for_days_is_disabled_and_its_owner_mailed(
 
 
 async def test_a_delivery_claimed_by_a_worker_that_died_is_sent_when_its_lease_ends(
-    world: World, settings: Settings, http: httpx.AsyncClient
+    world: World, settings: Settings, http: WebhookClient
 ) -> None:
     acme = await world.enterprise("Acme", "EC")
     admin = await world.api_client(Role.customer_admin, acme["id"])
@@ -395,7 +396,7 @@ async def test_a_delivery_claimed_by_a_worker_that_died_is_sent_when_its_lease_e
 
 
 async def test_fan_out_writes_each_event_once_even_when_run_again(
-    world: World, settings: Settings, http: httpx.AsyncClient
+    world: World, settings: Settings, http: WebhookClient
 ) -> None:
     acme = await world.enterprise("Acme", "EC")
     admin = await world.api_client(Role.customer_admin, acme["id"])
@@ -409,7 +410,7 @@ async def test_fan_out_writes_each_event_once_even_when_run_again(
 
 
 async def test_delivery_connects_to_the_address_it_checked_not_a_fresh_lookup(
-    world: World, settings: Settings, http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+    world: World, settings: Settings, http: WebhookClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The name resolves (for the check) to the receiver's address, which the operator
     # allowed; the HTTP client could not resolve it at all, so a request arriving proves
@@ -474,7 +475,7 @@ async def test_webhooks_are_changed_with_if_match_and_deleted_by_their_enterpris
 
 
 async def test_a_receiver_that_never_answers_times_out_and_gets_the_event_later(
-    world: World, settings: Settings, http: httpx.AsyncClient
+    world: World, settings: Settings, http: WebhookClient
 ) -> None:
     acme = await world.enterprise("Acme", "EC")
     admin = await world.api_client(Role.customer_admin, acme["id"])
@@ -483,7 +484,11 @@ async def test_a_receiver_that_never_answers_times_out_and_gets_the_event_later(
         hook = await register(world, admin, receiver.url)
         await happen(world.sessionmaker, world.clock, acme["id"])
         impatient = WebhookDispatcher(
-            world.sessionmaker, world.clock, settings, http, timeout=httpx.Timeout(0.3)
+            world.sessionmaker,
+            world.clock,
+            settings,
+            http,
+            timeouts=Timeouts(connect=0.3, answer=0.3),
         )
         assert await impatient.run_until_idle() == 1
         receiver.hold.set()  # it recovers

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 from collections.abc import Iterable
 from urllib.parse import urlsplit
@@ -22,8 +23,18 @@ class AddressRefused(Exception):
 
 
 async def resolve(host: str, port: int) -> set[str]:
+    if _is_address(host):  # nothing to look up (and no trip through the resolver's thread)
+        return {host}
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return {str(info[4][0]) for info in infos}
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 async def check_destination(url: str, settings: Settings) -> list[str]:

@@ -3,7 +3,7 @@
 Each endpoint has at most one attempt in flight: a claim takes the head of its queue
 with the few deliveries behind it (its run), and one slot sends them one after
 another, stopping at the first failure, so it receives its events in order. Different
-endpoints' runs go at the same time, over one keep-alive connection pool. Outcomes are
+endpoints' runs go at the same time, each over its endpoint's kept-alive connection. Outcomes are
 recorded many at a time (one short transaction for whatever ended meanwhile), and a
 run's slot is free again once its outcomes are recorded. Endpoints failing lately (a receiver that
 hangs, drips or refuses) may hold at most half of the slots: a slow endpoint costs its
@@ -23,17 +23,22 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import Clock
 from app.core.settings import Settings
 from app.models import WebhookDelivery
-from app.services.delivery.http_pools import PoolPerEndpoint
+from app.services.delivery.http1 import Timeouts, WebhookClient
 from app.services.delivery.leases import renew_leases
 from app.services.delivery.webhook_outcomes import Attempted, record_outcomes
-from app.services.delivery.webhook_sender import Claimed, _heads, claim_due, post_once
+from app.services.delivery.webhook_sender import (
+    Claimed,
+    _heads,
+    claim_due,
+    default_timeouts,
+    post_once,
+)
 
 logger = logging.getLogger("carrierdesk.webhooks")
 
@@ -43,10 +48,10 @@ MAX_IN_FLIGHT = 64
 RUN = 20
 
 
-def webhook_client() -> httpx.AsyncClient:
-    """The HTTP client deliveries go out with (redirects are not followed: a receiver
-    could point one at an address the guard refuses)."""
-    return httpx.AsyncClient(transport=PoolPerEndpoint(), follow_redirects=False)
+def webhook_client() -> WebhookClient:
+    """The HTTP client deliveries go out with: one kept-alive connection per endpoint, and
+    redirects never followed (a receiver could point one at an address the guard refuses)."""
+    return WebhookClient()
 
 
 class WebhookDispatcher:
@@ -57,11 +62,11 @@ class WebhookDispatcher:
         sessionmaker: async_sessionmaker[AsyncSession],
         clock: Clock,
         settings: Settings,
-        http: httpx.AsyncClient,
+        http: WebhookClient,
         *,
         max_in_flight: int = MAX_IN_FLIGHT,
         run: int = RUN,
-        timeout: httpx.Timeout | None = None,
+        timeouts: Timeouts | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.clock = clock
@@ -70,8 +75,8 @@ class WebhookDispatcher:
         self.max_in_flight = max_in_flight
         self.run = run
         self.failing_slots = max(1, max_in_flight // 2)
-        # Per step (connect, each read); the attempt as a whole ends by its own deadline.
-        self.timeout = timeout or httpx.Timeout(settings.webhook_attempt_seconds, connect=5.0)
+        # Connecting, and the answer; the attempt as a whole ends by its own deadline too.
+        self.timeouts = timeouts or default_timeouts(settings)
         self.in_flight: set[asyncio.Task[None]] = set()
         self.failing_in_flight: set[asyncio.Task[None]] = set()
         # The claims whose leases are ours to renew; changed only under `_db`, so a
@@ -127,7 +132,7 @@ class WebhookDispatcher:
         """Post the run's deliveries in order until one fails; hand back the rest unsent."""
         for index, claimed in enumerate(run):
             at = self.clock.now()
-            outcome = await post_once(self.http, claimed, at, self.settings, self.timeout)
+            outcome = await post_once(self.http, claimed, at, self.settings, self.timeouts)
             self.attempted.append(Attempted(claimed, outcome, at))
             if not outcome.ok:
                 self.unsent.extend(run[index + 1 :])

@@ -8,8 +8,9 @@ import re
 import secrets
 from base64 import b64encode
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import idna
@@ -144,21 +145,36 @@ def wire_host(host: str) -> str:
         raise ValueError(f"is not a valid host name ({exc})") from None
 
 
-def pinned_url(url: str, address: str) -> tuple[str, str]:
-    """The URL with its host replaced by the checked address, and the Host header to send.
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a webhook URL's requests go, as they go on the wire."""
 
-    Connecting to the address that was checked (not resolving the name again)
-    closes the gap a DNS answer changing between check and connect would open.
-    """
+    scheme: str
+    host: str  # the wire host: what TLS checks the certificate against and sends as SNI
+    port: int
+    target: str  # the request target: path and query, percent-encoded ASCII
+    host_header: str  # the Host header: the name (never the address connected to), and port
+
+
+# Kept as given in a request target: RFC 3986's unreserved and sub-delims, ":", "@", "/", and
+# "%" (an escape the URL already carries stays one escape).
+_TARGET_SAFE = "/%:@!$&'()*+,;=-._~"
+
+
+def destination(url: str) -> Destination:
+    """The wire form of a webhook URL. The connection goes to the address the guard checked
+    (not to a fresh resolution of the name, which could answer differently), so the name
+    travels in the Host header and, over TLS, as SNI."""
     parts = urlsplit(url)
-    host = f"[{address}]" if ":" in address else address
-    netloc = host if parts.port is None else f"{host}:{parts.port}"
-    header = wire_host(parts.hostname or "")
-    if ":" in header:
-        header = f"[{header}]"
+    host = wire_host(parts.hostname or "")
+    header = f"[{host}]" if ":" in host else host
     if parts.port is not None:
         header = f"{header}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc)), header
+    target = quote(parts.path or "/", safe=_TARGET_SAFE)
+    if parts.query:
+        target += "?" + quote(parts.query, safe=_TARGET_SAFE + "?")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return Destination(parts.scheme, host, port, target, header)
 
 
 # IPv6 ranges whose last 32 bits are an IPv4 address the traffic ends up at.

@@ -20,25 +20,23 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 from sqlalchemy import and_, exists, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from standardwebhooks import Webhook
 
-from app.core.claims import tenant_is
+from app.core.claims import any_of, tenant_is
 from app.core.settings import Settings
 from app.models import OutboxMessage, WebhookDelivery, WebhookEndpoint
 from app.services.delivery.addresses import AddressRefused, check_destination
-from app.services.delivery.http_pools import POOL
+from app.services.delivery.http1 import Origin, ProtocolError, Timeouts, WebhookClient
 from app.services.delivery.leases import LeaseKey, lease_due
-from app.services.delivery.rules import LEASE, RESPONSE_CAP_BYTES, pinned_url, wire_host
+from app.services.delivery.rules import LEASE, RESPONSE_CAP_BYTES, destination
 
 logger = logging.getLogger("carrierdesk.webhooks")
 
-REQUEST_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+CONNECT_SECONDS = 5.0
 
 EXCERPT = 500
 
@@ -169,7 +167,7 @@ async def claim_due(
             select(queue.c.id)
             .select_from(head)
             .join(queue, true())
-            .where(tenant_is(head.enterprise_id, enterprise_id), head.id.in_(locked))
+            .where(tenant_is(head.enterprise_id, enterprise_id), any_of(head.id, locked))
         )
 
     leased = await lease_due(
@@ -235,69 +233,63 @@ def signature_header(claimed: Claimed, body: str, at: datetime) -> str:
 
 
 async def post_once(
-    http: httpx.AsyncClient,
+    http: WebhookClient,
     claimed: Claimed,
     at: datetime,
     settings: Settings,
-    request_timeout: httpx.Timeout = REQUEST_TIMEOUT,
+    timeouts: Timeouts | None = None,
 ) -> Outcome:
     """One attempt, bounded as a whole by `settings.webhook_attempt_seconds` (a receiver
     dripping its answer cannot hold it longer) and reading at most RESPONSE_CAP_BYTES."""
-    body = json.dumps(claimed.payload, separators=(",", ":"), ensure_ascii=False)
-    headers = {
-        "content-type": "application/json",
-        "user-agent": "CarrierDesk-Webhooks/1",
-        "webhook-id": claimed.message_id,
-        "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": signature_header(claimed, body, at),
-    }
+    text = json.dumps(claimed.payload, separators=(",", ":"), ensure_ascii=False)
+    body = text.encode()
+    timestamp = str(int(at.timestamp()))
     started = time.perf_counter()
     try:
         async with asyncio.timeout(settings.webhook_attempt_seconds):
             addresses = await check_destination(claimed.url, settings)
-            # The endpoint's own keep-alive pool (`http_pools`), whatever client sends it.
-            url = claimed.url
-            extensions: dict[str, Any] = {POOL: claimed.endpoint_id}
-            if addresses:  # connect to the address checked, not to a fresh resolution
-                url, headers["host"] = pinned_url(claimed.url, addresses[0])
-                if claimed.url.startswith("https:"):
-                    extensions["sni_hostname"] = wire_host(urlsplit(claimed.url).hostname or "")
-            request = http.build_request(
-                "POST",
-                url,
-                content=body.encode(),
-                headers=headers,
-                timeout=request_timeout,
-                extensions=extensions,
+            wire = destination(claimed.url)
+            # Connect to the address checked, not to a fresh resolution of the name.
+            address = addresses[0] if addresses else wire.host
+            origin = Origin(wire.scheme, address, wire.port, wire.host)
+            head = (
+                f"POST {wire.target} HTTP/1.1\r\n"
+                f"host: {wire.host_header}\r\n"
+                "content-type: application/json\r\n"
+                "user-agent: CarrierDesk-Webhooks/1\r\n"
+                f"content-length: {len(body)}\r\n"
+                f"webhook-id: {claimed.message_id}\r\n"
+                f"webhook-timestamp: {timestamp}\r\n"
+                f"webhook-signature: {signature_header(claimed, text, at)}\r\n"
+                "\r\n"
+            ).encode("ascii")
+            # The endpoint's own kept-alive connection: one attempt at a time per endpoint.
+            answer = await http.post(
+                claimed.endpoint_id,
+                origin,
+                head,
+                body,
+                timeouts or default_timeouts(settings),
+                RESPONSE_CAP_BYTES,
             )
-            response = await http.send(request, stream=True)
-            try:
-                answer = await _read_capped(response)
-            finally:
-                await response.aclose()
     except AddressRefused as exc:
         return Outcome(False, None, _ms(started), None, f"refused: {exc}")
-    except (TimeoutError, httpx.TimeoutException):
+    except TimeoutError:
         return Outcome(False, None, _ms(started), None, "timed out")
-    except httpx.HTTPError as exc:
+    except (OSError, ProtocolError) as exc:  # refused, reset, TLS, malformed answer
         return Outcome(False, None, _ms(started), None, f"{type(exc).__name__}: {exc}"[:EXCERPT])
     except Exception as exc:  # logged and retried like any failure, never a silent loop
         logger.exception("webhook %s: unexpected error", claimed.message_id)
         return Outcome(False, None, _ms(started), None, f"{type(exc).__name__}: {exc}"[:EXCERPT])
-    excerpt = answer.decode(response.encoding or "utf-8", "replace")[:EXCERPT] if answer else None
-    ok = 200 <= response.status_code < 300
-    error = None if ok else f"answered {response.status_code}"
-    return Outcome(ok, response.status_code, _ms(started), excerpt, error)
+    excerpt = answer.text()[:EXCERPT] if answer.body else None
+    ok = 200 <= answer.status < 300
+    error = None if ok else f"answered {answer.status}"
+    return Outcome(ok, answer.status, _ms(started), excerpt, error)
 
 
-async def _read_capped(response: httpx.Response) -> bytes:
-    """The first RESPONSE_CAP_BYTES of the answer; the rest is never read."""
-    answer = bytearray()
-    async for chunk in response.aiter_raw():
-        answer += chunk[: RESPONSE_CAP_BYTES - len(answer)]
-        if len(answer) >= RESPONSE_CAP_BYTES:
-            break
-    return bytes(answer)
+def default_timeouts(settings: Settings) -> Timeouts:
+    """Connecting within CONNECT_SECONDS, the answer within the attempt's own bound."""
+    return Timeouts(connect=CONNECT_SECONDS, answer=settings.webhook_attempt_seconds)
 
 
 def _ms(started: float) -> int:
