@@ -41,30 +41,27 @@ async def lease_due(
     `rows_of(enterprise_id, locked)` widens what is leased beyond the rows locked (ids of
     that enterprise's rows, a statement); `joined` names the conditions of a table joined
     to the leased rows (`returning` may name its columns)."""
-    due = (queue.status == "pending", queue.next_attempt_at <= now)
+    # Core statements on the table: no ORM state to set up for rows only read back.
+    leased_table = queue.__table__
+    q = leased_table.c
+    due = (q.status == "pending", q.next_attempt_at <= now)
     if found is None:
-        found = candidates(queue, queue.next_attempt_at, limit, *due)
+        found = candidates(q, q.next_attempt_at, limit, *due)
 
     async def claim(enterprise_id: uuid.UUID | None, ids: list[Any]) -> list[Any]:
-        mine = (tenant_is(queue.enterprise_id, enterprise_id), any_of(queue.id, ids), *due)
+        mine = (tenant_is(q.enterprise_id, enterprise_id), any_of(q.id, ids), *due)
         locked = list(
             (
-                await session.execute(
-                    select(queue.id).where(*mine).with_for_update(skip_locked=True)
-                )
+                await session.execute(select(q.id).where(*mine).with_for_update(skip_locked=True))
             ).scalars()
         )
         if not locked:
             return []
-        rows = (
-            any_of(queue.id, locked)
-            if rows_of is None
-            else queue.id.in_(rows_of(enterprise_id, locked))
-        )
+        rows = any_of(q.id, locked) if rows_of is None else q.id.in_(rows_of(enterprise_id, locked))
         leased = (
-            update(queue)
-            .where(tenant_is(queue.enterprise_id, enterprise_id), rows, *joined)
-            .values(attempts=queue.attempts + 1, next_attempt_at=now + lease)
+            update(leased_table)
+            .where(tenant_is(q.enterprise_id, enterprise_id), rows, *joined)
+            .values(attempts=q.attempts + 1, next_attempt_at=now + lease)
             .returning(*returning)
         )
         return list((await session.execute(leased)).all())
@@ -80,19 +77,20 @@ def still_held(queue: Any, held: Iterable[LeaseKey]) -> tuple[Any, ...]:
     """The conditions naming the rows of `queue` still pending under the lease each was claimed
     with, by `(enterprise_id, id, attempts)`: a newer lease owns a row otherwise."""
     keys = list(held)
+    q = queue.__table__.c
     rows = unnested(
         "held",
         {
-            "enterprise_id": (queue.enterprise_id, [k[0] for k in keys]),
-            "id": (queue.id, [k[1] for k in keys]),
-            "attempts": (queue.attempts, [k[2] for k in keys]),
+            "enterprise_id": (q.enterprise_id, [k[0] for k in keys]),
+            "id": (q.id, [k[1] for k in keys]),
+            "attempts": (q.attempts, [k[2] for k in keys]),
         },
     )
     return (
-        queue.enterprise_id == rows.c.enterprise_id,
-        queue.id == rows.c.id,
-        queue.attempts == rows.c.attempts,
-        queue.status == "pending",
+        q.enterprise_id == rows.c.enterprise_id,
+        q.id == rows.c.id,
+        q.attempts == rows.c.attempts,
+        q.status == "pending",
     )
 
 
@@ -101,4 +99,4 @@ def renew_leases(queue: Any, held: Iterable[LeaseKey], until: datetime) -> Updat
     keys = list(held)
     if not keys:
         return None
-    return update(queue).where(*still_held(queue, keys)).values(next_attempt_at=until)
+    return update(queue.__table__).where(*still_held(queue, keys)).values(next_attempt_at=until)

@@ -97,6 +97,9 @@ class ClaimedMail:
         return (self.enterprise_id or NO_TENANT, self.id, self.attempts)
 
 
+_M = MailMessage.__table__.c  # Core columns: rows only read back need no ORM state
+
+
 async def claim_mail(session: AsyncSession, now: datetime, limit: int) -> list[ClaimedMail]:
     rows = await lease_due(
         session,
@@ -105,14 +108,14 @@ async def claim_mail(session: AsyncSession, now: datetime, limit: int) -> list[C
         limit,
         LEASE,
         (
-            MailMessage.id,
-            MailMessage.enterprise_id,
-            MailMessage.recipient,
-            MailMessage.subject,
-            MailMessage.body,
-            MailMessage.one_time_link,
-            MailMessage.language,
-            MailMessage.attempts,
+            _M.id,
+            _M.enterprise_id,
+            _M.recipient,
+            _M.subject,
+            _M.body,
+            _M.one_time_link,
+            _M.language,
+            _M.attempts,
         ),
     )
     await session.commit()

@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 from standardwebhooks import Webhook
 
 from app.core.claims import any_of, tenant_is
@@ -71,6 +70,14 @@ class Outcome:
     error: str | None
 
 
+# Core columns: the claim's statements set up no ORM state for rows only read back.
+_D_TABLE: Any = WebhookDelivery.__table__
+_D = _D_TABLE.c
+_E_TABLE: Any = WebhookEndpoint.__table__
+_E = _E_TABLE.c
+_O = OutboxMessage.__table__.c
+
+
 def _heads() -> Any:
     """The head of each active endpoint's queue: its oldest pending delivery.
 
@@ -81,25 +88,25 @@ def _heads() -> Any:
     """
     head = (
         select(
-            WebhookDelivery.id,
-            WebhookDelivery.event_id,
-            WebhookDelivery.enterprise_id,
-            WebhookDelivery.next_attempt_at,
+            _D.id,
+            _D.event_id,
+            _D.enterprise_id,
+            _D.next_attempt_at,
         )
         .where(
-            WebhookDelivery.enterprise_id == WebhookEndpoint.enterprise_id,
-            WebhookDelivery.endpoint_id == WebhookEndpoint.id,
-            WebhookDelivery.status == "pending",
+            _D.enterprise_id == _E.enterprise_id,
+            _D.endpoint_id == _E.id,
+            _D.status == "pending",
         )
-        .order_by(WebhookDelivery.event_id)
+        .order_by(_D.event_id)
         .limit(1)
         .lateral("head")
     )
     unfanned = exists().where(
         and_(
-            OutboxMessage.processed_at.is_(None),
-            OutboxMessage.enterprise_id == head.c.enterprise_id,
-            OutboxMessage.event_id < head.c.event_id,
+            _O.processed_at.is_(None),
+            _O.enterprise_id == head.c.enterprise_id,
+            _O.event_id < head.c.event_id,
         )
     )
     return (
@@ -107,11 +114,11 @@ def _heads() -> Any:
             head.c.enterprise_id,
             head.c.id,
             head.c.next_attempt_at,
-            WebhookEndpoint.failing_since,
+            _E.failing_since,
         )
-        .select_from(WebhookEndpoint)
+        .select_from(_E_TABLE)
         .join(head, true())
-        .where(WebhookEndpoint.status == "active", ~unfanned)
+        .where(_E.status == "active", ~unfanned)
         .subquery("heads")
     )
 
@@ -138,13 +145,14 @@ async def claim_due(
     if failing is not None:
         lately = heads.c.failing_since.is_not(None)
         heads_due = heads_due.where(lately if failing else ~lately)
-    head = aliased(WebhookDelivery, name="h")
-    row = aliased(WebhookDelivery, name="r")
+    head_table = _D_TABLE.alias("h")
+    head = head_table.c
+    row = _D_TABLE.alias("r").c
     unfanned = (
-        select(func.min(OutboxMessage.event_id))
+        select(func.min(_O.event_id))
         .where(
-            OutboxMessage.enterprise_id == head.enterprise_id,
-            OutboxMessage.processed_at.is_(None),
+            _O.enterprise_id == head.enterprise_id,
+            _O.processed_at.is_(None),
         )
         .scalar_subquery()
     )
@@ -165,7 +173,7 @@ async def claim_due(
     def runs_of(enterprise_id: uuid.UUID | None, locked: list[Any]) -> Any:
         return (
             select(queue.c.id)
-            .select_from(head)
+            .select_from(head_table)
             .join(queue, true())
             .where(tenant_is(head.enterprise_id, enterprise_id), any_of(head.id, locked))
         )
@@ -177,24 +185,24 @@ async def claim_due(
         limit,
         lease,
         (
-            WebhookDelivery.id,
-            WebhookDelivery.endpoint_id,
-            WebhookDelivery.enterprise_id,
-            WebhookDelivery.event_id,
-            WebhookDelivery.message_id,
-            WebhookDelivery.payload,
-            WebhookDelivery.attempts,
-            WebhookDelivery.listener_path,
-            WebhookEndpoint.url,
-            WebhookEndpoint.secret,
-            WebhookEndpoint.previous_secret,
-            WebhookEndpoint.previous_secret_expires_at,
+            _D.id,
+            _D.endpoint_id,
+            _D.enterprise_id,
+            _D.event_id,
+            _D.message_id,
+            _D.payload,
+            _D.attempts,
+            _D.listener_path,
+            _E.url,
+            _E.secret,
+            _E.previous_secret,
+            _E.previous_secret_expires_at,
         ),
         found=heads_due.order_by(heads.c.next_attempt_at).limit(limit),
         rows_of=runs_of,
         joined=(
-            WebhookEndpoint.enterprise_id == WebhookDelivery.enterprise_id,
-            WebhookEndpoint.id == WebhookDelivery.endpoint_id,
+            _E.enterprise_id == _D.enterprise_id,
+            _E.id == _D.endpoint_id,
         ),
     )
     await session.commit()
