@@ -10,6 +10,7 @@ from base64 import b64encode
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -105,6 +106,7 @@ def event_id_problem(text: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)  # pure, and asked again at every delivery
 def url_problem(url: str) -> str | None:
     """Why a webhook URL is refused on its form, or None."""
     try:
@@ -161,6 +163,7 @@ class Destination:
 _TARGET_SAFE = "/%:@!$&'()*+,;=-._~"
 
 
+@lru_cache(maxsize=4096)
 def destination(url: str) -> Destination:
     """The wire form of a webhook URL. The connection goes to the address the guard checked
     (not to a fresh resolution of the name, which could answer differently), so the name

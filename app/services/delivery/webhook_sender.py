@@ -13,15 +13,15 @@ the same messages (same `webhook-id`) are sent again: at least once, in order.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, true
+from sqlalchemy import Text, and_, cast, exists, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks import Webhook
 
@@ -49,7 +49,7 @@ class Claimed:
     enterprise_id: uuid.UUID
     event_id: int
     message_id: str
-    payload: dict[str, Any]
+    body: str  # the payload as PostgreSQL writes its JSON: sent and signed as it is
     attempts: int
     url: str
     secret: str
@@ -190,7 +190,7 @@ async def claim_due(
             _D.enterprise_id,
             _D.event_id,
             _D.message_id,
-            _D.payload,
+            cast(_D.payload, Text).label("body"),
             _D.attempts,
             _D.listener_path,
             _E.url,
@@ -216,7 +216,7 @@ async def claim_due(
             enterprise_id=d.enterprise_id,
             event_id=d.event_id,
             message_id=d.message_id,
-            payload=d.payload,
+            body=d.body,
             attempts=d.attempts,
             # A Sonata hub hears each event type at its own path under its callback.
             url=d.url + (d.listener_path or ""),
@@ -228,15 +228,20 @@ async def claim_due(
     ]
 
 
+@lru_cache(maxsize=4096)
+def _signer(secret: str) -> Webhook:
+    return Webhook(secret)  # decodes the secret once, not once per delivery
+
+
 def signature_header(claimed: Claimed, body: str, at: datetime) -> str:
     """`v1,<sig>`; during a rotation's overlap, the previous secret signs too."""
-    signatures = [Webhook(claimed.secret).sign(claimed.message_id, at, body)]
+    signatures = [_signer(claimed.secret).sign(claimed.message_id, at, body)]
     if (
         claimed.previous_secret
         and claimed.previous_secret_expires_at is not None
         and claimed.previous_secret_expires_at > at
     ):
-        signatures.append(Webhook(claimed.previous_secret).sign(claimed.message_id, at, body))
+        signatures.append(_signer(claimed.previous_secret).sign(claimed.message_id, at, body))
     return " ".join(signatures)
 
 
@@ -249,8 +254,7 @@ async def post_once(
 ) -> Outcome:
     """One attempt, bounded as a whole by `settings.webhook_attempt_seconds` (a receiver
     dripping its answer cannot hold it longer) and reading at most RESPONSE_CAP_BYTES."""
-    text = json.dumps(claimed.payload, separators=(",", ":"), ensure_ascii=False)
-    body = text.encode()
+    body = claimed.body.encode()
     timestamp = str(int(at.timestamp()))
     started = time.perf_counter()
     try:
@@ -268,7 +272,7 @@ async def post_once(
                 f"content-length: {len(body)}\r\n"
                 f"webhook-id: {claimed.message_id}\r\n"
                 f"webhook-timestamp: {timestamp}\r\n"
-                f"webhook-signature: {signature_header(claimed, text, at)}\r\n"
+                f"webhook-signature: {signature_header(claimed, claimed.body, at)}\r\n"
                 "\r\n"
             ).encode("ascii")
             # The endpoint's own kept-alive connection: one attempt at a time per endpoint.
