@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -46,6 +47,9 @@ MAX_IN_FLIGHT = 64
 
 # How many deliveries of one healthy endpoint one claim leases (sent one after another).
 RUN = 20
+
+# Seconds between two recordings of outcomes (a worker killed meanwhile sends those again).
+RECORD_GAP = 0.02
 
 
 def webhook_client() -> WebhookClient:
@@ -91,6 +95,7 @@ class WebhookDispatcher:
         self.unsent: list[Claimed] = []
         self.recorded: asyncio.Future[None] | None = None
         self.recorders: set[asyncio.Task[None]] = set()
+        self.recorded_at = 0.0  # when the last recording began (monotonic)
 
     @property
     def lease(self) -> timedelta:
@@ -151,8 +156,12 @@ class WebhookDispatcher:
         return self.recorded
 
     async def _record(self, done: asyncio.Future[None]) -> None:
+        # At most one recording per RECORD_GAP: at a thousand deliveries a second, each takes
+        # tens of outcomes in its one transaction (and the claim it wakes, tens of slots).
+        await asyncio.sleep(self.recorded_at + RECORD_GAP - time.monotonic())
         try:
             async with self._db:
+                self.recorded_at = time.monotonic()
                 # Whatever ended up to now is ours; what ends from here waits for the next.
                 self.recorded = None
                 attempted, self.attempted = self.attempted, []
