@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
 
@@ -18,7 +18,7 @@ from app.core.clock import FrozenClock
 from app.core.events import record_event
 from app.core.roles import Role
 from app.core.settings import Settings
-from app.models import MailMessage
+from app.models import MailMessage, OutboxMessage
 from app.services.delivery import addresses
 from app.services.delivery.dispatcher import WebhookDispatcher, webhook_client
 from app.services.delivery.fanout import fan_out_all
@@ -393,6 +393,29 @@ async def test_a_delivery_claimed_by_a_worker_that_died_is_sent_when_its_lease_e
         assert await sender.run_until_idle() == 1
     (request,) = receiver.requests
     assert request.headers["webhook-id"] == dead.message_id
+
+
+async def test_a_run_is_cut_only_by_its_own_tenants_events_still_to_fan_out(
+    world: World, settings: Settings
+) -> None:
+    acme = await world.enterprise("Acme", "EC")
+    other = await world.enterprise("Other", "PE")
+    for tenant in (acme, other):
+        admin = await world.api_client(Role.customer_admin, tenant["id"])
+        await register(world, admin, "http://127.0.0.1:9/hook")
+    first = await happen(world.sessionmaker, world.clock, acme["id"])
+    # Another tenant's event, numbered between Acme's, that some worker is still fanning out.
+    theirs = await happen(world.sessionmaker, world.clock, other["id"])
+    later = [await happen(world.sessionmaker, world.clock, acme["id"]) for _ in range(2)]
+    async with world.sessionmaker() as session:
+        await session.execute(
+            update(OutboxMessage).where(OutboxMessage.event_id == theirs).values(processed_at=None)
+        )
+        await session.commit()
+        claimed = await claim_due(session, world.clock.now(), 10, run=20)
+    # Acme's queue waits for none of that tenant's events: its whole run goes at once.
+    acme_id = uuid.UUID(acme["id"])
+    assert [c.event_id for c in claimed if c.enterprise_id == acme_id] == [first, *later]
 
 
 async def test_fan_out_writes_each_event_once_even_when_run_again(

@@ -30,9 +30,9 @@ from app.models.base import TenantKey
 Claim = Callable[[uuid.UUID | None, list[Any]], Awaitable[Sequence[Any]]]
 
 
-def candidates(table: Any, oldest_first: Any, limit: int, *where: Any) -> Select[Any]:
+def candidates(table: Any, oldest_first: Any, limit: Any, *where: Any) -> Select[Any]:
     """Step 1: `(enterprise_id, id)` of up to `limit` rows of `table` matching `where`, in
-    `oldest_first` order, unlocked."""
+    `oldest_first` order, unlocked (`limit`: a number, or a parameter)."""
     return select(table.enterprise_id, table.id).where(*where).order_by(oldest_first).limit(limit)
 
 
@@ -69,12 +69,15 @@ def unnested(name: str, columns: dict[str, tuple[Any, list[Any]]]) -> TableValue
 
 
 async def claim_per_tenant(
-    session: AsyncSession, candidates: Select[Any], claim: Claim
+    session: AsyncSession,
+    candidates: Select[Any],
+    claim: Claim,
+    parameters: dict[str, Any] | None = None,
 ) -> list[Any]:
-    """Run `candidates` (rows of `(enterprise_id, id)`, no lock), then `claim(enterprise_id,
-    ids)` once per enterprise in the order its first candidate came; answer what the claims
-    returned, in that order."""
-    found = by_tenant((await session.execute(candidates)).tuples())
+    """Run `candidates` (rows of `(enterprise_id, id)`, no lock; with `parameters`), then
+    `claim(enterprise_id, ids)` once per enterprise in the order its first candidate came;
+    answer what the claims returned, in that order."""
+    found = by_tenant((await session.execute(candidates, parameters)).tuples())
     claimed: list[Any] = []
     for enterprise_id, ids in found.items():
         claimed.extend(await claim(enterprise_id, ids))

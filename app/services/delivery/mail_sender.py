@@ -31,7 +31,13 @@ from app.core.clock import Clock
 from app.core.settings import Settings
 from app.models import MailMessage
 from app.models.base import NO_TENANT
-from app.services.delivery.leases import LeaseKey, lease_due, renew_leases, still_held
+from app.services.delivery.leases import (
+    LeaseKey,
+    lease_due,
+    lease_plan,
+    renew_leases,
+    still_held,
+)
 from app.services.delivery.rules import (
     LEASE,
     MAIL_MAX_ATTEMPTS,
@@ -97,27 +103,25 @@ class ClaimedMail:
         return (self.enterprise_id or NO_TENANT, self.id, self.attempts)
 
 
-_M = MailMessage.__table__.c  # Core columns: rows only read back need no ORM state
+_M = MailMessage.__table__.c
+
+_CLAIM = lease_plan(
+    MailMessage,
+    (
+        _M.id,
+        _M.enterprise_id,
+        _M.recipient,
+        _M.subject,
+        _M.body,
+        _M.one_time_link,
+        _M.language,
+        _M.attempts,
+    ),
+)
 
 
 async def claim_mail(session: AsyncSession, now: datetime, limit: int) -> list[ClaimedMail]:
-    rows = await lease_due(
-        session,
-        MailMessage,
-        now,
-        limit,
-        LEASE,
-        (
-            _M.id,
-            _M.enterprise_id,
-            _M.recipient,
-            _M.subject,
-            _M.body,
-            _M.one_time_link,
-            _M.language,
-            _M.attempts,
-        ),
-    )
+    rows = await lease_due(session, _CLAIM, now, limit, LEASE)
     await session.commit()
     return [ClaimedMail(**row._asdict()) for row in rows]
 

@@ -21,16 +21,28 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, exists, func, or_, select, true
+from sqlalchemy import (
+    Integer,
+    Select,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks import Webhook
 
-from app.core.claims import any_of, tenant_is
 from app.core.settings import Settings
 from app.models import OutboxMessage, WebhookDelivery, WebhookEndpoint
 from app.services.delivery.addresses import AddressRefused, check_destination
 from app.services.delivery.http1 import Origin, ProtocolError, Timeouts, WebhookClient
-from app.services.delivery.leases import LeaseKey, lease_due
+from app.services.delivery.leases import LeaseKey, LeasePlan, lease_due, lease_plan
 from app.services.delivery.rules import LEASE, RESPONSE_CAP_BYTES, destination
 
 logger = logging.getLogger("carrierdesk.webhooks")
@@ -123,37 +135,34 @@ def _heads() -> Any:
     )
 
 
-async def claim_due(
-    session: AsyncSession,
-    now: datetime,
-    limit: int,
-    lease: timedelta = LEASE,
-    *,
-    failing: bool | None = None,
-    run: int = 1,
-) -> list[Claimed]:
-    """Lease the heads of up to `limit` endpoints' queues that are due, each with up to
-    `run - 1` deliveries after it (its run, sent one after another, in event order); with
-    `failing`, only from endpoints that are (True) or are not (False) failing lately.
-    Answer the leased deliveries grouped by endpoint, each endpoint's in event order.
+def _claim_plan(failing: bool | None) -> LeasePlan:
+    """The claim of due heads (of endpoints failing lately, or not, or both) with their runs.
 
     Holding the lock on an endpoint's head is holding its queue: the rows behind it are
     no one's head, so they are leased in the same statement, unlocked. A run stops before
     an event the tenant's outbox may still fan out ahead of (`_heads`' rule, per row)."""
     heads = _heads()
-    heads_due = select(heads.c.enterprise_id, heads.c.id).where(heads.c.next_attempt_at <= now)
-    if failing is not None:
-        lately = heads.c.failing_since.is_not(None)
-        heads_due = heads_due.where(lately if failing else ~lately)
+
+    def heads_due(now: Any) -> Select[Any]:
+        due = select(heads.c.enterprise_id, heads.c.id).where(heads.c.next_attempt_at <= now)
+        if failing is not None:
+            lately = heads.c.failing_since.is_not(None)
+            due = due.where(lately if failing else ~lately)
+        return due.order_by(heads.c.next_attempt_at)
+
     head_table = _D_TABLE.alias("h")
     head = head_table.c
     row = _D_TABLE.alias("r").c
+    # The head's own tenant's first event still to fan out. Correlated by name: two levels
+    # down (inside the run's LATERAL), SQLAlchemy would otherwise take `h` as a FROM of its
+    # own, and the minimum over every tenant's outbox would cut every run short.
     unfanned = (
         select(func.min(_O.event_id))
         .where(
             _O.enterprise_id == head.enterprise_id,
             _O.processed_at.is_(None),
         )
+        .correlate(head_table)
         .scalar_subquery()
     )
     queue = (
@@ -166,24 +175,20 @@ async def claim_due(
             or_(row.id == head.id, row.event_id < func.coalesce(unfanned, _NO_EVENT)),
         )
         .order_by(row.event_id)
-        .limit(max(run, 1))
+        .limit(bindparam("run", type_=Integer))
         .lateral("run")
     )
 
-    def runs_of(enterprise_id: uuid.UUID | None, locked: list[Any]) -> Any:
+    def runs_of(enterprise_id: Any, locked: Any) -> Select[Any]:
         return (
             select(queue.c.id)
             .select_from(head_table)
             .join(queue, true())
-            .where(tenant_is(head.enterprise_id, enterprise_id), any_of(head.id, locked))
+            .where(head.enterprise_id == enterprise_id, head.id == any_(locked))
         )
 
-    leased = await lease_due(
-        session,
+    return lease_plan(
         WebhookDelivery,
-        now,
-        limit,
-        lease,
         (
             _D.id,
             _D.endpoint_id,
@@ -198,13 +203,33 @@ async def claim_due(
             _E.previous_secret,
             _E.previous_secret_expires_at,
         ),
-        found=heads_due.order_by(heads.c.next_attempt_at).limit(limit),
+        found=heads_due,
         rows_of=runs_of,
         joined=(
             _E.enterprise_id == _D.enterprise_id,
             _E.id == _D.endpoint_id,
         ),
     )
+
+
+_CLAIM_PLANS = {failing: _claim_plan(failing) for failing in (None, True, False)}
+
+
+async def claim_due(
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    lease: timedelta = LEASE,
+    *,
+    failing: bool | None = None,
+    run: int = 1,
+) -> list[Claimed]:
+    """Lease the heads of up to `limit` endpoints' queues that are due, each with up to
+    `run - 1` deliveries after it (its run, sent one after another, in event order); with
+    `failing`, only from endpoints that are (True) or are not (False) failing lately.
+    Answer the leased deliveries grouped by endpoint, each endpoint's in event order."""
+    plan = _CLAIM_PLANS[failing]
+    leased = await lease_due(session, plan, now, limit, lease, run=max(run, 1))
     await session.commit()
     first: dict[uuid.UUID, int] = {}
     for index, d in enumerate(leased):
