@@ -21,7 +21,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -206,6 +207,22 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         Path(self.log.name).unlink(missing_ok=True)
+
+
+@contextmanager
+def profiled(pid: int, out: str | None) -> Iterator[None]:
+    """With `out`, py-spy (run by `uvx`, never a project dependency) samples process `pid`
+    meanwhile and writes collapsed stacks to `out`."""
+    if not out:
+        yield
+        return
+    argv = ["uvx", "py-spy", "record", "--pid", str(pid), "-f", "raw", "-o", out, "--nonblocking"]
+    spy = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        spy.send_signal(2)
+        spy.wait(timeout=60)
 
 
 def carrierdesk_env(url: str, admin_token: str, **extra: str) -> dict[str, str]:

@@ -21,12 +21,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +40,7 @@ from bench.common import (
     drop_database,
     free_port,
     fresh_database,
+    profiled,
     run,
     start_carrierdesk,
     start_worker,
@@ -183,22 +181,6 @@ def settled(worker: Server, timeout: float = 120) -> None:
             return
 
 
-@contextmanager
-def profiled(worker: Server, out: str | None) -> Iterator[None]:
-    """With `out`, py-spy (run by `uvx`, never a project dependency) samples the worker
-    meanwhile and writes collapsed stacks to `out`."""
-    if not out:
-        yield
-        return
-    argv = ["uvx", "py-spy", "record", "--pid", str(worker.proc.pid), "-f", "raw", "-o", out]
-    spy = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        yield
-    finally:
-        spy.send_signal(2)
-        spy.wait(timeout=60)
-
-
 def webhooks(url: str, token: str, args: argparse.Namespace) -> None:
     api = start_carrierdesk(url, token)
     receiver = Receiver()
@@ -221,7 +203,7 @@ def webhooks(url: str, token: str, args: argparse.Namespace) -> None:
         api.stop()
         worker = start_worker(url, token)
         settled(worker)
-        with profiled(worker, args.profile):
+        with profiled(worker.proc.pid, args.profile):
             cpu0, t0 = worker.cpu_seconds(), time.time()
             run(burst(url, ents, args.events))
             wait_for(receiver.count, args.events, timeout=600)
@@ -319,7 +301,7 @@ def mail(url: str, token: str, args: argparse.Namespace) -> None:
     )
     try:
         settled(worker)
-        with profiled(worker, args.profile):
+        with profiled(worker.proc.pid, args.profile):
             cpu0, t0 = worker.cpu_seconds(), time.time()
             run(pending_mail(url, args.mail))
             wait_for(lambda: len(received), args.mail, timeout=600)
