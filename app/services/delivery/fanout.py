@@ -24,7 +24,7 @@ from app.core.claims import candidates, claim_per_tenant
 from app.core.clock import Clock
 from app.core.event_registry import customer_view, pattern_matches
 from app.core.event_watermark import EventWatermark
-from app.models import Event, MailMessage, OutboxMessage, WebhookDelivery, WebhookEndpoint
+from app.models import Event, OutboxMessage, WebhookDelivery, WebhookEndpoint
 from app.models.base import NO_TENANT, TenantKey
 from app.services.delivery.rules import message_id
 
@@ -89,7 +89,7 @@ async def fan_out_batch(
 ) -> int:
     """Fan out up to `limit` outbox rows of events up to `settled` (an `EventWatermark`) in one
     transaction; return how many were processed."""
-    from app.services.delivery.notifications import mails_for_events
+    from app.services.delivery.notifications import insert_mails, mails_for_events
     from app.services.sonata.hub_events import sonata_deliveries
     from app.services.tmf621.hub_events import tmf_deliveries
 
@@ -174,12 +174,10 @@ async def fan_out_batch(
         events, [e for e in endpoints if e.kind == "sonata"]
     ):
         deliveries.append(_delivery(endpoint_id, event, payload, now, listener_path=path))
-    # Multi-row inserts in chunks: PostgreSQL's wire protocol allows 32,767 parameters.
     if deliveries:  # one statement compiled once (a multi-VALUES insert compiles per shape)
         await session.execute(_NEW_DELIVERY, deliveries)
-    mails = await mails_for_events(session, events, now)
-    for chunk in _chunks(mails):
-        await session.execute(pg_insert(MailMessage).values(chunk))
+    mails = await mails_for_events(session, events)
+    await insert_mails(session, mails, now)
     # One statement for the batch, each row named by its key (locked above, per enterprise).
     await session.execute(
         update(OutboxMessage)
@@ -196,10 +194,6 @@ async def fan_out_batch(
             await session.execute(select(literal_column(f"pg_notify('{channel}', '')")))
     await session.commit()
     return len(events)
-
-
-def _chunks(rows: list[dict[str, Any]], size: int = 1000) -> list[list[dict[str, Any]]]:
-    return [rows[i : i + size] for i in range(0, len(rows), size)]
 
 
 def _delivery(
