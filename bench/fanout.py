@@ -257,9 +257,9 @@ async def one_round(
     for start in range(0, events, size):
         lot = min(size, events - start)
         await land(conn, tickets, case, lot)
-        seconds, done, count = await fanout.drain()
-        assert done == lot, (done, lot)
-        cpu, statements, drains = cpu + seconds, statements + count, drains + 1
+        while lot > 0:  # another transaction running (autovacuum's) may hold the watermark back
+            seconds, done, count = await fanout.drain()
+            cpu, statements, drains, lot = cpu + seconds, statements + count, drains + 1, lot - done
     left, deliveries, mails = await written(conn)
     assert left == 0, left
     assert deliveries - deliveries0 == case.deliveries_per_event * events
