@@ -11,31 +11,77 @@ so each endpoint's queue (ordered by event id) never passes over it.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple
 
-from sqlalchemy import Table, and_, bindparam, literal_column, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.claims import candidates, claim_per_tenant
 from app.core.clock import Clock
+from app.core.database import driver_connection
 from app.core.event_registry import customer_view, pattern_matches
 from app.core.event_watermark import EventWatermark
-from app.models import Event, OutboxMessage, WebhookDelivery, WebhookEndpoint
-from app.models.base import NO_TENANT, TenantKey
+from app.models import OutboxMessage
+from app.models.base import NO_TENANT
 from app.services.delivery.rules import message_id
 
 DELIVERY_CHANNEL = "carrierdesk_delivery"
 
-# Statements built on first use and kept (executed with parameters).
-_STATEMENTS: dict[str, Any] = {}
-
-_NEW_DELIVERY = pg_insert(cast(Table, WebhookDelivery.__table__)).on_conflict_do_nothing()
-
 MAIL_CHANNEL = "carrierdesk_mail"
+
+# The batch's statements go to the driver as prepared statements, each list one array
+# parameter: through SQLAlchemy, compiling and wrapping each statement and its rows cost the
+# worker more than the statement itself (bench.fanout). The candidates' scan, the first
+# statement, goes through the session and opens its transaction; these join it.
+
+# One enterprise's candidates still pending, locked, with their events (`claim_per_tenant`).
+_CLAIM = """
+SELECT o.id AS outbox_id, e.id, e.subject_type, e.subject_id, e.type, e.at, e.actor, e.data
+FROM outbox o
+JOIN events e ON e.enterprise_id = o.enterprise_id AND e.id = o.event_id
+WHERE o.enterprise_id = $1 AND o.id = ANY($2::bigint[])
+  AND o.processed_at IS NULL AND o.event_id <= $3
+FOR UPDATE OF o SKIP LOCKED
+"""
+
+_ENDPOINTS = """
+SELECT id, enterprise_id, kind, events, created_by FROM webhook_endpoints
+WHERE enterprise_id = ANY($1::uuid[]) AND status = 'active'
+"""
+
+_NEW_DELIVERIES = """
+INSERT INTO webhook_deliveries (id, endpoint_id, enterprise_id, event_id, message_id, payload,
+                                listener_path, status, attempts, next_attempt_at, created_at)
+SELECT d.id, d.endpoint_id, d.enterprise_id, d.event_id, d.message_id, d.payload,
+       d.listener_path, 'pending', 0, $1, $1
+FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::bigint[], $6::text[], $7::jsonb[],
+            $8::text[])
+    AS d(id, endpoint_id, enterprise_id, event_id, message_id, payload, listener_path)
+ON CONFLICT DO NOTHING
+"""
+
+# Each row named by its key (locked by the claim, per enterprise), so each routes to its shard.
+_PROCESSED = """
+UPDATE outbox o SET processed_at = $1
+FROM unnest($2::uuid[], $3::bigint[]) AS k(enterprise_id, id)
+WHERE o.enterprise_id = k.enterprise_id AND o.id = k.id
+"""
+
+# A statement of its own, on no table (CONTRIBUTING.md, Citus); delivered at commit.
+_NOTIFY = "SELECT pg_notify(channel, '') FROM unnest($1::text[]) AS channel"
+
+
+class Endpoint(NamedTuple):
+    """An active endpoint of an enterprise in the batch: a webhook, or a TMF621 or Sonata hub."""
+
+    id: uuid.UUID
+    enterprise_id: uuid.UUID
+    kind: str
+    events: list[str]
+    created_by: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +98,21 @@ class OutboxEvent:
     customer: dict[str, Any] | None  # the customer's view; None: the event is staff-only
 
     @classmethod
-    def of(cls, row: Any) -> OutboxEvent:
-        data = row.data or {}
-        return cls(**row._asdict() | {"data": data}, customer=customer_view(row.type, data))
+    def of(cls, row: Any, enterprise_id: uuid.UUID | None) -> OutboxEvent:
+        """An event as `_CLAIM` reads it, of the enterprise it was claimed for."""
+        data = row["data"] or {}
+        return cls(
+            outbox_id=row["outbox_id"],
+            id=row["id"],
+            enterprise_id=enterprise_id,
+            subject_type=row["subject_type"],
+            subject_id=row["subject_id"],
+            type=row["type"],
+            at=row["at"],
+            actor=row["actor"],
+            data=data,
+            customer=customer_view(row["type"], data),
+        )
 
 
 def standard_payload(event: OutboxEvent) -> dict[str, Any]:
@@ -75,7 +133,7 @@ def standard_payload(event: OutboxEvent) -> dict[str, Any]:
     }
 
 
-def subscribed(endpoint: Any, event: OutboxEvent) -> bool:
+def subscribed(endpoint: Endpoint, event: OutboxEvent) -> bool:
     """The endpoint's enterprise's event, of a type it asked for, that a customer may see."""
     if event.customer is None:
         return False
@@ -95,103 +153,58 @@ async def fan_out_batch(
 
     pending = (OutboxMessage.processed_at.is_(None), OutboxMessage.event_id <= settled)
 
-    async def claim(enterprise_id: uuid.UUID | None, ids: list[Any]) -> list[Any]:
-        if "claim" not in _STATEMENTS:  # built once: its cache key is not worked out again
-            _STATEMENTS["claim"] = (
-                select(
-                    OutboxMessage.id.label("outbox_id"),
-                    Event.id,
-                    Event.enterprise_id,
-                    Event.subject_type,
-                    Event.subject_id,
-                    Event.type,
-                    Event.at,
-                    Event.actor,
-                    Event.data,
-                )
-                .join(
-                    Event,
-                    and_(
-                        Event.enterprise_id == OutboxMessage.enterprise_id,
-                        Event.id == OutboxMessage.event_id,
-                    ),
-                )
-                .where(
-                    OutboxMessage.enterprise_id == bindparam("enterprise_id", type_=TenantKey()),
-                    OutboxMessage.id.in_(bindparam("ids", expanding=True)),
-                    OutboxMessage.processed_at.is_(None),
-                    OutboxMessage.event_id <= bindparam("settled"),
-                )
-                .with_for_update(of=OutboxMessage, skip_locked=True)
-            )
-        statement = _STATEMENTS["claim"]
-        parameters = {"enterprise_id": enterprise_id, "ids": ids, "settled": settled}
-        return list((await session.execute(statement, parameters)).all())
+    async def claim(enterprise_id: uuid.UUID | None, ids: list[Any]) -> list[OutboxEvent]:
+        tenant = NO_TENANT if enterprise_id is None else enterprise_id
+        rows = await driver.fetch(_CLAIM, tenant, ids, settled)
+        return [OutboxEvent.of(row, enterprise_id) for row in rows]
 
-    claimed = await claim_per_tenant(
+    driver = await driver_connection(session)
+    events = await claim_per_tenant(
         session, candidates(OutboxMessage, OutboxMessage.id, limit, *pending), claim
     )
-    claimed.sort(key=lambda row: row.outbox_id)
-    if not claimed:
+    events.sort(key=lambda event: event.outbox_id)
+    if not events:
         await session.rollback()
         return 0
     now = clock.now()
-    events = [OutboxEvent.of(row) for row in claimed]
-    enterprise_ids = {e.enterprise_id for e in events if e.enterprise_id is not None}
+    enterprise_ids = list({e.enterprise_id for e in events if e.enterprise_id is not None})
     endpoints = (
-        (
-            await session.execute(
-                select(
-                    WebhookEndpoint.id,
-                    WebhookEndpoint.enterprise_id,
-                    WebhookEndpoint.kind,
-                    WebhookEndpoint.events,
-                    WebhookEndpoint.created_by,
-                ).where(
-                    WebhookEndpoint.enterprise_id.in_(enterprise_ids),
-                    WebhookEndpoint.status == "active",
-                )
-            )
-        ).all()
+        [Endpoint(*row) for row in await driver.fetch(_ENDPOINTS, enterprise_ids)]
         if enterprise_ids
         else []
     )
     # Each event is matched against its own enterprise's endpoints only, not every one.
-    standard: dict[uuid.UUID, list[Any]] = {}
+    standard: dict[uuid.UUID, list[Endpoint]] = {}
     for endpoint in endpoints:
         if endpoint.kind == "standard":
             standard.setdefault(endpoint.enterprise_id, []).append(endpoint)
-    deliveries: list[dict[str, Any]] = []
+    deliveries: list[tuple[Any, ...]] = []
     for event in events:
         for endpoint in standard.get(event.enterprise_id, ()) if event.enterprise_id else ():
             if subscribed(endpoint, event):
-                deliveries.append(_delivery(endpoint.id, event, standard_payload(event), now))
+                deliveries.append(_delivery(endpoint.id, event, standard_payload(event)))
     for endpoint_id, event, payload in await tmf_deliveries(
         session, events, [e for e in endpoints if e.kind == "tmf621"]
     ):
-        deliveries.append(_delivery(endpoint_id, event, payload, now))
+        deliveries.append(_delivery(endpoint_id, event, payload))
     for endpoint_id, event, payload, path in sonata_deliveries(
         events, [e for e in endpoints if e.kind == "sonata"]
     ):
-        deliveries.append(_delivery(endpoint_id, event, payload, now, listener_path=path))
-    if deliveries:  # one statement compiled once (a multi-VALUES insert compiles per shape)
-        await session.execute(_NEW_DELIVERY, deliveries)
+        deliveries.append(_delivery(endpoint_id, event, payload, listener_path=path))
+    if deliveries:
+        await driver.execute(_NEW_DELIVERIES, now, *map(list, zip(*deliveries, strict=True)))
     mails = await mails_for_events(session, events)
     await insert_mails(session, mails, now)
-    # One statement for the batch, each row named by its key (locked above, per enterprise).
-    await session.execute(
-        update(OutboxMessage)
-        .where(
-            tuple_(OutboxMessage.enterprise_id, OutboxMessage.id).in_(
-                [(e.enterprise_id or NO_TENANT, e.outbox_id) for e in events]
-            )
-        )
-        .values(processed_at=now)
-    )
-    # Wake the senders of every worker (delivered at commit).
-    for channel, wanted in ((DELIVERY_CHANNEL, deliveries), (MAIL_CHANNEL, mails)):
-        if wanted:
-            await session.execute(select(literal_column(f"pg_notify('{channel}', '')")))
+    keys = [
+        (NO_TENANT if e.enterprise_id is None else e.enterprise_id, e.outbox_id) for e in events
+    ]
+    await driver.execute(_PROCESSED, now, *map(list, zip(*keys, strict=True)))
+    # Wake the senders of every worker: only those with something to send.
+    channels = [
+        c for c, wanted in ((DELIVERY_CHANNEL, deliveries), (MAIL_CHANNEL, mails)) if wanted
+    ]
+    if channels:
+        await driver.execute(_NOTIFY, channels)
     await session.commit()
     return len(events)
 
@@ -200,23 +213,19 @@ def _delivery(
     endpoint_id: uuid.UUID,
     event: OutboxEvent,
     payload: dict[str, Any],
-    now: datetime,
     *,
     listener_path: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "id": uuid.uuid4(),
-        "endpoint_id": endpoint_id,
-        "enterprise_id": event.enterprise_id,
-        "event_id": event.id,
-        "message_id": message_id(str(endpoint_id), event.id),
-        "payload": payload,
-        "listener_path": listener_path,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
+) -> tuple[Any, ...]:
+    """A row of `_NEW_DELIVERIES`, its columns in order."""
+    return (
+        uuid.uuid4(),
+        endpoint_id,
+        event.enterprise_id,
+        event.id,
+        message_id(str(endpoint_id), event.id),
+        json.dumps(payload),
+        listener_path,
+    )
 
 
 async def fan_out_all(
