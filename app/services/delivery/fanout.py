@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from sqlalchemy import BigInteger, Integer, bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.claims import candidates, claim_per_tenant
@@ -36,6 +37,15 @@ MAIL_CHANNEL = "carrierdesk_mail"
 # parameter: through SQLAlchemy, compiling and wrapping each statement and its rows cost the
 # worker more than the statement itself (bench.fanout). The candidates' scan, the first
 # statement, goes through the session and opens its transaction; these join it.
+
+# Built once, executed with `settled` and `limit`: building it per batch cost more than running.
+_CANDIDATES = candidates(
+    OutboxMessage,
+    OutboxMessage.id,
+    bindparam("limit", type_=Integer),
+    OutboxMessage.processed_at.is_(None),
+    OutboxMessage.event_id <= bindparam("settled", type_=BigInteger),
+)
 
 # One enterprise's candidates still pending, locked, with their events (`claim_per_tenant`).
 _CLAIM = """
@@ -151,17 +161,14 @@ async def fan_out_batch(
     from app.services.sonata.hub_events import sonata_deliveries
     from app.services.tmf621.hub_events import tmf_deliveries
 
-    pending = (OutboxMessage.processed_at.is_(None), OutboxMessage.event_id <= settled)
-
     async def claim(enterprise_id: uuid.UUID | None, ids: list[Any]) -> list[OutboxEvent]:
         tenant = NO_TENANT if enterprise_id is None else enterprise_id
         rows = await driver.fetch(_CLAIM, tenant, ids, settled)
         return [OutboxEvent.of(row, enterprise_id) for row in rows]
 
     driver = await driver_connection(session)
-    events = await claim_per_tenant(
-        session, candidates(OutboxMessage, OutboxMessage.id, limit, *pending), claim
-    )
+    found = {"settled": settled, "limit": limit}
+    events = await claim_per_tenant(session, _CANDIDATES, claim, found)
     events.sort(key=lambda event: event.outbox_id)
     if not events:
         await session.rollback()

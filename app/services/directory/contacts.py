@@ -51,6 +51,15 @@ async def contacts_for(
     return matching(map(contact_read, rows.scalars()), event_type)
 
 
+# Built once, executed with `ids` (one array: one prepared statement whatever the batch's size):
+# the fan-out asks for every batch, and building it each time cost more than running it.
+_CONTACTS_OF_ENTERPRISES = (
+    select(NotificationContact)
+    .where(NotificationContact.enterprise_id == any_(bindparam("ids", type_=ARRAY(Uuid))))
+    .order_by(NotificationContact.created_at, NotificationContact.id)
+)
+
+
 async def contacts_of_enterprises(
     session: AsyncSession, enterprise_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, list[ContactRead]]:
@@ -59,13 +68,7 @@ async def contacts_of_enterprises(
     found: dict[uuid.UUID, list[ContactRead]] = {e: [] for e in enterprise_ids}
     if not found:
         return found
-    rows = await session.execute(
-        select(NotificationContact)
-        # One array: one prepared statement whatever the batch's size.
-        .where(NotificationContact.enterprise_id == any_(bindparam("ids", type_=ARRAY(Uuid))))
-        .order_by(NotificationContact.created_at, NotificationContact.id),
-        {"ids": list(found)},
-    )
+    rows = await session.execute(_CONTACTS_OF_ENTERPRISES, {"ids": list(found)})
     for contact in rows.scalars():
         found[contact.enterprise_id].append(contact_read(contact))
     return found
