@@ -5,14 +5,15 @@
 `--enterprises` enterprises are made through the API, each with a service and one ticket;
 half of them subscribed (a standard webhook endpoint for `ticket.*` and a notification
 contact for `ticket.escalated`), the other half with neither. Then, for each case below,
-`--events` events land in the outbox, either all in one transaction (a burst of ticket
-activity) or `--lot` at a time, each lot drained before the next lands (the SLA engine's
-sweeps, clocks falling due a few at a time, as in `bench.sla`), and `fan_out_all` drains
-them here, in the worker's batch size, with the worker's watermark. Reported: this
-process's CPU (user + system: the fan-out's Python, SQLAlchemy and asyncpg; PostgreSQL's
-own work is not counted) per event, the median of the rounds after a warm-up; the
-round trips per drain; and what the fan-out wrote, checked against what each case must
-write. `--profile out.raw` samples this process with py-spy over the measured rounds.
+`--events` events land in the outbox, either all in one transaction, over the enterprises
+in turn (a burst of ticket activity), or `--lot` at a time, each lot one enterprise's and
+drained before the next lands (the SLA engine's sweeps: clocks falling due a few at a time,
+as in `bench.sla`, whose tickets are one enterprise's). `fan_out_all` drains them here, in
+the worker's batch size, with the worker's watermark. Reported: this process's CPU (user +
+system: the fan-out's Python, SQLAlchemy and asyncpg; PostgreSQL's own work is not counted)
+per event, the median of the rounds after a warm-up; the round trips per drain; and what
+the fan-out wrote, checked against what each case must write. `--profile out.raw` samples
+this process with py-spy over the measured rounds.
 
 Cases, one event per ticket in turn:
 - an SLA breach of an unsubscribed enterprise: `sla.breached` and `ticket.escalated`, the two
@@ -177,12 +178,16 @@ def make_world(base: str, token: str, enterprises: int) -> list[Ticket]:
     return tickets
 
 
-async def land(conn: Any, tickets: list[Ticket], case: Case, n: int) -> None:
-    """`n` events of `case` over its tickets, and their outbox rows, in one transaction."""
+async def land(
+    conn: Any, tickets: list[Ticket], case: Case, n: int, lot: int | None = None
+) -> None:
+    """`n` events of `case` and their outbox rows, in one transaction: over the case's tickets
+    in turn, or (the `lot`th lot) all on one ticket, as a sweep of the SLA engine over one
+    enterprise's clocks writes them (`bench.sla`'s tickets are all one enterprise's)."""
     mine = [t for t in tickets if t.subscribed == case.subscribed]
     rows = []
     for i in range(n):
-        ticket = mine[(i // len(case.payloads)) % len(mine)]
+        ticket = mine[(i // len(case.payloads) if lot is None else lot) % len(mine)]
         payload = case.payloads[i % len(case.payloads)]
         rows.append((ticket.enterprise_id, ticket.id, payload.event_type, payload.stored_json()))
     await conn.execute(
@@ -256,7 +261,7 @@ async def one_round(
     drains = 0
     for start in range(0, events, size):
         lot = min(size, events - start)
-        await land(conn, tickets, case, lot)
+        await land(conn, tickets, case, lot, start // size if size < events else None)
         while lot > 0:  # another transaction running (autovacuum's) may hold the watermark back
             seconds, done, count = await fanout.drain()
             cpu, statements, drains, lot = cpu + seconds, statements + count, drains + 1, lot - done
@@ -329,12 +334,13 @@ def main() -> None:
             ],
             rows,
         )
-        + f"\n\n{args.events:,} events per round, all at once or {args.lot} at a time, over "
-        f"{args.enterprises // 2} enterprises of {args.enterprises} (the subscribed half, or "
-        f"the other), one ticket each; `fan_out_all` in batches of {FAN_OUT_BATCH:,} (the "
-        "worker's), in the benchmark process after a warm-up. CPU is the process's own (user "
-        "+ system): the fan-out's Python, SQLAlchemy and asyncpg, not PostgreSQL's. Each "
-        "round checks that every event was fanned out and wrote exactly its deliveries and mail."
+        + f"\n\n{args.events:,} events per round, all at once over {args.enterprises // 2} "
+        f"enterprises of {args.enterprises} (the subscribed half, or the other; one ticket "
+        f"each), or {args.lot} at a time, each lot one enterprise's; `fan_out_all` in batches "
+        f"of {FAN_OUT_BATCH:,} (the worker's), in the benchmark process after a warm-up. CPU "
+        "is the process's own (user + system): the fan-out's Python, SQLAlchemy and asyncpg, "
+        "not PostgreSQL's. Each round checks that every event was fanned out and wrote "
+        "exactly its deliveries and mail."
     )
     write_section(
         "fanout",
