@@ -8,8 +8,8 @@ transaction rolls back and the rows fall due again for the others). The cost is
 the number of due clocks, never the number of open tickets.
 
 A batch is computed first (the pure `rules.step` of each clock, in firing order), then
-written in three statements whatever its size: its events with their outbox rows
-(`core.events.record_events`, ids in firing order, one NOTIFY), its clocks, its tickets.
+written in one statement whatever its size: its events with their outbox rows (the CTEs of
+`core.events.record_events`, ids in firing order, one NOTIFY), its clocks, its tickets.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.claims import claim_found
 from app.core.database import driver_connection, fetch_in_transaction
-from app.core.events import NewEvent, record_events
+from app.core.events import EVENT_BATCH_CTES, NOTIFY_EVENT_BATCH, NewEvent, event_batch_args
 from app.services.tickets.clocks import SYSTEM_ACTOR, view_of
 from app.services.tickets.directory import escalation_contacts_of
 from app.services.tickets.events import (
@@ -114,28 +114,34 @@ async def _contacts_for(
     return await escalation_contacts_of(session, wanted, now) if wanted else {}
 
 
-# The batch's clock and ticket writes, one statement each, every row named by its
-# `(enterprise_id, id)` so that each routes to its shard on Citus. The rows are locked by the
-# claim, so each threshold recorded here is recorded once; the guards keep a recorded instant.
-_UPDATE_CLOCKS = """
-UPDATE sla_clocks c SET
+# The batch's writes in one statement: its events with their outbox rows (`core.events`, $1-$7,
+# every one at $6), its clocks ($8-$13), its tickets ($14-$17), one array a column; every row
+# named by its `(enterprise_id, id)` so that each routes to its shard on Citus. The rows are
+# locked by the claim, so each threshold recorded here is recorded once; the guards keep a
+# recorded instant.
+_WRITE_BATCH = f"""
+WITH {EVENT_BATCH_CTES},
+clocks AS (
+  UPDATE sla_clocks c SET
     next_due_at = v.next_due_at,
-    warned_at = CASE WHEN v.warn THEN coalesce(c.warned_at, $1) ELSE c.warned_at END,
-    breached_at = CASE WHEN v.breach THEN coalesce(c.breached_at, $1) ELSE c.breached_at END,
+    warned_at = CASE WHEN v.warn THEN coalesce(c.warned_at, $6) ELSE c.warned_at END,
+    breached_at = CASE WHEN v.breach THEN coalesce(c.breached_at, $6) ELSE c.breached_at END,
     escalation_level = greatest(c.escalation_level, v.level)
-FROM unnest($2::uuid[], $3::int8[], $4::timestamptz[], $5::bool[], $6::bool[], $7::int4[])
+  FROM unnest($8::uuid[], $9::int8[], $10::timestamptz[], $11::bool[], $12::bool[], $13::int4[])
     AS v(enterprise_id, id, next_due_at, warn, breach, level)
-WHERE c.enterprise_id = v.enterprise_id AND c.id = v.id
-"""
-
-_UPDATE_TICKETS = """
-UPDATE tickets t SET
-    updated_at = $1,
+  WHERE c.enterprise_id = v.enterprise_id AND c.id = v.id
+),
+tickets AS (
+  UPDATE tickets t SET
+    updated_at = $6,
     version = t.version + 1,
     breached = t.breached OR v.breached,
     escalation_level = coalesce(v.level, t.escalation_level)
-FROM unnest($2::uuid[], $3::uuid[], $4::bool[], $5::int4[]) AS v(enterprise_id, id, breached, level)
-WHERE t.enterprise_id = v.enterprise_id AND t.id = v.id
+  FROM unnest($14::uuid[], $15::uuid[], $16::bool[], $17::int4[])
+    AS v(enterprise_id, id, breached, level)
+  WHERE t.enterprise_id = v.enterprise_id AND t.id = v.id
+)
+{NOTIFY_EVENT_BATCH}
 """
 
 
@@ -184,21 +190,19 @@ class _Writes:
         return bool(result.warn or result.breach or result.escalate_to)
 
     async def write(self, session: AsyncSession, now: datetime) -> None:
-        await record_events(session, self.events, at=now, actor=SYSTEM_ACTOR)
+        if not self.clocks:
+            return
+        clocks = [list(column) for column in zip(*self.clocks, strict=True)]
+        keys = list(self.tickets)
+        tickets = [
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [self.tickets[k][0] for k in keys],
+            [self.tickets[k][1] for k in keys],
+        ]
+        events = event_batch_args(self.events, at=now, actor=SYSTEM_ACTOR)
         driver = await driver_connection(session)
-        if self.clocks:
-            columns = zip(*self.clocks, strict=True)  # one array per column
-            await driver.execute(_UPDATE_CLOCKS, now, *map(list, columns))
-        if self.tickets:
-            keys = list(self.tickets)
-            await driver.execute(
-                _UPDATE_TICKETS,
-                now,
-                [k[0] for k in keys],
-                [k[1] for k in keys],
-                [self.tickets[k][0] for k in keys],
-                [self.tickets[k][1] for k in keys],
-            )
+        await driver.execute(_WRITE_BATCH, *events, *clocks, *tickets)
 
 
 async def fire_due_clocks(session: AsyncSession, now: datetime, *, limit: int = 200) -> SweepResult:
@@ -219,8 +223,8 @@ async def fire_due_clocks(session: AsyncSession, now: datetime, *, limit: int = 
     # database was away) may pass its warning and its breach at once: it takes its place by
     # its breach, so that breaches are recorded in the order they fell due.
     rows.sort(key=lambda r: firing_order(r.due_at, r.breached_at, r.next_due_at, now))
-    # Every step computed first (pure), then the batch written in three statements: its
-    # events with their outbox rows (ids in firing order, one NOTIFY), its clocks, its tickets.
+    # Every step computed first (pure), then the batch written in one statement: its events
+    # with their outbox rows (ids in firing order, one NOTIFY), its clocks, its tickets.
     steps = [(row, step(view_of(row), now)) for row in rows]
     contacts = await _contacts_for(session, steps, now)
     writes = _Writes()
