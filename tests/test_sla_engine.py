@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.database import driver_connection
 from app.services.tickets.engine import DUE_CLOCKS, fire_due_clocks
+from tests.support.round_trips import statements
 from tests.support.tickets import Desk, make_desk
 from tests.support.world import World
 
@@ -100,6 +102,24 @@ async def test_a_stage_ended_late_before_the_engine_looked_is_breached_once(worl
     assert moved["sla"][0]["state"] == "breached"
     assert await sweep(world) == 0
     assert (await types_of(desk, ticket["id"])).count("sla.breached") == 1
+
+
+async def test_a_sweep_takes_one_statement_to_find_nothing_and_five_for_a_batch(
+    world: World, connection: AsyncConnection
+) -> None:
+    desk = await make_desk(world)
+    opened = [await desk.open() for _ in range(3)]
+    async with statements(connection) as seen:
+        assert await sweep(world) == 0
+    assert len(seen) == 1, seen  # the candidates, with the next due instant
+    world.clock.advance(timedelta(seconds=60))  # each ticket's breach and first escalation
+    async with statements(connection) as seen:
+        assert await sweep(world) == len(opened)
+    # The candidates, the claim (one enterprise), the escalation matrices, the calendars, and
+    # the batch's events, outbox rows, clocks and tickets, whatever the batch's size.
+    assert len(seen) == 5, seen
+    for ticket in opened:
+        assert await types_of(desk, ticket["id"]) == ["sla.breached", "ticket.escalated"]
 
 
 async def test_the_due_query_uses_the_partial_index(world: World) -> None:
