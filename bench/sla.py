@@ -27,10 +27,9 @@ from datetime import UTC, datetime
 
 import asyncpg
 import httpx
-from sqlalchemy.dialects import postgresql
 
 from app.services.tickets.clocks import SLA_CHANNEL
-from app.services.tickets.engine import due_clocks_statement
+from app.services.tickets.engine import DUE_CLOCKS
 from bench.bulk import clone_tickets
 from bench.common import (
     Server,
@@ -89,11 +88,9 @@ async def make_due(url: str, due: int, lead: float, spread: float) -> datetime:
 
 
 async def explain(url: str) -> str:
-    stmt = due_clocks_statement(datetime.now(UTC), 200)
-    sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
     conn = await asyncpg.connect(url)
     try:
-        rows = await conn.fetch("EXPLAIN " + sql)
+        rows = await conn.fetch("EXPLAIN " + DUE_CLOCKS, datetime.now(UTC), 200)
         return "\n".join(r[0] for r in rows)
     finally:
         await conn.close()

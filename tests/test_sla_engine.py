@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.services.tickets.engine import due_clocks_statement, fire_due_clocks, next_due_instant
+from app.core.database import driver_connection
+from app.services.tickets.engine import DUE_CLOCKS, fire_due_clocks
+from tests.support.round_trips import statements
 from tests.support.tickets import Desk, make_desk
 from tests.support.world import World
 
@@ -58,8 +61,8 @@ async def test_warning_breach_and_three_levels_each_fire_once(world: World) -> N
         "+59324005178",
     ]
     assert level1["actor"] == "system:sla-engine"
-    async with world.sessionmaker() as session:
-        assert await next_due_instant(session) is None
+    async with world.sessionmaker() as session:  # nothing left to fall due: no next look
+        assert (await fire_due_clocks(session, world.clock.now())).next_due_at is None
     moved = await desk.move(ticket["id"], "registration")
     assert moved["sla"][0]["state"] == "breached"
 
@@ -101,12 +104,29 @@ async def test_a_stage_ended_late_before_the_engine_looked_is_breached_once(worl
     assert (await types_of(desk, ticket["id"])).count("sla.breached") == 1
 
 
+async def test_a_sweep_takes_one_statement_to_find_nothing_and_five_for_a_batch(
+    world: World, connection: AsyncConnection
+) -> None:
+    desk = await make_desk(world)
+    opened = [await desk.open() for _ in range(3)]
+    async with statements(connection) as seen:
+        assert await sweep(world) == 0
+    assert len(seen) == 1, seen  # the candidates, with the next due instant
+    world.clock.advance(timedelta(seconds=60))  # each ticket's breach and first escalation
+    async with statements(connection) as seen:
+        assert await sweep(world) == len(opened)
+    # The candidates, the claim (one enterprise), the escalation matrices, the calendars, and
+    # the batch's events, outbox rows, clocks and tickets, whatever the batch's size.
+    assert len(seen) == 5, seen
+    for ticket in opened:
+        assert await types_of(desk, ticket["id"]) == ["sla.breached", "ticket.escalated"]
+
+
 async def test_the_due_query_uses_the_partial_index(world: World) -> None:
     async with world.sessionmaker() as session:
         await session.execute(text("SET LOCAL enable_seqscan = off"))
-        compiled = due_clocks_statement(world.clock.now(), 100).compile(
-            dialect=session.bind.dialect, compile_kwargs={"literal_binds": True}
-        )
-        plan = "\n".join(r[0] for r in (await session.execute(text(f"EXPLAIN {compiled}"))).all())
+        driver = await driver_connection(session)
+        rows = await driver.fetch(f"EXPLAIN {DUE_CLOCKS}", world.clock.now(), 100)
+        plan = "\n".join(r[0] for r in rows)
         await session.rollback()
-    assert "ix_sla_clocks_next_due" in plan, plan
+    assert plan.count("ix_sla_clocks_next_due") == 2, plan

@@ -77,7 +77,14 @@ async def claim_per_tenant(
     """Run `candidates` (rows of `(enterprise_id, id)`, no lock; with `parameters`), then
     `claim(enterprise_id, ids)` once per enterprise in the order its first candidate came;
     answer what the claims returned, in that order."""
-    found = by_tenant((await session.execute(candidates, parameters)).tuples())
+    return await claim_found((await session.execute(candidates, parameters)).tuples(), claim)
+
+
+async def claim_found(pairs: Iterable[tuple[Any, Any]], claim: Claim) -> list[Any]:
+    """Step 2 alone, for a caller that ran step 1 itself (the SLA engine reads its candidates
+    on the driver, with the next due instant in the same statement): `claim(enterprise_id,
+    ids)` once per enterprise of `pairs`, in the order its first pair came."""
+    found = by_tenant(pairs)
     claimed: list[Any] = []
     for enterprise_id, ids in found.items():
         claimed.extend(await claim(enterprise_id, ids))

@@ -130,3 +130,17 @@ async def begin_on_server(session: AsyncSession) -> None:
     """
     connection = await session.connection()
     await connection.exec_driver_sql("SELECT 1")
+
+
+async def fetch_in_transaction(session: AsyncSession, sql: str, *args: Any) -> list[Any]:
+    """The rows of `sql` (plain SQL, `$n` parameters), run in the session's transaction.
+
+    On the driver when the transaction is open on the server; otherwise through SQLAlchemy,
+    which sends its BEGIN first, so that it commits or rolls back what follows (one round
+    trip fewer than `begin_on_server` and then the statement). Rows are tuples either way.
+    """
+    connection = await session.connection()
+    driver: Any = (await connection.get_raw_connection()).driver_connection
+    if in_server_transaction(driver):
+        return list(await driver.fetch(sql, *args))
+    return list(await connection.exec_driver_sql(sql, args))

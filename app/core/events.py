@@ -137,10 +137,11 @@ o AS (
 )"""
 
 
-# The same writes as `_RECORD`, for many events in one statement: ids drawn in the order the
-# events are given, and one NOTIFY for the whole batch.
-_RECORD_MANY = f"""
-WITH src AS MATERIALIZED (
+# The same writes as `_RECORD`, for many events in one statement: the CTEs `src` (the events,
+# $1-$5 one array a field), `xact`, `e`, `o`, every event at $6 by $7, ids drawn in the order the
+# events are given. A statement that folds them in (the SLA engine's batch) numbers its own
+# parameters from $8.
+EVENT_BATCH_CTES = f"""src AS MATERIALIZED (
   SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[])
     WITH ORDINALITY AS s(enterprise_id, subject_type, subject_id, type, data, ord)
 ),
@@ -155,9 +156,25 @@ WITH src AS MATERIALIZED (
         data="src.data",
         order_by="src.ord",
     )
-}
-SELECT pg_notify('{OUTBOX_CHANNEL}', '')
-"""
+}"""
+
+# NOTIFY the outbox once for a batch (sent at commit), when it has an event.
+NOTIFY_EVENT_BATCH = f"SELECT pg_notify('{OUTBOX_CHANNEL}', '') WHERE cardinality($1::uuid[]) > 0"
+
+_RECORD_MANY = f"WITH {EVENT_BATCH_CTES}\n{NOTIFY_EVENT_BATCH}"
+
+
+def event_batch_args(events: Sequence[NewEvent], *, at: datetime, actor: str) -> list[Any]:
+    """The parameters $1-$7 of `EVENT_BATCH_CTES` for `events`."""
+    return [
+        [NO_TENANT if e.enterprise_id is None else e.enterprise_id for e in events],
+        [e.payload.subject_type for e in events],
+        [e.subject_id for e in events],
+        [e.payload.event_type for e in events],
+        [e.payload.stored_json() for e in events],
+        at,
+        actor,
+    ]
 
 
 async def record_events(
@@ -168,16 +185,7 @@ async def record_events(
     if not events:
         return
     driver = await driver_connection(session)
-    await driver.execute(
-        _RECORD_MANY,
-        [NO_TENANT if e.enterprise_id is None else e.enterprise_id for e in events],
-        [e.payload.subject_type for e in events],
-        [e.subject_id for e in events],
-        [e.payload.event_type for e in events],
-        [e.payload.stored_json() for e in events],
-        at,
-        actor,
-    )
+    await driver.execute(_RECORD_MANY, *event_batch_args(events, at=at, actor=actor))
 
 
 def event_and_outbox_ctes(

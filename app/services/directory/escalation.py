@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import String, any_, bindparam, delete, select
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
+from app.core.database import driver_connection
 from app.core.errors import field_error
 from app.core.etag import check_if_match
 from app.core.handbook import handbook
@@ -90,18 +91,24 @@ async def escalation_target(session: AsyncSession, country: str, level: int) -> 
     return (await escalation_targets(session, [(country, level)]))[(country, level)]
 
 
-# Built once: the matrices of a set of countries with their levels, in level order (a matrix
-# with no levels comes as one row of NULL level).
-_M = EscalationMatrix.__table__.c
-_L = EscalationLevel.__table__.c
-_MATRICES: Any = (
-    select(_M.country, _M.after_hours, _L.level, _L.role, _L.phones)
-    .select_from(
-        EscalationMatrix.__table__.outerjoin(EscalationLevel.__table__, _L.country == _M.country)
-    )
-    .where(_M.country == any_(bindparam("codes", type_=ARRAY(String))))
-    .order_by(_M.country, _L.level)
-)
+class _Level(NamedTuple):
+    """A level of a matrix, as `_MATRICES` reads it."""
+
+    level: int
+    role: str
+    phones: list[str]
+
+
+# The matrices of a set of countries (one array: one prepared statement whatever their
+# number) with their levels, in level order (a matrix with no levels comes as one row of NULL
+# level); plain SQL on the driver, as the SLA engine asks it on every batch that escalates.
+_MATRICES = """
+SELECT m.country, m.after_hours, l.level, l.role, l.phones
+FROM escalation_matrices m
+LEFT JOIN escalation_levels l ON l.country = m.country
+WHERE m.country = ANY($1::varchar[])
+ORDER BY m.country, l.level
+"""
 
 
 async def escalation_targets(
@@ -114,10 +121,11 @@ async def escalation_targets(
         return {}
     matrices: dict[str, tuple[str | None, list[Any]]] = {}
     codes = sorted(set(keys.values()))
-    for row in (await session.execute(_MATRICES, {"codes": codes})).all():
-        entry = matrices.setdefault(row.country, (row.after_hours, []))
-        if row.level is not None:
-            entry[1].append(row)
+    driver = await driver_connection(session)
+    for country, after_hours_text, level, role, phones in await driver.fetch(_MATRICES, codes):
+        entry = matrices.setdefault(country, (after_hours_text, []))
+        if level is not None:
+            entry[1].append(_Level(level, role, phones))
     fallback: dict[str, list[PhoneNumber]] = {}
     targets: dict[tuple[str, int], EscalationTarget] = {}
     for key, code in keys.items():

@@ -36,8 +36,11 @@ def _valid_e164(text: str, country: str) -> str | None:
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
 
+@lru_cache(maxsize=4096)
 def to_e164(display: str, country: str) -> str | None:
-    """E.164 of a number as printed for `country`, or None when it does not validate."""
+    """E.164 of a number as printed for `country`, or None when it does not validate.
+    Remembered: libphonenumber takes ~0.1 ms a number, and the SLA engine names the same
+    matrix phones in every escalation it records."""
     e164 = _valid_e164(display, country)
     if e164 is None and country.upper() == "MX" and _MEXICAN_LONG_DISTANCE.match(display):
         e164 = _valid_e164(_MEXICAN_LONG_DISTANCE.sub("", display, count=1), country)

@@ -8,24 +8,22 @@ transaction rolls back and the rows fall due again for the others). The cost is
 the number of due clocks, never the number of open tickets.
 
 A batch is computed first (the pure `rules.step` of each clock, in firing order), then
-written in three statements whatever its size: its events with their outbox rows
-(`core.events.record_events`, ids in firing order, one NOTIFY), its clocks, its tickets.
+written in one statement whatever its size: its events with their outbox rows (the CTEs of
+`core.events.record_events`, ids in firing order, one NOTIFY), its clocks, its tickets.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, and_, any_, bindparam, func, select
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.claims import candidates, claim_per_tenant
-from app.core.database import driver_connection
-from app.core.events import NewEvent, record_events
-from app.models import SlaClock, Ticket
+from app.core.claims import claim_found
+from app.core.database import driver_connection, fetch_in_transaction
+from app.core.events import EVENT_BATCH_CTES, NOTIFY_EVENT_BATCH, NewEvent, event_batch_args
 from app.services.tickets.clocks import SYSTEM_ACTOR, view_of
 from app.services.tickets.directory import escalation_contacts_of
 from app.services.tickets.events import (
@@ -37,71 +35,66 @@ from app.services.tickets.events import (
 )
 from app.services.tickets.rules import Step, firing_order, step
 
-_C = SlaClock.__table__.c
-_T = Ticket.__table__.c
-
-RUNNING_AND_DUE = (_C.state == "running", _C.next_due_at.is_not(None))
-
 
 @dataclass(frozen=True)
 class SweepResult:
     fired: int  # clocks that passed a threshold
     claimed: int  # clocks claimed (a full batch means: look again at once)
-    # The earliest instant a running clock falls due after this batch (read in its
-    # transaction, when the batch was not full): when the loop looks next.
+    # The earliest instant a running clock falls due after this batch (when the batch was not
+    # full): when the loop looks next.
     next_due_at: datetime | None = None
 
 
-def due_clocks_statement(now: datetime, limit: int) -> Any:
-    """The candidates: `(enterprise_id, id)` of up to `limit` clocks due at `now`, the most
-    overdue first, unlocked (an index scan of the partial index, across every shard)."""
-    return candidates(SlaClock, _C.next_due_at, limit, *RUNNING_AND_DUE, _C.next_due_at <= now)
+# The candidates, unlocked, across every shard: `(enterprise_id, id, next_due_at)` of up to $2
+# clocks due at $1, the most overdue first, and after them the first clock not yet due (its
+# instant is when the loop looks next, unless the batch sets an earlier one): two scans of the
+# partial index on running clocks' `next_due_at`, one round trip.
+DUE_CLOCKS = """
+(SELECT enterprise_id, id, next_due_at FROM sla_clocks
+ WHERE state = 'running' AND next_due_at IS NOT NULL AND next_due_at <= $1
+ ORDER BY next_due_at LIMIT $2)
+UNION ALL
+(SELECT enterprise_id, id, next_due_at FROM sla_clocks
+ WHERE state = 'running' AND next_due_at IS NOT NULL AND next_due_at > $1
+ ORDER BY next_due_at LIMIT 1)
+ORDER BY next_due_at
+"""
 
 
-# Locks one enterprise's candidates still due, with their tickets (`SKIP LOCKED`: those another
-# worker holds are its own). Built once, executed with `enterprise_id`, `ids` (one array, so
-# one prepared statement whatever the count) and `now`.
-_CLAIM: Any = (
-    select(
-        _C.id,
-        _C.ticket_id,
-        _C.enterprise_id,
-        _C.stage,
-        _C.started_at,
-        _C.target_seconds,
-        _C.due_at,
-        _C.paused_seconds,
-        _C.warning_ratio,
-        _C.escalation_ratios,
-        _C.warned_at,
-        _C.breached_at,
-        _C.escalation_level,
-        _C.next_due_at,
-        _T.number,
-        _T.country,
-        _T.escalation_level.label("ticket_level"),
-    )
-    .join_from(
-        SlaClock.__table__,
-        Ticket.__table__,
-        and_(_T.enterprise_id == _C.enterprise_id, _T.id == _C.ticket_id),
-    )
-    .where(
-        _C.enterprise_id == bindparam("enterprise_id", type_=_C.enterprise_id.type),
-        _C.id == any_(bindparam("ids", type_=ARRAY(BigInteger))),
-        *RUNNING_AND_DUE,
-        _C.next_due_at <= bindparam("now", type_=_C.next_due_at.type),
-    )
-    .with_for_update(of=[SlaClock.__table__, Ticket.__table__], skip_locked=True)
-)
+class Claimed(NamedTuple):
+    """A claimed clock, with what the engine needs of its ticket (the columns of `_CLAIM`)."""
+
+    id: int
+    ticket_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    stage: str
+    started_at: datetime
+    target_seconds: float | None
+    due_at: datetime | None
+    paused_seconds: float
+    warning_ratio: float
+    escalation_ratios: list[float]
+    warned_at: datetime | None
+    breached_at: datetime | None
+    escalation_level: int
+    next_due_at: datetime
+    number: str
+    country: str
+    ticket_level: int
 
 
-async def next_due_instant(session: AsyncSession) -> datetime | None:
-    """The earliest instant any running clock falls due (an index-only look at the minimum)."""
-    value: datetime | None = (
-        await session.execute(select(func.min(_C.next_due_at)).where(*RUNNING_AND_DUE))
-    ).scalar_one()
-    return value
+# Locks one enterprise's candidates ($2, one array: one prepared statement whatever the count)
+# still due at $3, with their tickets (`SKIP LOCKED`: those another worker holds are its own).
+_CLAIM = """
+SELECT c.id, c.ticket_id, c.enterprise_id, c.stage, c.started_at, c.target_seconds, c.due_at,
+    c.paused_seconds, c.warning_ratio, c.escalation_ratios, c.warned_at, c.breached_at,
+    c.escalation_level, c.next_due_at, t.number, t.country, t.escalation_level
+FROM sla_clocks c
+JOIN tickets t ON t.enterprise_id = c.enterprise_id AND t.id = c.ticket_id
+WHERE c.enterprise_id = $1 AND c.id = ANY($2::int8[])
+    AND c.state = 'running' AND c.next_due_at IS NOT NULL AND c.next_due_at <= $3
+FOR UPDATE OF c, t SKIP LOCKED
+"""
 
 
 Contacts = dict[tuple[str, int], EscalationContacts]
@@ -121,28 +114,34 @@ async def _contacts_for(
     return await escalation_contacts_of(session, wanted, now) if wanted else {}
 
 
-# The batch's clock and ticket writes, one statement each, every row named by its
-# `(enterprise_id, id)` so that each routes to its shard on Citus. The rows are locked by the
-# claim, so each threshold recorded here is recorded once; the guards keep a recorded instant.
-_UPDATE_CLOCKS = """
-UPDATE sla_clocks c SET
+# The batch's writes in one statement: its events with their outbox rows (`core.events`, $1-$7,
+# every one at $6), its clocks ($8-$13), its tickets ($14-$17), one array a column; every row
+# named by its `(enterprise_id, id)` so that each routes to its shard on Citus. The rows are
+# locked by the claim, so each threshold recorded here is recorded once; the guards keep a
+# recorded instant.
+_WRITE_BATCH = f"""
+WITH {EVENT_BATCH_CTES},
+clocks AS (
+  UPDATE sla_clocks c SET
     next_due_at = v.next_due_at,
-    warned_at = CASE WHEN v.warn THEN coalesce(c.warned_at, $1) ELSE c.warned_at END,
-    breached_at = CASE WHEN v.breach THEN coalesce(c.breached_at, $1) ELSE c.breached_at END,
+    warned_at = CASE WHEN v.warn THEN coalesce(c.warned_at, $6) ELSE c.warned_at END,
+    breached_at = CASE WHEN v.breach THEN coalesce(c.breached_at, $6) ELSE c.breached_at END,
     escalation_level = greatest(c.escalation_level, v.level)
-FROM unnest($2::uuid[], $3::int8[], $4::timestamptz[], $5::bool[], $6::bool[], $7::int4[])
+  FROM unnest($8::uuid[], $9::int8[], $10::timestamptz[], $11::bool[], $12::bool[], $13::int4[])
     AS v(enterprise_id, id, next_due_at, warn, breach, level)
-WHERE c.enterprise_id = v.enterprise_id AND c.id = v.id
-"""
-
-_UPDATE_TICKETS = """
-UPDATE tickets t SET
-    updated_at = $1,
+  WHERE c.enterprise_id = v.enterprise_id AND c.id = v.id
+),
+tickets AS (
+  UPDATE tickets t SET
+    updated_at = $6,
     version = t.version + 1,
     breached = t.breached OR v.breached,
     escalation_level = coalesce(v.level, t.escalation_level)
-FROM unnest($2::uuid[], $3::uuid[], $4::bool[], $5::int4[]) AS v(enterprise_id, id, breached, level)
-WHERE t.enterprise_id = v.enterprise_id AND t.id = v.id
+  FROM unnest($14::uuid[], $15::uuid[], $16::bool[], $17::int4[])
+    AS v(enterprise_id, id, breached, level)
+  WHERE t.enterprise_id = v.enterprise_id AND t.id = v.id
+)
+{NOTIFY_EVENT_BATCH}
 """
 
 
@@ -191,42 +190,53 @@ class _Writes:
         return bool(result.warn or result.breach or result.escalate_to)
 
     async def write(self, session: AsyncSession, now: datetime) -> None:
-        await record_events(session, self.events, at=now, actor=SYSTEM_ACTOR)
+        if not self.clocks:
+            return
+        clocks = [list(column) for column in zip(*self.clocks, strict=True)]
+        keys = list(self.tickets)
+        tickets = [
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [self.tickets[k][0] for k in keys],
+            [self.tickets[k][1] for k in keys],
+        ]
+        events = event_batch_args(self.events, at=now, actor=SYSTEM_ACTOR)
         driver = await driver_connection(session)
-        if self.clocks:
-            columns = zip(*self.clocks, strict=True)  # one array per column
-            await driver.execute(_UPDATE_CLOCKS, now, *map(list, columns))
-        if self.tickets:
-            keys = list(self.tickets)
-            await driver.execute(
-                _UPDATE_TICKETS,
-                now,
-                [k[0] for k in keys],
-                [k[1] for k in keys],
-                [self.tickets[k][0] for k in keys],
-                [self.tickets[k][1] for k in keys],
-            )
+        await driver.execute(_WRITE_BATCH, *events, *clocks, *tickets)
 
 
 async def fire_due_clocks(session: AsyncSession, now: datetime, *, limit: int = 200) -> SweepResult:
-    """One transaction: claim up to `limit` due clocks, record what each passed, commit."""
+    """One transaction: claim up to `limit` due clocks, record what each passed, commit.
 
-    async def claim(enterprise_id: Any, ids: list[Any]) -> list[Any]:
-        params = {"enterprise_id": enterprise_id, "ids": ids, "now": now}
-        return list((await session.execute(_CLAIM, params)).all())
+    The candidates are read before the transaction (an unlocked read either way), so a look
+    that finds nothing due costs one statement and no transaction."""
+    driver = await driver_connection(session)
+    found = await driver.fetch(DUE_CLOCKS, now, limit)
+    due = [(r[0], r[1]) for r in found if r[2] <= now]
 
-    rows = await claim_per_tenant(session, due_clocks_statement(now, limit), claim)
+    async def claim(enterprise_id: Any, ids: list[Any]) -> list[Claimed]:
+        rows = await fetch_in_transaction(session, _CLAIM, enterprise_id, ids, now)
+        return [Claimed._make(row) for row in rows]
+
+    rows = await claim_found(due, claim)
     # Fired in due order, whatever the enterprise. A clock catching up (a worker or the
     # database was away) may pass its warning and its breach at once: it takes its place by
     # its breach, so that breaches are recorded in the order they fell due.
     rows.sort(key=lambda r: firing_order(r.due_at, r.breached_at, r.next_due_at, now))
-    # Every step computed first (pure), then the batch written in three statements: its
-    # events with their outbox rows (ids in firing order, one NOTIFY), its clocks, its tickets.
+    # Every step computed first (pure), then the batch written in one statement: its events
+    # with their outbox rows (ids in firing order, one NOTIFY), its clocks, its tickets.
     steps = [(row, step(view_of(row), now)) for row in rows]
     contacts = await _contacts_for(session, steps, now)
     writes = _Writes()
     fired = sum(writes.add(row, result, now, contacts) for row, result in steps)
     await writes.write(session, now)
-    next_at = await next_due_instant(session) if len(rows) < limit else None
     await session.commit()
-    return SweepResult(fired=fired, claimed=len(rows), next_due_at=next_at)
+    if len(rows) >= limit:
+        return SweepResult(fired=fired, claimed=len(rows))
+    # When to look next: the first clock not yet due, a claimed clock's next threshold, or at
+    # once when a due clock was left to another worker (SKIP LOCKED).
+    upcoming = [r[2] for r in found if r[2] > now]
+    upcoming += [result.next_due_at for _, result in steps if result.next_due_at is not None]
+    if len(rows) < len(due):
+        upcoming.append(now)
+    return SweepResult(fired=fired, claimed=len(rows), next_due_at=min(upcoming, default=None))
