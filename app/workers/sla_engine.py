@@ -9,6 +9,7 @@ under lost notifications). A periodic sweep job runs the same claim too.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from datetime import datetime, timedelta
@@ -43,11 +44,17 @@ def seconds_until(next_at: datetime | None, now: datetime, *, if_past: float = B
     return min(delay + 0.001, MAX_SLEEP)
 
 
-async def warm_directory() -> None:
+async def warm_up() -> None:
     """Holiday tables are computed on first use (about half a second per country): compute
-    the handbook countries' in a thread at start-up, not on the first breach's path."""
+    the handbook countries' in a thread at start-up, not on the first breach's path.
+
+    Then freeze what start-up built (modules, the holiday tables): it lives as long as the
+    process, and every full pass of the cyclic collector would otherwise walk it all, a pause of
+    0.2-0.5 s in whatever sweep it falls on (measured on a shared 2-core machine; ~7 ms once
+    frozen)."""
     for code in HANDBOOK_COUNTRIES:
         await asyncio.to_thread(public_holidays, code, DEFAULT_HOLIDAY_CATEGORIES)
+    gc.freeze()
 
 
 class Alarm:
@@ -88,7 +95,7 @@ async def sla_loop(ctx: WorkerContext) -> None:
     wake = ctx.wakeup(SLA_CHANNEL)
     alarm = Alarm()
     ctx.wake_if[SLA_CHANNEL] = alarm.wanted
-    warming = asyncio.create_task(warm_directory())  # a reference, so it is not collected
+    warming = asyncio.create_task(warm_up())  # a reference, so it is not collected
     while True:
         alarm.working()  # a NOTIFY from here on is heard, not lost
         wake.clear()
