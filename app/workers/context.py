@@ -23,6 +23,7 @@ class WorkerContext:
     wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
     # The SLA loop and its safety sweep take turns: one claimer per process fires the due
     # clocks in due order (claimers in several processes may interleave; each is in order).
+    # The outbox fan-out waits for a sweep under way before it starts a batch.
     sla_turn: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     # A loop may say which NOTIFY payloads need it now (the SLA loop: a due instant before the
