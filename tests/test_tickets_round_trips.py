@@ -2,35 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tests.support.round_trips import statements
 from tests.support.tickets import make_desk
 from tests.support.world import World
-
-
-@asynccontextmanager
-async def statements(connection: AsyncConnection) -> AsyncIterator[list[str]]:
-    """Every statement the server receives on the test's connection, as the driver logs it:
-    SQLAlchemy's and the plain-SQL hot paths' alike (transaction control left out)."""
-    seen: list[str] = []
-
-    def record(logged: Any) -> None:
-        word = logged.query.lstrip().split(None, 1)[0].upper()
-        if word not in {"SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT"}:
-            seen.append(logged.query)
-
-    driver = (await connection.get_raw_connection()).driver_connection
-    driver.add_query_logger(record)
-    try:
-        yield seen
-        await asyncio.sleep(0)  # the driver calls its loggers on the next loop turn
-    finally:
-        driver.remove_query_logger(record)
 
 
 async def test_intake_and_reads_take_few_statements(
