@@ -161,12 +161,13 @@ async def fan_out_batch(
     from app.services.sonata.hub_events import sonata_deliveries
     from app.services.tmf621.hub_events import tmf_deliveries
 
+    driver = await driver_connection(session)
+
     async def claim(enterprise_id: uuid.UUID | None, ids: list[Any]) -> list[OutboxEvent]:
         tenant = NO_TENANT if enterprise_id is None else enterprise_id
         rows = await driver.fetch(_CLAIM, tenant, ids, settled)
         return [OutboxEvent.of(row, enterprise_id) for row in rows]
 
-    driver = await driver_connection(session)
     found = {"settled": settled, "limit": limit}
     events = await claim_per_tenant(session, _CANDIDATES, claim, found)
     events.sort(key=lambda event: event.outbox_id)
@@ -202,14 +203,11 @@ async def fan_out_batch(
         await driver.execute(_NEW_DELIVERIES, now, *map(list, zip(*deliveries, strict=True)))
     mails = await mails_for_events(session, events)
     await insert_mails(session, mails, now)
-    keys = [
-        (NO_TENANT if e.enterprise_id is None else e.enterprise_id, e.outbox_id) for e in events
-    ]
-    await driver.execute(_PROCESSED, now, *map(list, zip(*keys, strict=True)))
+    tenants = [NO_TENANT if e.enterprise_id is None else e.enterprise_id for e in events]
+    await driver.execute(_PROCESSED, now, tenants, [e.outbox_id for e in events])
     # Wake the senders of every worker: only those with something to send.
-    channels = [
-        c for c, wanted in ((DELIVERY_CHANNEL, deliveries), (MAIL_CHANNEL, mails)) if wanted
-    ]
+    wanted = ((DELIVERY_CHANNEL, deliveries), (MAIL_CHANNEL, mails))
+    channels = [channel for channel, rows in wanted if rows]
     if channels:
         await driver.execute(_NOTIFY, channels)
     await session.commit()
