@@ -24,6 +24,12 @@ from app.services.delivery.leases import still_held
 from app.services.delivery.rules import WEBHOOK_RETRY_DELAYS, next_retry, should_disable
 from app.services.delivery.webhook_sender import Claimed, Outcome
 
+# The batch's statements are Core statements on the tables: an ORM update would fetch the
+# rows it changed to synchronise a session that holds none of them.
+_DELIVERIES: Any = WebhookDelivery.__table__
+_ENDPOINTS: Any = WebhookEndpoint.__table__
+_E = _ENDPOINTS.c
+
 
 @dataclass(frozen=True, slots=True)
 class Attempted:
@@ -59,7 +65,7 @@ async def record_outcomes(
     succeeded = [a.claimed for a in attempted if a.outcome.ok]
     if succeeded:
         await session.execute(
-            update(WebhookDelivery)
+            update(_DELIVERIES)
             .where(*still_held(WebhookDelivery, [c.lease_key for c in succeeded]))
             .values(status="succeeded", completed_at=now)
         )
@@ -67,16 +73,16 @@ async def record_outcomes(
         healthy = unnested(
             "healthy",
             {
-                "enterprise_id": (WebhookEndpoint.enterprise_id, [e[0] for e in endpoints]),
-                "id": (WebhookEndpoint.id, [e[1] for e in endpoints]),
+                "enterprise_id": (_E.enterprise_id, [e[0] for e in endpoints]),
+                "id": (_E.id, [e[1] for e in endpoints]),
             },
         )
         await session.execute(
-            update(WebhookEndpoint)
+            update(_ENDPOINTS)
             .where(
-                WebhookEndpoint.enterprise_id == healthy.c.enterprise_id,
-                WebhookEndpoint.id == healthy.c.id,
-                WebhookEndpoint.failing_since.is_not(None),
+                _E.enterprise_id == healthy.c.enterprise_id,
+                _E.id == healthy.c.id,
+                _E.failing_since.is_not(None),
             )
             .values(failing_since=None)
         )
@@ -85,9 +91,9 @@ async def record_outcomes(
             await _record_failure(session, a.claimed, a.outcome, now)
     if unsent:
         await session.execute(
-            update(WebhookDelivery)
+            update(_DELIVERIES)
             .where(*still_held(WebhookDelivery, [c.lease_key for c in unsent]))
-            .values(attempts=WebhookDelivery.attempts - 1, next_attempt_at=now)
+            .values(attempts=_DELIVERIES.c.attempts - 1, next_attempt_at=now)
         )
     await session.commit()
 
