@@ -20,12 +20,10 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, any_, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import TableValuedAlias
-
-from app.models.base import TenantKey
 
 Claim = Callable[[uuid.UUID | None, list[Any]], Awaitable[Sequence[Any]]]
 
@@ -44,21 +42,10 @@ def by_tenant(pairs: Iterable[tuple[Any, Any]]) -> dict[Any, list[Any]]:
     return grouped
 
 
-def tenant_is(column: Any, enterprise_id: uuid.UUID | None) -> ColumnElement[bool]:
-    """`enterprise_id = …` that also matches the rows of no enterprise (`NO_TENANT`) when
-    `enterprise_id` is None, as a TenantKey column reads them back."""
-    return column == bindparam(None, enterprise_id, type_=TenantKey())  # type: ignore[no-any-return]
-
-
 def array_of(column: Any, values: Iterable[Any]) -> ColumnElement[Any]:
     """`values` as one array parameter of `column`'s type: one prepared statement whatever
     their count (an `IN (…)` list prepares one per length)."""
     return bindparam(None, list(values), type_=ARRAY(column.type))  # sent as `$n::<type>[]`
-
-
-def any_of(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
-    """`column = ANY(<values as one array>)`."""
-    return column == any_(array_of(column, values))  # type: ignore[no-any-return]
 
 
 def unnested(name: str, columns: dict[str, tuple[Any, list[Any]]]) -> TableValuedAlias:
