@@ -34,6 +34,7 @@ from tests.support.citus import citus_database  # noqa: F401  (the fixture of th
 from tests.support.database import ServerHandle, create_database, drop_database
 from tests.support.live_app import live_app
 from tests.support.processes import Fleet, fleet_on
+from tests.support.settings import suite_settings
 from tests.support.world import World
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,11 +136,7 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(
-        env="test",
-        database_url="postgresql+asyncpg://unused/unused",
-        public_url="https://portal.test",
-    )
+    return suite_settings()
 
 
 @pytest.fixture

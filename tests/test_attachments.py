@@ -29,6 +29,7 @@ from app.services.attachments.service import OwnerRef, add_attachment
 from app.services.delivery.dispatcher import WebhookDispatcher, webhook_client
 from app.services.delivery.fanout import fan_out_all
 from tests.support.servers import http_receiver
+from tests.support.settings import suite_settings
 from tests.support.tickets import Desk, make_desk
 from tests.support.workers import poll
 from tests.support.world import World
@@ -39,10 +40,7 @@ MIB = 1024 * 1024
 @pytest.fixture
 def settings() -> Settings:
     # Small limits keep the uploads that cross them small; the webhook receiver is on loopback.
-    return Settings(
-        env="test",
-        database_url="postgresql+asyncpg://unused/unused",
-        public_url="https://portal.test",
+    return suite_settings(
         webhook_allow_private=True,
         attachment_max_bytes=1 * MIB,
         attachment_total_bytes=2 * MIB,

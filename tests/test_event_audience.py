@@ -15,6 +15,7 @@ from app.services.delivery.dispatcher import WebhookDispatcher, webhook_client
 from app.services.delivery.fanout import fan_out_all
 from app.services.delivery.mail_sender import send_due_mail
 from tests.support.servers import http_receiver, serve, smtp_server
+from tests.support.settings import LOOPBACK, suite_settings
 from tests.support.tickets import Desk, make_desk
 from tests.support.world import World
 from tests.test_event_stream import read_events
@@ -27,11 +28,8 @@ DESK_NOTE = "customer disputes every invoice; check with finance before creditin
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(
-        env="test",
-        database_url="postgresql+asyncpg://unused/unused",
-        public_url="https://portal.test",
-        webhook_allowed_networks=["127.0.0.1/32"],  # the receiver, on loopback; the guard is strict
+    return suite_settings(
+        webhook_allowed_networks=LOOPBACK,  # the receiver, on loopback; the guard is strict
     )
 
 

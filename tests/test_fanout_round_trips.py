@@ -15,16 +15,14 @@ from app.services.delivery.fanout import fan_out_all
 from app.services.tickets.events import TicketNoteAdded
 from app.services.tickets.schemas import NoteVisibility
 from tests.support.round_trips import statements
+from tests.support.settings import LOOPBACK, suite_settings
 from tests.support.world import World
 
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(
-        env="test",
-        database_url="postgresql+asyncpg://unused/unused",
-        public_url="https://portal.test",
-        webhook_allowed_networks=["127.0.0.1/32"],  # the endpoints' address; nothing is sent
+    return suite_settings(
+        webhook_allowed_networks=LOOPBACK,  # the endpoints' address; nothing is sent
     )
 
 

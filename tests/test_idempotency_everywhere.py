@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from app.core.settings import Settings
 from app.main import create_app
 from tests.support.route_objects import CONTACT, Objects
+from tests.support.settings import LOOPBACK, suite_settings
 from tests.support.world import World
 
 Body = Callable[[Objects], Awaitable[dict[str, Any]]]
@@ -28,11 +29,8 @@ Body = Callable[[Objects], Awaitable[dict[str, Any]]]
 @pytest.fixture
 def settings() -> Settings:
     # The webhook of the test tenant points at loopback.
-    return Settings(
-        env="test",
-        database_url="postgresql+asyncpg://unused/unused",
-        public_url="https://portal.test",
-        webhook_allowed_networks=["127.0.0.1/32"],
+    return suite_settings(
+        webhook_allowed_networks=LOOPBACK,
     )
 
 

@@ -21,6 +21,7 @@ from app.models import WebhookDelivery
 from app.services.delivery.dispatcher import WebhookDispatcher, webhook_client
 from tests.support.bad_receivers import FLOOD_BYTES, Gauge, bad_receiver, drip, flood, hang
 from tests.support.servers import Receiver, http_receiver
+from tests.support.settings import LOOPBACK, suite_settings
 from tests.support.world import World
 from tests.test_webhooks import happen, register
 
@@ -29,11 +30,8 @@ SLOTS = 4
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(
-        env="test",
-        database_url="postgresql+asyncpg://unused/unused",
-        public_url="https://portal.test",
-        webhook_allowed_networks=["127.0.0.1/32"],  # the receivers; the guard is strict
+    return suite_settings(
+        webhook_allowed_networks=LOOPBACK,  # the receivers; the guard is strict
         webhook_attempt_seconds=1.0,
         webhook_lease_seconds=2.0,
     )

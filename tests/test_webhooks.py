@@ -27,18 +27,16 @@ from app.services.delivery.rules import LEASE
 from app.services.delivery.webhook_sender import claim_due
 from tests.support.events import ticket_event
 from tests.support.servers import Receiver, eventually, http_receiver
+from tests.support.settings import LOOPBACK, suite_settings
 from tests.support.world import World
 
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(
-        env="test",
-        database_url="postgresql+asyncpg://unused/unused",
-        public_url="https://portal.test",
+    return suite_settings(
         # The receivers listen on loopback, allowed as an operator would: the guard stays
         # strict for every other private address.
-        webhook_allowed_networks=["127.0.0.1/32"],
+        webhook_allowed_networks=LOOPBACK,
     )
 
 
