@@ -1,6 +1,6 @@
 """Ticket intake: `POST /v1/tickets` (the whole path) against a bare asyncpg insert.
 
-uv run python -m bench.intake [--rounds 3] [--seconds 10]
+uv run python -m bench.intake [--rounds 3] [--seconds 10] [--profile out.raw]
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from bench.common import (
     admin_token,
     drop_database,
     fresh_database,
+    profiled,
     run,
     start_carrierdesk,
     start_reference,
@@ -45,6 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--profile", help="py-spy Carrier Desk's serve, collapsed stacks here")
     args = parser.parse_args()
 
     name, url = run(fresh_database("bench_intake"))
@@ -54,22 +56,23 @@ def main() -> None:
     try:
         auth = {"Authorization": f"Bearer {token}"}
         body = ticket_body(cd.base, auth)
-        results = measured(
-            {
-                "Carrier Desk POST /v1/tickets": (
-                    cd,
-                    cd.base + "/v1/tickets",
-                    lua_post("/v1/tickets", auth, body),
-                ),
-                "reference: FastAPI + asyncpg INSERT": (
-                    ref,
-                    ref.base + "/tickets",
-                    lua_post("/tickets", {}, {"summary": body["summary"], "severity": "major"}),
-                ),
-            },
-            rounds=args.rounds,
-            seconds=args.seconds,
-        )
+        with profiled(cd.proc.pid, args.profile):
+            results = measured(
+                {
+                    "Carrier Desk POST /v1/tickets": (
+                        cd,
+                        cd.base + "/v1/tickets",
+                        lua_post("/v1/tickets", auth, body),
+                    ),
+                    "reference: FastAPI + asyncpg INSERT": (
+                        ref,
+                        ref.base + "/tickets",
+                        lua_post("/tickets", {}, {"summary": body["summary"], "severity": "major"}),
+                    ),
+                },
+                rounds=args.rounds,
+                seconds=args.seconds,
+            )
     finally:
         cd.stop()
         ref.stop()

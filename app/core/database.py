@@ -79,11 +79,18 @@ SERVER_SETTINGS = {
 }
 
 
+# Connections a pool opens beyond the ones it keeps, for a burst.
+BURST_CONNECTIONS = 10
+
+
 def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     return create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        # Overflow connections are closed when returned, so the kept pool is what covers the
+        # usual load (settings.db_pool_size); with 40 kept, an API process and a worker stay
+        # within PostgreSQL's default 100 connections.
+        max_overflow=BURST_CONNECTIONS,
         # No pre-ping: it costs a round trip on every checkout. A connection
         # that died with a restarted server fails its statement, SQLAlchemy
         # invalidates the pool, and the client gets a 503 with Retry-After.
