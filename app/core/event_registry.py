@@ -105,16 +105,8 @@ def _register(cls: type[EventPayload]) -> None:
     _REGISTRY[cls.event_type] = cls
 
 
-def registered_types() -> frozenset[str]:
-    return frozenset(_REGISTRY)
-
-
 def registered_classes() -> tuple[type[EventPayload], ...]:
     return tuple(_REGISTRY.values())
-
-
-def payload_class(event_type: str) -> type[EventPayload]:
-    return _REGISTRY[event_type]
 
 
 def parse_payload(event_type: str, data: dict[str, Any]) -> EventPayload | None:

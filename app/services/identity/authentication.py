@@ -98,7 +98,3 @@ async def _user_caller(session: AsyncSession, token: str, now: datetime) -> tupl
         session_id=uuid.UUID(bytes=row["session_id"].bytes),
     )
     return caller, row["access_expires_at"]
-
-
-def principal_of(kind: str, principal_id: uuid.UUID) -> str:
-    return f"{kind}:{principal_id}"

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable
 from typing import TypeVar
 
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -345,7 +345,3 @@ async def revoke_user(
     )
     await callers_changed(session)
     await session.commit()
-
-
-async def count_api_clients(session: AsyncSession) -> int:
-    return int((await session.execute(select(func.count()).select_from(ApiClient))).scalar_one())
