@@ -1,5 +1,5 @@
 """What a reply names: the numbers in brackets in its subject, and our own mails in its
-`In-Reply-To`/`References`. Pure, like rules, but it reads the billing and delivery features'
+`In-Reply-To`/`References`. Pure, like rules, but it reads the tickets', billing's and delivery's
 number and Message-ID formats (a rules module imports no other feature)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from collections.abc import Iterable
 
 from app.services.billing.rules import REQUEST_NUMBER_PATTERN
 from app.services.delivery.rules import MESSAGE_ID_DOMAIN
+from app.services.tickets.rules import TICKET_NUMBER_PATTERN
 
-TICKET_NUMBER_PATTERN = r"TT-\d{4}-\d{6,}"
 _BRACKETED = re.compile(rf"\[\s*({TICKET_NUMBER_PATTERN}|{REQUEST_NUMBER_PATTERN})\s*\]", re.I)
 
 

@@ -54,6 +54,7 @@ from app.services.tickets.rules import (
     due_at,
     sla_terms,
     target_for,
+    ticket_number,
 )
 from app.services.tickets.schemas import ClockRead, SiteRead, TicketCreate, TicketRead
 from app.services.tickets.sla_policies import policy_of
@@ -300,7 +301,7 @@ async def open_ticket(
     target = target_for(policy, Stage.reception, tier, started_at)
     due = due_at(started_at, target, timedelta(0))
     next_at = first_due(started_at, target, policy)
-    number = f"TT-{now.year}-{row['number_seq']:06d}"
+    number = ticket_number(now, row["number_seq"])
     answer = _answer(
         payload,
         uuid.uuid4(),

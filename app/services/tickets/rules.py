@@ -69,6 +69,14 @@ TIMED_STAGES: tuple[Stage, ...] = (
 
 FINAL_STAGES = frozenset({Stage.closed, Stage.cancelled})
 
+# `TT-2026-000123`: the year a ticket was opened and its place in one sequence of the carrier's.
+TICKET_NUMBER_PATTERN = r"TT-\d{4}-\d{6,}"
+
+
+def ticket_number(opened: datetime, sequence: int) -> str:
+    return f"TT-{opened.year}-{sequence:06d}"
+
+
 # The explicit table of forward moves; `cancelled` is allowed from every open stage.
 ALLOWED_MOVES: frozenset[tuple[Stage, Stage]] = frozenset(
     {
