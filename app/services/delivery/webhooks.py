@@ -67,11 +67,7 @@ async def checked_destination(url: str, settings: Settings, field: str = "url") 
     """`url`, resolved and checked as the operator configured (422 naming `field` when
     refused). Registrations call it from a dependency declared before their `claim:
     Idempotency`, which opens the transaction: a slow name server must hold no transaction."""
-    try:
-        await check_destination(url, settings)
-    except AddressRefused as exc:
-        raise field_error(field, str(exc)) from exc
-    return url
+    return (await look_up_destination(url, settings)).accepted(field)
 
 
 def new_endpoint(
