@@ -160,3 +160,37 @@ async def test_a_mail_received_over_smtp_reads_as_the_email_message_it_replaces(
         for line in head.split(b"\r\n") + content.split(b"\r\n"):
             assert line.isascii()
             assert len(line) <= 78 or line.startswith(b"Message-ID:"), line
+
+
+async def test_a_non_ascii_address_is_mailed_with_smtputf8_and_read_back_as_written(
+    world: World, mailbox: RawMailbox
+) -> None:
+    recipient = "josé.núñez@acme.example"
+    async with world.sessionmaker() as session:
+        await session.execute(
+            insert(MailMessage),
+            {
+                "id": uuid.uuid4(),
+                "recipient": recipient,
+                "language": "es",
+                "subject": LONG_SPANISH,
+                "body": "Hola José\n",
+                "next_attempt_at": world.clock.now(),
+                "created_at": world.clock.now(),
+            },
+        )
+        await session.commit()
+        settings = Settings(
+            env="test",
+            database_url="postgresql+asyncpg://unused/unused",
+            smtp_url=mailbox.url,
+            smtp_from=SENDER,
+        )
+        assert await send_due_mail(session, world.clock, settings) == 1
+
+    got = BytesParser(policy=email_policy.default).parsebytes(mailbox.raw[recipient])
+    assert got["To"] == recipient
+    assert got["From"] == SENDER
+    assert got["Subject"] == LONG_SPANISH
+    assert text_of(got) == "Hola José\n"
+    assert not got.defects
