@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from email import policy as email_policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -20,7 +21,7 @@ from sqlalchemy import insert
 
 from app.core.settings import Settings
 from app.models import MailMessage
-from app.services.delivery.mail_message import header
+from app.services.delivery.mail_message import header, message_bytes
 from app.services.delivery.mail_sender import send_due_mail
 from app.services.delivery.rules import MESSAGE_ID_DOMAIN, ONE_TIME_LINK_MARK
 from tests.support.servers import Mailbox, smtp_server
@@ -51,6 +52,23 @@ def test_a_subject_is_written_as_email_message_writes_it(subject: str) -> None:
 @given(_ADDRESSES)
 def test_a_recipient_is_written_as_email_message_writes_it(address: str) -> None:
     assert header("To", address) == by_email_message("To", address)
+
+
+@given(st.text(alphabet=_PRINTABLE | st.sampled_from("\r\n\t .="), max_size=400))
+def test_a_body_reads_back_as_the_email_message_body_it_replaces(text: str) -> None:
+    mine = message_bytes(
+        mail_id=uuid.uuid4(),
+        sender=SENDER,
+        recipient="noc@acme.example",
+        subject="Aviso",
+        language="es",
+        text=text,
+        now=datetime(2026, 12, 1, 22, 0, tzinfo=UTC),
+    )
+    theirs = EmailMessage()
+    theirs.set_content(text)
+    read = BytesParser(policy=email_policy.default).parsebytes
+    assert text_of(read(mine)) == text_of(read(flatten_message(theirs)))
 
 
 def test_a_header_value_with_a_line_break_is_refused_as_email_message_refuses_it() -> None:

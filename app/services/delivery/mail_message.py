@@ -73,7 +73,7 @@ def envelope_sender(sender: str) -> str:
 def body(text: str) -> tuple[str, bytes]:
     """(Content-Transfer-Encoding, the encoded body with CRLF line ends)."""
     lines = text.encode("utf-8").splitlines()
-    if lines and all(len(line) <= LINE and line.isascii() for line in lines):
+    if all(len(line) <= LINE and line.isascii() for line in lines):
         return "7bit", b"\r\n".join(lines) + b"\r\n"
     # Soft line breaks at 76 characters; "=", non-ASCII and line-final spaces escaped.
     encoded = binascii.b2a_qp(b"\n".join(lines) + b"\n", istext=True)
