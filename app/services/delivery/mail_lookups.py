@@ -36,12 +36,16 @@ class MailLookups:
     tickets: dict[uuid.UUID, Any]
     zones: dict[str, str] = field(default_factory=dict)
     lines: dict[tuple[str, str | None], list[str]] = field(default_factory=dict)
+    # By outbox row: asked for while the calendars are read, and again for the mails.
+    recipients_of_row: dict[int, dict[str, str]] = field(default_factory=dict)
 
     def recipients(self, event: OutboxEvent) -> dict[str, str]:
         """address -> language: matching notification contacts, and a ticket's reporting
         contact (`_mails_reporter`)."""
         assert event.enterprise_id is not None
-        found: dict[str, str] = {}
+        if event.outbox_id in self.recipients_of_row:
+            return self.recipients_of_row[event.outbox_id]
+        found: dict[str, str] = self.recipients_of_row.setdefault(event.outbox_id, {})
         for contact in matching(self.contacts.get(event.enterprise_id, []), event.type):
             found.setdefault(str(contact.email).lower(), str(contact.language.value))
         if _mails_reporter(event):

@@ -19,8 +19,6 @@ import time
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import make_msgid
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
@@ -38,12 +36,12 @@ from app.services.delivery.leases import (
     renew_leases,
     still_held,
 )
+from app.services.delivery.mail_message import envelope_sender, message_bytes
 from app.services.delivery.rules import (
     LEASE,
     MAIL_MAX_ATTEMPTS,
     MAIL_RETRY_DELAYS,
     MAIL_SEND_SECONDS,
-    MESSAGE_ID_DOMAIN,
     next_retry,
     smtp_final,
     with_one_time_link,
@@ -126,18 +124,22 @@ async def claim_mail(session: AsyncSession, now: datetime, limit: int) -> list[C
     return [ClaimedMail(**row._asdict()) for row in rows]
 
 
-def _message(mail: ClaimedMail, sender: str) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = mail.recipient
-    message["Subject"] = mail.subject
-    message["Content-Language"] = mail.language
-    message["Message-ID"] = make_msgid(idstring=mail.id.hex, domain=MESSAGE_ID_DOMAIN)
-    # Every mail Carrier Desk sends is written by a machine (RFC 3834): vacation responders
-    # and other desks must not answer it, so two systems never trade automatic mail.
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(with_one_time_link(mail.body, mail.one_time_link))
-    return message
+def _outgoing(mail: ClaimedMail, sender: str, now: datetime) -> Outgoing:
+    # Non-ASCII in an address needs SMTPUTF8 (the server's), and raw UTF-8 headers with it;
+    # in a display name it is an encoded word.
+    envelope = envelope_sender(sender)
+    utf8 = not (mail.recipient.isascii() and envelope.isascii())
+    data = message_bytes(
+        mail_id=mail.id,
+        sender=sender,
+        recipient=mail.recipient,
+        subject=mail.subject,
+        language=mail.language,
+        text=with_one_time_link(mail.body, mail.one_time_link),
+        now=now,
+        utf8=utf8,
+    )
+    return Outgoing(envelope, mail.recipient, data, utf8)
 
 
 async def send_due_mail(
@@ -168,7 +170,7 @@ async def send_due_mail(
     recorded, leased_at = time.monotonic(), now
     try:
         for index, mail in enumerate(claimed):
-            failure = await connection.send(_message(mail, settings.smtp_from))
+            failure = await connection.send(_outgoing(mail, settings.smtp_from, clock.now()))
             if failure is not None and failure.unreachable:
                 # No server to talk to: every message waits for its retry, none is tried
                 # against a server that is down (each try could take the whole deadline).
@@ -187,6 +189,16 @@ async def send_due_mail(
 
 
 @dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message as SMTP sends it: its envelope and its bytes."""
+
+    sender: str
+    recipient: str
+    data: bytes
+    utf8: bool  # an address is not ASCII: the server must speak SMTPUTF8
+
+
+@dataclass(frozen=True, slots=True)
 class SmtpFailure:
     reason: str
     final: bool  # the server refused for good (5xx): no retry
@@ -201,7 +213,7 @@ class SmtpConnection:
         self.target = target
         self.smtp: aiosmtplib.SMTP | None = None
 
-    async def send(self, message: EmailMessage) -> SmtpFailure | None:
+    async def send(self, message: Outgoing) -> SmtpFailure | None:
         if self.smtp is None:
             smtp = aiosmtplib.SMTP(**asdict(self.target), timeout=15)
             try:
@@ -213,7 +225,7 @@ class SmtpConnection:
             self.smtp = smtp
         try:
             async with asyncio.timeout(MAIL_SEND_SECONDS):
-                await self.smtp.send_message(message)
+                await self._send(self.smtp, message)
             return None
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [refused.code for refused in exc.recipients]
@@ -226,6 +238,15 @@ class SmtpConnection:
             failure = SmtpFailure(f"{type(exc).__name__}: {exc}"[:500], final=False)
         await self.close()  # whatever state the dialogue is in, the next message starts afresh
         return failure
+
+    @staticmethod
+    async def _send(smtp: aiosmtplib.SMTP, message: Outgoing) -> None:
+        options = []
+        if message.utf8:
+            if not smtp.supports_extension("smtputf8"):
+                raise aiosmtplib.SMTPNotSupported("a non-ASCII address, and no SMTPUTF8")
+            options.append("SMTPUTF8")
+        await smtp.sendmail(message.sender, [message.recipient], message.data, mail_options=options)
 
     async def close(self) -> None:
         smtp, self.smtp = self.smtp, None

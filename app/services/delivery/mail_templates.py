@@ -20,6 +20,9 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # The templates ship with the package: a change to one takes a restart, and each
+        # mail rendered does not ask the file system whether its template changed.
+        auto_reload=False,
     )
 
 

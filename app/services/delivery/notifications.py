@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.countries import default_language
 from app.core.database import driver_connection
-from app.core.event_registry import EventPayload, customer_payload
+from app.core.event_registry import EventPayload, parse_payload
 from app.core.handbook import handbook
 from app.models import Enterprise, NotificationContact, WebhookEndpoint
 from app.models.base import NO_TENANT
@@ -94,8 +94,10 @@ async def mails_for_events(
 async def _context(
     session: AsyncSession, event: OutboxEvent, looks: MailLookups
 ) -> tuple[dict[str, Any], str] | None:
-    # The mail is the customer's: its words come from the customer's view of the event.
-    payload = customer_payload(event.type, event.data)
+    # The mail is the customer's: its words come from the customer's view of the event,
+    # which the fan-out holds already (`customer_view`, validated once per event).
+    assert event.customer is not None
+    payload = parse_payload(event.type, event.customer)
     if payload is None:
         return None
     if isinstance(payload, TicketEvent):
