@@ -10,9 +10,10 @@ from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core.clock import Clock
+from app.core.database import Db, pooled_driver
 from app.core.errors import DRIVER_CONNECTION_ERRORS, Forbidden, Unauthorized
 from app.core.etag import HasVersion, IfMatch, with_etag
 from app.core.roles import Role
@@ -33,6 +34,22 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
             # request would be handed the same corpse.
             await session.invalidate()
             raise
+
+
+@asynccontextmanager
+async def request_driver(request: Request) -> AsyncIterator[Db]:
+    """For a route whose use case runs plain SQL on the driver only (intake, the hot reads): a
+    connection of the app's pool with no session around it (`core.database.PooledDriver`).
+    A test app's sessions share one connection inside the test's transaction: a session of
+    it, then, so the statements join that transaction."""
+    maker = request.app.state.sessionmaker
+    engine = maker.kw.get("bind")
+    if not isinstance(engine, AsyncEngine):
+        async with request_session(request) as session:
+            yield session
+        return
+    async with pooled_driver(engine, maker) as db:
+        yield db
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

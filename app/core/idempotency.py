@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
-from app.core.database import driver_connection
+from app.core.database import Db, driver_connection
 from app.core.deps import ClockDep, CurrentCaller, SessionDep
 from app.core.errors import Conflict, Unprocessable, problem_response
 from app.core.tenancy import Caller
@@ -117,10 +117,10 @@ SELECT request_hash, status_code, body, headers FROM idempotency_records
 _REMEMBER = insert(_records)
 
 
-async def _find(session: AsyncSession, principal: str, key: str) -> StoredAnswer | None:
+async def _find(db: Db, principal: str, key: str) -> StoredAnswer | None:
     # On the driver: this runs before every keyed creation, and must not open
     # a transaction of its own (see core.database.driver_connection).
-    driver = await driver_connection(session)
+    driver = await driver_connection(db)
     row = await driver.fetchrow(_FIND_SQL, principal, key)
     if row is None:
         return None
@@ -353,9 +353,9 @@ def replay_if_kept(claim: IdempotencyClaim | None, row: Any) -> None:
     raise ReplayFirstAnswer(record)
 
 
-async def replay_stored_answer(session: AsyncSession, claim: IdempotencyClaim) -> None:
+async def replay_stored_answer(db: Db, claim: IdempotencyClaim) -> None:
     """After losing a race on the key: raise the winner's answer (or re-raise if absent)."""
-    record = await _find(session, claim.principal, claim.key)
+    record = await _find(db, claim.principal, claim.key)
     if record is None:
         return
     _check_same_request(record, claim.request_hash)

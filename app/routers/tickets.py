@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 
-from app.core.deps import GuardedWrite, SessionDep, Write, app_clock, request_session
+from app.core.deps import GuardedWrite, SessionDep, Write, app_clock, request_driver
 from app.core.etag import etag_of, with_etag
 from app.core.events import EventRead
 from app.core.idempotency import Idempotency, SingleStatementIdempotency
@@ -83,11 +83,12 @@ async def open_ticket(
     request: Request,
 ) -> Response:
     # The hottest write keeps FastAPI's per-request work small: three dependencies (body,
-    # caller, key), the session opened here rather than as a generator dependency, and the
-    # answer built by the use case serialised once, straight to bytes, not validated again
-    # against the response model.
-    async with request_session(request) as session:
-        ticket = await service.open_ticket(session, caller, app_clock(request), claim, payload)
+    # caller, key), the pool's connection taken here rather than by a generator dependency
+    # (and with no ORM session: the use case runs plain SQL on the driver), and the answer
+    # built by the use case serialised once, straight to bytes, not validated again against
+    # the response model.
+    async with request_driver(request) as db:
+        ticket = await service.open_ticket(db, caller, app_clock(request), claim, payload)
     headers = {"Location": f"/v1/tickets/{ticket.id}"}
     response = JsonBytes(_TICKET_JSON(ticket), status_code=201, headers=headers)
     with_etag(response, ticket)
@@ -104,8 +105,8 @@ async def open_ticket(
 async def list_tickets(
     caller: TicketReader, query: Annotated[ListQuery, Depends(list_query)], request: Request
 ) -> Response:
-    async with request_session(request) as session:  # as intake: no generator dependency
-        page = await service.list_tickets(session, caller, query.filters, query.paging)
+    async with request_driver(request) as db:  # as intake: no generator dependency, no session
+        page = await service.list_tickets(db, caller, query.filters, query.paging)
     return JsonBytes(page)
 
 
@@ -113,8 +114,8 @@ async def list_tickets(
     "/{ticket_id}", summary="One ticket with its SLA clocks", response_model=schemas.TicketRead
 )
 async def get_ticket(ticket_id: uuid.UUID, caller: TicketReader, request: Request) -> Response:
-    async with request_session(request) as session:
-        ticket = await service.get_ticket(session, caller, ticket_id)
+    async with request_driver(request) as db:
+        ticket = await service.get_ticket(db, caller, ticket_id)
     return JsonBytes(ticket.body, headers={"ETag": etag_of(ticket.version)})
 
 
