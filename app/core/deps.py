@@ -130,7 +130,8 @@ async def get_guarded_write_context(
 Write = Annotated[WriteContext, Depends(get_write_context)]
 GuardedWrite = Annotated[GuardedWriteContext, Depends(get_guarded_write_context)]
 
-_bearer = HTTPBearer(auto_error=False, description="An API client's token or a user's access token")
+_BEARER = "An API client's token or a user's access token"
+_bearer = HTTPBearer(auto_error=False, description=_BEARER)
 
 
 # How a bearer token becomes a Caller is the identity feature's business; the
@@ -140,11 +141,9 @@ CallerResolver = Callable[[AsyncSession, str, datetime], Awaitable[Caller]]
 RememberedCaller = Callable[[str, datetime], Caller | None]
 
 
-async def get_caller(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Caller:
-    # Depends on no session nor clock of the request's: a remembered caller (core.caller_cache)
+async def caller_of(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Caller:
+    """The caller the request's bearer token stands for (401 without one)."""
+    # Needs no session nor clock of the request's: a remembered caller (core.caller_cache)
     # needs neither, and each dependency is work FastAPI does on every request. A look-up
     # that reaches the database takes a session of its own for that one statement.
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -157,6 +156,13 @@ async def get_caller(
     resolve: CallerResolver = request.app.state.resolve_caller
     async with request_session(request) as session:
         return await resolve(session, credentials.credentials, now)
+
+
+async def get_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    return await caller_of(request, credentials)
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]
@@ -204,22 +210,35 @@ class RoleCheck:
     doing: str
 
 
-# Every policy dependency by the function FastAPI calls: the permission test generated from
+# Every policy dependency by the callable FastAPI calls: the permission test generated from
 # the route table and the security document read each route's roles here, so a route that
 # declares no policy dependency is found, not silently open.
 ROLE_CHECKS: dict[Callable[..., object], RoleCheck] = {}
 
 
-def require_roles(*roles: Role, doing: str = "do this") -> Callable[[Caller], Awaitable[Caller]]:
-    """A dependency for a feature's policy: `Filer = Annotated[Caller, Depends(require_roles(
-    *ROLES["file"], doing="file requests"))]`, so an endpoint's signature says who may call it."""
-    allowed = frozenset(roles)
+class PolicyCheck(HTTPBearer):
+    """A policy dependency in one step: the bearer token (documented as `_bearer` is), its
+    caller, the role check. FastAPI solves every layer of a route's dependencies on every
+    request, at a cost of its own, and even a cached layer's sub-dependencies again: one
+    layer here where a check over `CurrentCaller` over the token made three."""
 
-    async def check(caller: CurrentCaller) -> Caller:
-        refuse_unless(caller, allowed, doing)
+    def __init__(self, check: RoleCheck) -> None:
+        # The scheme `_bearer`'s: the OpenAPI document names one scheme for every route.
+        super().__init__(auto_error=False, description=_BEARER, scheme_name="HTTPBearer")
+        self.check = check
+
+    # FastAPI calls it with the request, as it calls HTTPBearer; it answers the caller.
+    async def __call__(self, request: Request) -> Caller:  # type: ignore[override]
+        caller = await caller_of(request, await super().__call__(request))
+        refuse_unless(caller, self.check.roles, self.check.doing)
         return caller
 
-    ROLE_CHECKS[check] = RoleCheck(allowed, doing)
+
+def require_roles(*roles: Role, doing: str = "do this") -> PolicyCheck:
+    """A dependency for a feature's policy: `Filer = Annotated[Caller, Depends(require_roles(
+    *ROLES["file"], doing="file requests"))]`, so an endpoint's signature says who may call it."""
+    check = PolicyCheck(RoleCheck(frozenset(roles), doing))
+    ROLE_CHECKS[check] = check.check
     return check
 
 

@@ -74,6 +74,19 @@ class IdempotencyClaim:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyedRequest:
+    """A keyed request's key and content, whoever sent it; `claim_of(caller)`, its claim. (Its
+    dependency needs no caller: FastAPI would solve that layer again, cached or not.)"""
+
+    key: str
+    request_hash: str
+    clock: Clock
+
+    def claim_of(self, caller: Caller) -> IdempotencyClaim:
+        return IdempotencyClaim(caller.principal, self.key, self.request_hash, self.clock)
+
+
+@dataclass(frozen=True, slots=True)
 class StoredAnswer:
     request_hash: str
     status_code: int
@@ -202,20 +215,15 @@ async def idempotency_claim(
     )
 
 
-async def unread_idempotency_claim(
-    request: Request, caller: CurrentCaller, idempotency_key: IdempotencyKey = None
-) -> IdempotencyClaim | None:
-    """The claim of a keyed request, its stored answer not looked up yet: the creation's own
-    first statement reads it (`kept_answer_cte`, `replay_if_kept`)."""
+async def keyed_request(
+    request: Request, idempotency_key: IdempotencyKey = None
+) -> KeyedRequest | None:
+    """The key and content of a keyed request, its stored answer not looked up yet: the
+    creation's own first statement reads it (`kept_answer_cte`, `replay_if_kept`)."""
     if idempotency_key is None:
         return None
-    body = await request.body()
-    return IdempotencyClaim(
-        principal=caller.principal,
-        key=idempotency_key,
-        request_hash=_request_hash(request.method, request.url.path, body),
-        clock=request.app.state.clock,
-    )
+    request_hash = _request_hash(request.method, request.url.path, await request.body())
+    return KeyedRequest(idempotency_key, request_hash, request.app.state.clock)
 
 
 def _key_lock(claim: IdempotencyClaim) -> int:
@@ -251,7 +259,7 @@ Idempotency = Annotated[IdempotencyClaim | None, Depends(idempotency_claim_waiti
 # replay it (`replay_stored_answer`), without the round trips of a transaction and a lock.
 # The creation reads the stored answer in its own first statement (`kept_answer_cte`) and
 # calls `replay_if_kept` on what it read, before it writes anything.
-SingleStatementIdempotency = Annotated[IdempotencyClaim | None, Depends(unread_idempotency_claim)]
+SingleStatementIdempotency = Annotated[KeyedRequest | None, Depends(keyed_request)]
 
 
 async def commit_creation(
@@ -384,6 +392,7 @@ __all__ = [
     "Caller",
     "Idempotency",
     "IdempotencyClaim",
+    "KeyedRequest",
     "SingleStatementIdempotency",
     "commit_creation",
 ]

@@ -79,14 +79,15 @@ _TICKET_JSON = schemas.TicketRead.__pydantic_serializer__.to_json
 async def open_ticket(
     payload: schemas.TicketCreate,
     caller: TicketOpener,
-    claim: SingleStatementIdempotency,
+    keyed: SingleStatementIdempotency,
     request: Request,
 ) -> Response:
     # The hottest write keeps FastAPI's per-request work small: three dependencies (body,
-    # caller, key), the pool's connection taken here rather than by a generator dependency
-    # (and with no ORM session: the use case runs plain SQL on the driver), and the answer
-    # built by the use case serialised once, straight to bytes, not validated again against
-    # the response model.
+    # caller, key; the key's claim made here, not by a dependency on the caller), the pool's
+    # connection taken here rather than by a generator dependency (and with no ORM session:
+    # the use case runs plain SQL on the driver), and the answer built by the use case
+    # serialised once, straight to bytes, not validated again against the response model.
+    claim = None if keyed is None else keyed.claim_of(caller)
     async with request_driver(request) as db:
         ticket = await service.open_ticket(db, caller, app_clock(request), claim, payload)
     headers = {"Location": f"/v1/tickets/{ticket.id}"}
