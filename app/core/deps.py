@@ -141,21 +141,30 @@ CallerResolver = Callable[[AsyncSession, str, datetime], Awaitable[Caller]]
 RememberedCaller = Callable[[str, datetime], Caller | None]
 
 
+# Where a request keeps the caller it resolved: a route's policy dependency and another
+# dependency that needs the caller (`CurrentCaller`, e.g. `Idempotency`) resolve it once.
+_CALLER = "carrierdesk.caller"
+
+
 async def caller_of(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Caller:
     """The caller the request's bearer token stands for (401 without one)."""
     # Needs no session nor clock of the request's: a remembered caller (core.caller_cache)
     # needs neither, and each dependency is work FastAPI does on every request. A look-up
     # that reaches the database takes a session of its own for that one statement.
+    known: Caller | None = request.scope.get(_CALLER)
+    if known is not None:
+        return known
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized()
     now = app_clock(request).now()
     remembered: RememberedCaller = request.app.state.remembered_caller
     caller = remembered(credentials.credentials, now)
-    if caller is not None:
-        return caller
-    resolve: CallerResolver = request.app.state.resolve_caller
-    async with request_session(request) as session:
-        return await resolve(session, credentials.credentials, now)
+    if caller is None:
+        resolve: CallerResolver = request.app.state.resolve_caller
+        async with request_session(request) as session:
+            caller = await resolve(session, credentials.credentials, now)
+    request.scope[_CALLER] = caller
+    return caller
 
 
 async def get_caller(
