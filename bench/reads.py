@@ -2,6 +2,7 @@
 and the memory of `serve` at rest and under that load.
 
     uv run python -m bench.reads [--tickets 100000,1000000] [--rounds 3] [--seconds 10]
+        [--profile out.raw]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bench.common import (
     admin_token,
     drop_database,
     fresh_database,
+    profiled,
     run,
     start_carrierdesk,
     start_reference,
@@ -130,6 +132,9 @@ def main(argv: list[str] | None = None, *, memory_only: bool = False) -> None:
     )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument(
+        "--profile", help="py-spy Carrier Desk's serve while measuring, collapsed stacks here"
+    )
     args = parser.parse_args(argv)
     sizes = sorted(int(n) for n in str(args.tickets).split(","))
 
@@ -153,7 +158,10 @@ def main(argv: list[str] | None = None, *, memory_only: bool = False) -> None:
             at_rest = cd.rss_mb()
             sampler = RssSampler(cd)
             sampler.start()
-            by_size[size] = measure(cd, ref, auth, url, args.rounds, args.seconds)
+            # Only the measured rounds are sampled, not the bulk load (one file: the sizes
+            # of a run each overwrite it, so the largest size's profile is what is left).
+            with profiled(cd.proc.pid, args.profile):
+                by_size[size] = measure(cd, ref, auth, url, args.rounds, args.seconds)
             sampler.halt.set()
             under_load = sampler.peak
     finally:

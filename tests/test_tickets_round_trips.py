@@ -61,3 +61,19 @@ def assert_one_read_after_the_token(seen: list[str]) -> None:
     """At most the bearer token's look-up, then one statement reading the tickets."""
     assert len(seen) <= 2, seen
     assert len([q for q in seen if "FROM tickets" in q]) == 1, seen
+
+
+async def test_a_keyed_creation_resolves_its_bearer_token_once(
+    world: World, connection: AsyncConnection
+) -> None:
+    # The route's policy dependency and its Idempotency-Key claim both need the caller: one
+    # look-up of the token serves both (a test app remembers no caller between requests).
+    desk = await make_desk(world)
+    ticket = await desk.open()
+    headers = {**desk.customer, "Idempotency-Key": "note-once"}
+    async with statements(connection) as seen:
+        note = await world.client.post(
+            f"/v1/tickets/{ticket['id']}/notes", json={"body": "Still down"}, headers=headers
+        )
+    assert note.status_code == 201, note.text
+    assert len([q for q in seen if "token_hash" in q]) == 1, seen

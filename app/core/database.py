@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +16,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import greenlet_spawn
 
 from app.core.embedded import sqlalchemy_url, start_embedded_server
+from app.core.errors import DRIVER_CONNECTION_ERRORS
 from app.core.settings import Settings
 
 EMBEDDED_DATABASE = "carrierdesk"
@@ -130,14 +134,66 @@ def create_sessionmaker(bind: Any) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
 
 
-async def driver_connection(session: AsyncSession) -> Any:
+class PooledDriver:
+    """An asyncpg connection checked straight out of the engine's pool, for a route whose use
+    case runs plain SQL on the driver only (`pooled_driver`). No ORM session and no SQLAlchemy
+    Connection around it: on the hot routes their setup and teardown cost more CPU than the
+    statement. No transaction either: each statement commits on its own. A rare step that
+    needs the ORM opens a session then (`orm_session`), on a connection of its own."""
+
+    __slots__ = ("_maker", "_session", "driver")
+
+    def __init__(self, driver: Any, maker: async_sessionmaker[AsyncSession]) -> None:
+        self.driver = driver
+        self._maker = maker
+        self._session: AsyncSession | None = None
+
+
+# A use case's database: a session, or on a hot route the pool's driver connection alone.
+Db = AsyncSession | PooledDriver
+
+
+@asynccontextmanager
+async def pooled_driver(
+    engine: AsyncEngine, maker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[PooledDriver]:
+    """A connection of `engine`'s pool as a `PooledDriver`, back in the pool on leaving, or
+    dropped from it when the connection was found lost."""
+    fairy = await engine.raw_connection()
+    db = PooledDriver(fairy.driver_connection, maker)
+    try:
+        yield db
+    except DRIVER_CONNECTION_ERRORS:
+        # Not returned to the pool, or the next request would be handed the same corpse.
+        await greenlet_spawn(fairy.invalidate)
+        raise
+    finally:
+        if db._session is not None:
+            await db._session.close()
+        # In a greenlet: returning it may close it (an overflow or invalidated connection),
+        # which the asyncpg dialect awaits.
+        await greenlet_spawn(fairy.close)
+
+
+def orm_session(db: Db) -> AsyncSession:
+    """The session for an ORM step: `db` itself, or one opened now beside a pooled driver."""
+    if isinstance(db, AsyncSession):
+        return db
+    if db._session is None:
+        db._session = db._maker()
+    return db._session
+
+
+async def driver_connection(db: Db) -> Any:
     """The asyncpg connection under a session, for the few per-request hot statements.
 
     A statement sent here joins the session's transaction when one has begun
     (tests run inside one); otherwise it runs on its own, which suits single
     statements that need no transaction: no BEGIN, no ROLLBACK, one round trip.
     """
-    connection = await session.connection()
+    if isinstance(db, PooledDriver):
+        return db.driver
+    connection = await db.connection()
     raw = await connection.get_raw_connection()
     return raw.driver_connection
 
@@ -147,13 +203,15 @@ def in_server_transaction(driver: Any) -> bool:
     return bool(driver.is_in_transaction())
 
 
-async def begin_on_server(session: AsyncSession) -> None:
+async def begin_on_server(db: Db) -> None:
     """Open the session's transaction on the server now, so driver statements join it.
 
     SQLAlchemy begins lazily, at the first statement; a use case that mixes
     driver statements with ORM ones in one transaction calls this first.
     """
-    connection = await session.connection()
+    if isinstance(db, PooledDriver):
+        raise TypeError("a pooled driver has no transaction to join: pass the session")
+    connection = await db.connection()
     await connection.exec_driver_sql("SELECT 1")
 
 

@@ -10,9 +10,10 @@ from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core.clock import Clock
+from app.core.database import Db, pooled_driver
 from app.core.errors import DRIVER_CONNECTION_ERRORS, Forbidden, Unauthorized
 from app.core.etag import HasVersion, IfMatch, with_etag
 from app.core.roles import Role
@@ -33,6 +34,22 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
             # request would be handed the same corpse.
             await session.invalidate()
             raise
+
+
+@asynccontextmanager
+async def request_driver(request: Request) -> AsyncIterator[Db]:
+    """For a route whose use case runs plain SQL on the driver only (intake, the hot reads): a
+    connection of the app's pool with no session around it (`core.database.PooledDriver`).
+    A test app's sessions share one connection inside the test's transaction: a session of
+    it, then, so the statements join that transaction."""
+    maker = request.app.state.sessionmaker
+    engine = maker.kw.get("bind")
+    if not isinstance(engine, AsyncEngine):
+        async with request_session(request) as session:
+            yield session
+        return
+    async with pooled_driver(engine, maker) as db:
+        yield db
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -113,7 +130,8 @@ async def get_guarded_write_context(
 Write = Annotated[WriteContext, Depends(get_write_context)]
 GuardedWrite = Annotated[GuardedWriteContext, Depends(get_guarded_write_context)]
 
-_bearer = HTTPBearer(auto_error=False, description="An API client's token or a user's access token")
+_BEARER = "An API client's token or a user's access token"
+_bearer = HTTPBearer(auto_error=False, description=_BEARER)
 
 
 # How a bearer token becomes a Caller is the identity feature's business; the
@@ -123,23 +141,37 @@ CallerResolver = Callable[[AsyncSession, str, datetime], Awaitable[Caller]]
 RememberedCaller = Callable[[str, datetime], Caller | None]
 
 
-async def get_caller(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Caller:
-    # Depends on no session nor clock of the request's: a remembered caller (core.caller_cache)
+# Where a request keeps the caller it resolved: a route's policy dependency and another
+# dependency that needs the caller (`CurrentCaller`, e.g. `Idempotency`) resolve it once.
+_CALLER = "carrierdesk.caller"
+
+
+async def caller_of(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Caller:
+    """The caller the request's bearer token stands for (401 without one)."""
+    # Needs no session nor clock of the request's: a remembered caller (core.caller_cache)
     # needs neither, and each dependency is work FastAPI does on every request. A look-up
     # that reaches the database takes a session of its own for that one statement.
+    known: Caller | None = request.scope.get(_CALLER)
+    if known is not None:
+        return known
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized()
     now = app_clock(request).now()
     remembered: RememberedCaller = request.app.state.remembered_caller
     caller = remembered(credentials.credentials, now)
-    if caller is not None:
-        return caller
-    resolve: CallerResolver = request.app.state.resolve_caller
-    async with request_session(request) as session:
-        return await resolve(session, credentials.credentials, now)
+    if caller is None:
+        resolve: CallerResolver = request.app.state.resolve_caller
+        async with request_session(request) as session:
+            caller = await resolve(session, credentials.credentials, now)
+    request.scope[_CALLER] = caller
+    return caller
+
+
+async def get_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    return await caller_of(request, credentials)
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]
@@ -187,22 +219,35 @@ class RoleCheck:
     doing: str
 
 
-# Every policy dependency by the function FastAPI calls: the permission test generated from
+# Every policy dependency by the callable FastAPI calls: the permission test generated from
 # the route table and the security document read each route's roles here, so a route that
 # declares no policy dependency is found, not silently open.
 ROLE_CHECKS: dict[Callable[..., object], RoleCheck] = {}
 
 
-def require_roles(*roles: Role, doing: str = "do this") -> Callable[[Caller], Awaitable[Caller]]:
-    """A dependency for a feature's policy: `Filer = Annotated[Caller, Depends(require_roles(
-    *ROLES["file"], doing="file requests"))]`, so an endpoint's signature says who may call it."""
-    allowed = frozenset(roles)
+class PolicyCheck(HTTPBearer):
+    """A policy dependency in one step: the bearer token (documented as `_bearer` is), its
+    caller, the role check. FastAPI solves every layer of a route's dependencies on every
+    request, at a cost of its own, and even a cached layer's sub-dependencies again: one
+    layer here where a check over `CurrentCaller` over the token made three."""
 
-    async def check(caller: CurrentCaller) -> Caller:
-        refuse_unless(caller, allowed, doing)
+    def __init__(self, check: RoleCheck) -> None:
+        # The scheme `_bearer`'s: the OpenAPI document names one scheme for every route.
+        super().__init__(auto_error=False, description=_BEARER, scheme_name="HTTPBearer")
+        self.check = check
+
+    # FastAPI calls it with the request, as it calls HTTPBearer; it answers the caller.
+    async def __call__(self, request: Request) -> Caller:  # type: ignore[override]
+        caller = await caller_of(request, await super().__call__(request))
+        refuse_unless(caller, self.check.roles, self.check.doing)
         return caller
 
-    ROLE_CHECKS[check] = RoleCheck(allowed, doing)
+
+def require_roles(*roles: Role, doing: str = "do this") -> PolicyCheck:
+    """A dependency for a feature's policy: `Filer = Annotated[Caller, Depends(require_roles(
+    *ROLES["file"], doing="file requests"))]`, so an endpoint's signature says who may call it."""
+    check = PolicyCheck(RoleCheck(frozenset(roles), doing))
+    ROLE_CHECKS[check] = check.check
     return check
 
 

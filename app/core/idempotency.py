@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
-from app.core.database import driver_connection
+from app.core.database import Db, driver_connection
 from app.core.deps import ClockDep, CurrentCaller, SessionDep
 from app.core.errors import Conflict, Unprocessable, problem_response
 from app.core.tenancy import Caller
@@ -74,6 +74,19 @@ class IdempotencyClaim:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyedRequest:
+    """A keyed request's key and content, whoever sent it; `claim_of(caller)`, its claim. (Its
+    dependency needs no caller: FastAPI would solve that layer again, cached or not.)"""
+
+    key: str
+    request_hash: str
+    clock: Clock
+
+    def claim_of(self, caller: Caller) -> IdempotencyClaim:
+        return IdempotencyClaim(caller.principal, self.key, self.request_hash, self.clock)
+
+
+@dataclass(frozen=True, slots=True)
 class StoredAnswer:
     request_hash: str
     status_code: int
@@ -117,10 +130,10 @@ SELECT request_hash, status_code, body, headers FROM idempotency_records
 _REMEMBER = insert(_records)
 
 
-async def _find(session: AsyncSession, principal: str, key: str) -> StoredAnswer | None:
+async def _find(db: Db, principal: str, key: str) -> StoredAnswer | None:
     # On the driver: this runs before every keyed creation, and must not open
     # a transaction of its own (see core.database.driver_connection).
-    driver = await driver_connection(session)
+    driver = await driver_connection(db)
     row = await driver.fetchrow(_FIND_SQL, principal, key)
     if row is None:
         return None
@@ -202,20 +215,15 @@ async def idempotency_claim(
     )
 
 
-async def unread_idempotency_claim(
-    request: Request, caller: CurrentCaller, idempotency_key: IdempotencyKey = None
-) -> IdempotencyClaim | None:
-    """The claim of a keyed request, its stored answer not looked up yet: the creation's own
-    first statement reads it (`kept_answer_cte`, `replay_if_kept`)."""
+async def keyed_request(
+    request: Request, idempotency_key: IdempotencyKey = None
+) -> KeyedRequest | None:
+    """The key and content of a keyed request, its stored answer not looked up yet: the
+    creation's own first statement reads it (`kept_answer_cte`, `replay_if_kept`)."""
     if idempotency_key is None:
         return None
-    body = await request.body()
-    return IdempotencyClaim(
-        principal=caller.principal,
-        key=idempotency_key,
-        request_hash=_request_hash(request.method, request.url.path, body),
-        clock=request.app.state.clock,
-    )
+    request_hash = _request_hash(request.method, request.url.path, await request.body())
+    return KeyedRequest(idempotency_key, request_hash, request.app.state.clock)
 
 
 def _key_lock(claim: IdempotencyClaim) -> int:
@@ -251,7 +259,7 @@ Idempotency = Annotated[IdempotencyClaim | None, Depends(idempotency_claim_waiti
 # replay it (`replay_stored_answer`), without the round trips of a transaction and a lock.
 # The creation reads the stored answer in its own first statement (`kept_answer_cte`) and
 # calls `replay_if_kept` on what it read, before it writes anything.
-SingleStatementIdempotency = Annotated[IdempotencyClaim | None, Depends(unread_idempotency_claim)]
+SingleStatementIdempotency = Annotated[KeyedRequest | None, Depends(keyed_request)]
 
 
 async def commit_creation(
@@ -353,9 +361,9 @@ def replay_if_kept(claim: IdempotencyClaim | None, row: Any) -> None:
     raise ReplayFirstAnswer(record)
 
 
-async def replay_stored_answer(session: AsyncSession, claim: IdempotencyClaim) -> None:
+async def replay_stored_answer(db: Db, claim: IdempotencyClaim) -> None:
     """After losing a race on the key: raise the winner's answer (or re-raise if absent)."""
-    record = await _find(session, claim.principal, claim.key)
+    record = await _find(db, claim.principal, claim.key)
     if record is None:
         return
     _check_same_request(record, claim.request_hash)
@@ -384,6 +392,7 @@ __all__ = [
     "Caller",
     "Idempotency",
     "IdempotencyClaim",
+    "KeyedRequest",
     "SingleStatementIdempotency",
     "commit_creation",
 ]

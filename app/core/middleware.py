@@ -36,6 +36,23 @@ LATENCY = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 
+# Each (method, route, status)'s series, looked up once: `labels()` checks and locks on every
+# call. As many entries as the metrics have series already.
+_COUNTED: dict[tuple[str, str, int], Any] = {}
+_TIMED: dict[tuple[str, str], Any] = {}
+
+
+def _observe(method: str, route: str, status: int, elapsed: float) -> None:
+    counted = _COUNTED.get((method, route, status))
+    if counted is None:
+        counted = _COUNTED[(method, route, status)] = REQUESTS.labels(method, route, str(status))
+    timed = _TIMED.get((method, route))
+    if timed is None:
+        timed = _TIMED[(method, route)] = LATENCY.labels(method, route)
+    counted.inc()
+    timed.observe(elapsed)
+
+
 # An odd number of backslashes before u0000 is an escaped NUL; an even number
 # is an escaped backslash followed by the literal text "u0000".
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
@@ -129,8 +146,7 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
             status = status_holder["status"]
-            REQUESTS.labels(method, route, str(status)).inc()
-            LATENCY.labels(method, route).observe(elapsed)
+            _observe(method, route, status, elapsed)
             if logger.isEnabledFor(logging.INFO):
                 logger.info(
                     "request",

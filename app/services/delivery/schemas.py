@@ -7,10 +7,10 @@ from datetime import datetime
 from enum import StrEnum, auto
 from typing import Annotated
 
-from pydantic import AfterValidator, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from app.core.event_registry import names_an_event
-from app.core.schemas import RequestBody, ResponseBody
+from app.core.schemas import Email, RequestBody, ResponseBody
 
 
 def _check_patterns(patterns: list[str]) -> list[str]:
@@ -43,7 +43,7 @@ class WebhookCreate(RequestBody):
         default=None, description="Needed only when the caller acts for several enterprises"
     )
     description: Annotated[str, StringConstraints(max_length=500)] | None = None
-    owner_email: EmailStr | None = Field(
+    owner_email: Email | None = Field(
         default=None, description="Mailed when the endpoint is disabled after days of failure"
     )
 
@@ -52,7 +52,7 @@ class WebhookUpdate(RequestBody):
     url: Url | None = None
     events: Patterns | None = None
     description: Annotated[str, StringConstraints(max_length=500)] | None = None
-    owner_email: EmailStr | None = None
+    owner_email: Email | None = None
     status: WebhookStatus | None = Field(
         default=None, description="`active` re-enables an endpoint disabled after failures"
     )

@@ -7,10 +7,10 @@ from datetime import datetime
 from enum import StrEnum, auto
 from typing import Annotated, Literal
 
-from pydantic import EmailStr, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
 from app.core.event_registry import names_an_event
-from app.core.schemas import NonEmpty, RequestBody, ResponseBody
+from app.core.schemas import Email, NonEmpty, RequestBody, ResponseBody
 from app.services.directory.rules import CityTierName, PhoneNumber
 
 PhoneText = Annotated[str, StringConstraints(min_length=3, max_length=40)]
@@ -123,7 +123,7 @@ class AccountTeamMemberWrite(RequestBody):
         default=None, description="Required for a sales engineer (one per area), else absent"
     )
     name: NonEmpty
-    email: EmailStr
+    email: Email
     phone: PhoneText | None = None
 
 
@@ -159,7 +159,7 @@ def _check_patterns(patterns: list[str] | None) -> list[str] | None:
 
 class ContactCreate(RequestBody):
     name: NonEmpty
-    email: EmailStr
+    email: Email
     phone: PhoneText | None = Field(
         default=None, description="Must parse for the enterprise's country"
     )
@@ -175,7 +175,7 @@ class ContactCreate(RequestBody):
 
 class ContactUpdate(RequestBody):
     name: NonEmpty | None = None
-    email: EmailStr | None = None
+    email: Email | None = None
     phone: PhoneText | None = None
     language: Language | None = None
     events: Annotated[list[EventPattern], Field(min_length=1, max_length=50)] | None = None

@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import EmailStr, Field
+from pydantic import Field
 
 from app.core.roles import Role
-from app.core.schemas import NonEmpty, RequestBody, ResponseBody
+from app.core.schemas import Email, NonEmpty, RequestBody, ResponseBody
 
 # Documented write-only: a password is taken, never answered.
 Password = Annotated[
@@ -46,7 +46,7 @@ class ApiClientCreated(ApiClientRead):
 
 
 class UserCreate(RequestBody):
-    email: EmailStr
+    email: Email
     name: NonEmpty
     role: Role
     language: Language = "en"
@@ -81,7 +81,7 @@ class UserRead(ResponseBody):
 
 
 class TokenRequest(RequestBody):
-    email: EmailStr
+    email: Email
     password: Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -97,7 +97,7 @@ class TokenPair(ResponseBody):
 
 
 class PasswordResetRequest(RequestBody):
-    email: EmailStr
+    email: Email
 
 
 class PasswordResetConfirm(RequestBody):

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.database import Db, orm_session
 from app.services.calendars.service import calendars_for
 from app.services.directory.city_tiers import tier_of
 from app.services.directory.escalation import escalation_targets
@@ -14,8 +15,8 @@ from app.services.tickets.events import EscalationContacts
 from app.services.tickets.rules import CityTier
 
 
-async def city_tier(session: AsyncSession, country: str, city: str) -> CityTier:
-    return CityTier(await tier_of(session, country, city))
+async def city_tier(db: Db, country: str, city: str) -> CityTier:
+    return CityTier(await tier_of(orm_session(db), country, city))
 
 
 async def escalation_contacts(

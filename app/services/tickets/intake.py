@@ -25,7 +25,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
-from app.core.database import begin_on_server, driver_connection, in_server_transaction
+from app.core.database import Db, begin_on_server, driver_connection, in_server_transaction
 from app.core.deps import refuse_unless
 from app.core.errors import Conflict, field_error
 from app.core.events import OUTBOX_CHANNEL, event_and_outbox_ctes
@@ -207,7 +207,7 @@ async def _resolve(
 
 
 async def _insert(
-    session: AsyncSession,
+    db: Db,
     driver: Any,
     caller: Caller,
     claim: IdempotencyClaim | None,
@@ -225,7 +225,7 @@ async def _insert(
         # A concurrent request won a race: the same Idempotency-Key, or the
         # same external_id. Answer as if this one had come second.
         if claim is not None and exc.table_name == "idempotency_records":
-            await replay_stored_answer(session, claim)
+            await replay_stored_answer(db, claim)
         existing = await _resolve(driver, caller, payload)
         if existing is not None and existing["duplicate"] is not None:
             raise _duplicate(_json(existing["duplicate"]), payload.external_id) from None
@@ -233,7 +233,7 @@ async def _insert(
 
 
 async def open_ticket(
-    session: AsyncSession,
+    db: Db,
     caller: Caller,
     clock: Clock,
     claim: IdempotencyClaim | None,
@@ -254,8 +254,8 @@ async def open_ticket(
         caller.require_enterprise(payload.enterprise_id)
     started_at = payload.reported_at or now
     if not commit:
-        await begin_on_server(session)
-    driver = await driver_connection(session)
+        await begin_on_server(db)
+    driver = await driver_connection(db)
 
     row = await _resolve(driver, caller, payload, claim)
     named = payload.service_id is not None or payload.service_code is not None
@@ -285,7 +285,7 @@ async def open_ticket(
         if row["tier"] is not None:
             service_tier = CityTier(row["tier"])
         elif city_key(city) != city.lower():  # the join's key was not exact: ask the directory
-            service_tier = await city_tier(session, service_site["country"], city)
+            service_tier = await city_tier(db, service_site["country"], city)
     terms = sla_terms(
         enterprise_country=row["enterprise_country"],
         service_country=row["site_country"],
@@ -339,11 +339,11 @@ async def open_ticket(
         answer.model_dump_json() if claim else None,
         next_at.isoformat() if next_at else "", channel.value,
     )  # fmt: skip
-    await _insert(session, driver, caller, claim, payload, params)
-    if commit:
+    await _insert(db, driver, caller, claim, payload, params)
+    if commit and isinstance(db, AsyncSession):  # a pooled driver's statement committed itself
         # A no-op unless something earlier in the request opened a transaction
         # (in tests, the surrounding savepoint is released).
-        await session.commit()
+        await db.commit()
     return answer
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.database import driver_connection
+from app.core.database import Db, driver_connection
 from app.core.errors import NotFound
 from app.core.events import EventRead, events_page
 from app.core.pagination import Page, PageParams, decode_uuid_cursor, page_of
@@ -135,9 +135,9 @@ class TicketJson:
     version: int
 
 
-async def get_ticket(session: AsyncSession, caller: Caller, ticket_id: uuid.UUID) -> TicketJson:
+async def get_ticket(db: Db, caller: Caller, ticket_id: uuid.UUID) -> TicketJson:
     """One ticket with its clocks, in one statement."""
-    driver = await driver_connection(session)
+    driver = await driver_connection(db)
     row = await driver.fetchrow(_GET_TICKET, ticket_id, visible_enterprise_ids(caller))
     if row is None:
         raise NotFound(f"ticket {ticket_id} not found")
@@ -187,12 +187,10 @@ def _page_sql(caller: Caller, filters: TicketFilters, paging: PageParams) -> tup
     return sql, args
 
 
-async def list_tickets(
-    session: AsyncSession, caller: Caller, filters: TicketFilters, paging: PageParams
-) -> bytes:
+async def list_tickets(db: Db, caller: Caller, filters: TicketFilters, paging: PageParams) -> bytes:
     """A page of tickets (`Page[TicketRead]`) as the document to send, in one statement."""
     sql, args = _page_sql(caller, filters, paging)
-    driver = await driver_connection(session)
+    driver = await driver_connection(db)
     rows = await driver.fetch(sql, *args)
     items, cursor = page_of(rows, paging, lambda r: (r["updated_at"], r["id"]))
     body = ",".join(r["body"] for r in items)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Any
 
 import phonenumbers
@@ -12,13 +13,12 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
-    EmailStr,
     Field,
     StringConstraints,
     model_validator,
 )
 
-from app.core.schemas import Instant, LongText, NonEmpty, RequestBody
+from app.core.schemas import Email, Instant, LongText, NonEmpty, RequestBody
 from app.services.enterprises.schemas import Country
 from app.services.tickets.rules import (
     Channel,
@@ -31,6 +31,9 @@ from app.services.tickets.rules import (
 )
 
 
+# Parsing a number costs as much as the rest of the contact, and a NOC's duty line comes back
+# on every ticket: each number is checked once per process (a refused one every time).
+@lru_cache(maxsize=4096)
 def _check_phone(value: str) -> str:
     try:
         number = phonenumbers.parse(value, None)
@@ -61,7 +64,7 @@ Duration = Annotated[
 class Contact(RequestBody):
     name: NonEmpty
     phone: Phone | None = None
-    email: EmailStr | None = None
+    email: Email | None = None
 
 
 class SiteIn(RequestBody):

@@ -2,9 +2,10 @@
 
 Each public function is one transaction and commits it itself.
 
-- `open_ticket(session, caller, clock, claim, payload) -> TicketRead`
-- `get_ticket(session, caller, ticket_id) -> TicketJson` (`TicketRead`'s JSON, ready to send)
-- `list_tickets(session, caller, filters, paging) -> bytes` (`Page[TicketRead]`'s JSON)
+- `open_ticket(db, caller, clock, claim, payload) -> TicketRead` (`db`: a session, or on the
+  REST route the pool's driver connection alone, `core.database.PooledDriver`)
+- `get_ticket(db, caller, ticket_id) -> TicketJson` (`TicketRead`'s JSON, ready to send)
+- `list_tickets(db, caller, filters, paging) -> bytes` (`Page[TicketRead]`'s JSON)
 - `update_ticket(session, caller, clock, ticket_id, payload, if_match) -> TicketRead`
 - `move_ticket(session, caller, clock, ticket_id, payload, if_match=None) -> TicketRead`
 - `hold_ticket` / `resume_ticket` / `add_note` / `escalate_ticket` -> TicketRead
