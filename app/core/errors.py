@@ -204,11 +204,14 @@ _HTTP_TITLES = {404: NotFound, 405: Problem, 401: Unauthorized, 403: Forbidden}
 
 # The same failures raised by the driver itself, on the hot paths that use it
 # directly (core.database.driver_connection): a closed connection, class 08
-# (connection exception), class 57 (operator intervention: shutdown, restart).
+# (connection exception), class 57 (operator intervention: shutdown, restart), and the
+# driver finding its protocol out of step, which a connection the server killed mid-answer
+# can leave (the connection is unusable either way: dropped from the pool, 503).
 DRIVER_CONNECTION_ERRORS: tuple[type[Exception], ...] = (
     asyncpg.exceptions.InterfaceError,
     asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InternalClientError,
 )
 
 
