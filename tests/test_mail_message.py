@@ -19,12 +19,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import insert
 
-from app.core.settings import Settings
 from app.models import MailMessage
 from app.services.delivery.mail_message import header, message_bytes
 from app.services.delivery.mail_sender import send_due_mail
 from app.services.delivery.rules import MESSAGE_ID_DOMAIN, ONE_TIME_LINK_MARK
 from tests.support.servers import Mailbox, smtp_server
+from tests.support.settings import suite_settings
 from tests.support.world import World
 
 SENDER = "Mesa de Ayuda Ñandú <noreply@carrierdesk.example>"
@@ -152,12 +152,7 @@ async def test_a_mail_received_over_smtp_reads_as_the_email_message_it_replaces(
     async with world.sessionmaker() as session:
         await session.execute(insert(MailMessage), rows)
         await session.commit()
-        settings = Settings(
-            env="test",
-            database_url="postgresql+asyncpg://unused/unused",
-            smtp_url=mailbox.url,
-            smtp_from=SENDER,
-        )
+        settings = suite_settings(smtp_url=mailbox.url, smtp_from=SENDER)
         assert await send_due_mail(session, world.clock, settings) == len(rows)
 
     read = BytesParser(policy=email_policy.default).parsebytes
@@ -198,12 +193,7 @@ async def test_a_non_ascii_address_is_mailed_with_smtputf8_and_read_back_as_writ
             },
         )
         await session.commit()
-        settings = Settings(
-            env="test",
-            database_url="postgresql+asyncpg://unused/unused",
-            smtp_url=mailbox.url,
-            smtp_from=SENDER,
-        )
+        settings = suite_settings(smtp_url=mailbox.url, smtp_from=SENDER)
         assert await send_due_mail(session, world.clock, settings) == 1
 
     got = BytesParser(policy=email_policy.default).parsebytes(mailbox.raw[recipient])
