@@ -43,9 +43,10 @@ class MailLookups:
         """address -> language: matching notification contacts, and a ticket's reporting
         contact (`_mails_reporter`)."""
         assert event.enterprise_id is not None
-        if event.outbox_id in self.recipients_of_row:
-            return self.recipients_of_row[event.outbox_id]
-        found: dict[str, str] = self.recipients_of_row.setdefault(event.outbox_id, {})
+        known = self.recipients_of_row.get(event.outbox_id)
+        if known is not None:
+            return known
+        found: dict[str, str] = {}
         for contact in matching(self.contacts.get(event.enterprise_id, []), event.type):
             found.setdefault(str(contact.email).lower(), str(contact.language.value))
         if _mails_reporter(event):
@@ -53,6 +54,7 @@ class MailLookups:
             email = (reporter.contact or {}).get("email") if reporter else None
             if email and reporter is not None:
                 found.setdefault(str(email).lower(), default_language(reporter.enterprise_country))
+        self.recipients_of_row[event.outbox_id] = found
         return found
 
     def ticket(self, event: OutboxEvent) -> Any:
