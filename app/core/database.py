@@ -113,8 +113,9 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
         url,
         pool_size=pool_size,
         # Overflow connections are closed when returned, so the kept pool is what covers the
-        # usual load (settings.db_pool_size); with 40 kept, an API process and a worker stay
-        # within PostgreSQL's default 100 connections.
+        # usual load (settings.db_pool_size). An API process holds at most 40 + 10; a worker's
+        # loops hold only a few at once (docs/SCALING.md sizes a deployment against
+        # PostgreSQL's max_connections).
         max_overflow=BURST_CONNECTIONS,
         # No pre-ping: it costs a round trip on every checkout. A connection
         # that died with a restarted server fails its statement, SQLAlchemy
