@@ -322,36 +322,6 @@ async def commit_new_row(
     return answer
 
 
-def stored_answer_cte(
-    source: str, *, principal: str, key: str, request_hash: str, body: str, at: str
-) -> str:
-    """What `commit_creation` stores, as a CTE (`i`) for a hot path that folds it into its own
-    statement: the 201 answer to an `Idempotency-Key`, written once per row of `source` and only
-    when a key was given (`principal` is NULL otherwise). The arguments are SQL expressions."""
-    return f"""i AS (
-  INSERT INTO idempotency_records (principal, key, request_hash, status_code, body, headers,
-      created_at)
-  SELECT {principal}::text, {key}::text, {request_hash}::text, 201, {body}::jsonb, '{{}}'::jsonb,
-      {at}
-  FROM {source} WHERE {principal}::text IS NOT NULL
-)"""
-
-
-# The columns `kept_answer_cte` adds to a statement's row: NULL when nothing is kept.
-KEPT_COLUMNS = "k.kept_hash, k.kept_status, k.kept_body, k.kept_headers"
-
-
-def kept_answer_cte(*, principal: str, key: str) -> str:
-    """The answer kept for an `Idempotency-Key`, as a CTE (`k`) for a hot path that reads it in
-    its own first statement (LEFT JOIN k ON true, selecting `KEPT_COLUMNS`): no row when none is
-    kept or no key was given (`principal` NULL). The arguments are SQL expressions."""
-    return f"""k AS MATERIALIZED (
-  SELECT request_hash AS kept_hash, status_code AS kept_status, body AS kept_body,
-         headers AS kept_headers
-  FROM idempotency_records WHERE principal = {principal}::text AND key = {key}::text
-)"""
-
-
 def replay_if_kept(claim: IdempotencyClaim | None, row: Any) -> None:
     """Raise the first answer when `row` (read with `kept_answer_cte`) carries one."""
     if claim is None or row is None or row["kept_hash"] is None:

@@ -10,9 +10,25 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from app.core.deps import GuardedWrite, SessionDep, Write, app_clock, request_driver
+from app.core.direct_routes import (
+    DirectRoute,
+    Failures,
+    Parameter,
+    QueryModel,
+    answer_directly,
+    body_model,
+    json_body,
+    policy_check,
+    refuse_if_any,
+)
 from app.core.etag import etag_of, with_etag
 from app.core.events import EventRead
-from app.core.idempotency import Idempotency, SingleStatementIdempotency
+from app.core.idempotency import (
+    Idempotency,
+    IdempotencyKey,
+    SingleStatementIdempotency,
+    keyed_request,
+)
 from app.core.pagination import Cursor, Limit, Page, PageParams, Paging, UpdatedSince
 from app.core.schemas import Instant
 from app.services.tickets import schemas, service, sla_policies
@@ -27,10 +43,11 @@ from app.services.tickets.policy import (
     TicketResumer,
     TicketWorker,
 )
-from app.services.tickets.rules import Severity, Stage, Status
+from app.services.tickets.rules import Severity, Stage, Status, ticket_location
 from app.services.tickets.service import sla_report
 
-router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+# Intake and the two reads are answered by handlers written out below (`core.direct_routes`).
+router = APIRouter(prefix="/v1/tickets", tags=["tickets"], route_class=DirectRoute)
 
 
 class ListQuery(BaseModel):
@@ -85,7 +102,7 @@ async def open_ticket(
     claim = None if keyed is None else keyed.claim_of(caller)
     async with request_driver(request) as db:
         ticket = await service.open_ticket(db, caller, app_clock(request), claim, payload)
-    headers = {"Location": f"/v1/tickets/{ticket.id}"}
+    headers = {"Location": ticket_location(ticket.id)}
     response = JsonBytes(_TICKET_JSON(ticket), status_code=201, headers=headers)
     with_etag(response, ticket)
     return response
@@ -113,6 +130,45 @@ async def get_ticket(ticket_id: uuid.UUID, caller: TicketReader, request: Reques
     async with request_driver(request) as db:
         ticket = await service.get_ticket(db, caller, ticket_id)
     return JsonBytes(ticket.body, headers={"ETag": etag_of(ticket.version)})
+
+
+# The same steps as FastAPI's solving of the three signatures above, in its order (the body's
+# JSON, the policy check, the parameters, every parameter's failure reported together).
+_OPENER, _READER = policy_check(TicketOpener), policy_check(TicketReader)
+_IDEMPOTENCY_KEY = Parameter("header", "Idempotency-Key", IdempotencyKey)
+_TICKET_ID = Parameter("path", "ticket_id", uuid.UUID)
+_LIST_QUERY = QueryModel(ListQuery)
+
+
+@answer_directly(open_ticket)
+async def _open_ticket_directly(request: Request) -> Response:
+    body = await json_body(request)
+    caller = await _OPENER(request)
+    errors: Failures = []
+    key = _IDEMPOTENCY_KEY.of(request, errors)
+    keyed = None if errors else await keyed_request(request, key)
+    payload = body_model(schemas.TicketCreate, body, errors)
+    refuse_if_any(errors)
+    assert payload is not None
+    return await open_ticket(payload, caller, keyed, request)
+
+
+@answer_directly(list_tickets)
+async def _list_tickets_directly(request: Request) -> Response:
+    caller = await _READER(request)
+    errors: Failures = []
+    query = _LIST_QUERY.of(request, errors)
+    refuse_if_any(errors)
+    return await list_tickets(caller, query, request)
+
+
+@answer_directly(get_ticket)
+async def _get_ticket_directly(request: Request) -> Response:
+    caller = await _READER(request)
+    errors: Failures = []
+    ticket_id = _TICKET_ID.of(request, errors)
+    refuse_if_any(errors)
+    return await get_ticket(ticket_id, caller, request)
 
 
 @router.patch(

@@ -29,14 +29,8 @@ from app.core.database import Db, begin_on_server, driver_connection, in_server_
 from app.core.deps import refuse_unless
 from app.core.errors import Conflict, field_error
 from app.core.events import OUTBOX_CHANNEL, event_and_outbox_ctes
-from app.core.idempotency import (
-    KEPT_COLUMNS,
-    IdempotencyClaim,
-    kept_answer_cte,
-    replay_if_kept,
-    replay_stored_answer,
-    stored_answer_cte,
-)
+from app.core.idempotency import IdempotencyClaim, replay_if_kept, replay_stored_answer
+from app.core.kept_answers import KEPT_COLUMNS, kept_answer_cte, stored_answer_cte
 from app.core.tenancy import Caller, visible_enterprise_ids
 from app.services.directory.rules import city_key
 from app.services.incidents.intake_hook import link_new_ticket_cte
@@ -54,6 +48,7 @@ from app.services.tickets.rules import (
     due_at,
     sla_terms,
     target_for,
+    ticket_location,
     ticket_number,
 )
 from app.services.tickets.schemas import ClockRead, SiteRead, TicketCreate, TicketRead
@@ -131,7 +126,7 @@ _CREATED_EVENT = event_and_outbox_ctes(
     data="$21",
 )
 _STORED_ANSWER = stored_answer_cte(
-    "t", principal="$22", key="$23", request_hash="$24", body="$25", at="$14"
+    "t", principal="$22", key="$23", request_hash="$24", body="$25", at="$14", headers="$28"
 )
 
 # A ticket on a service an open incident affects is linked to it in the same statement.
@@ -338,6 +333,7 @@ async def open_ticket(
         # The kept answer, serialised by pydantic-core once, only when a key asks for it.
         answer.model_dump_json() if claim else None,
         next_at.isoformat() if next_at else "", channel.value,
+        json.dumps({"Location": ticket_location(answer.id)}) if claim else None,
     )  # fmt: skip
     await _insert(db, driver, caller, claim, payload, params)
     if commit and isinstance(db, AsyncSession):  # a pooled driver's statement committed itself

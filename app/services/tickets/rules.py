@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -75,6 +76,12 @@ TICKET_NUMBER_PATTERN = r"TT-\d{4}-\d{6,}"
 
 def ticket_number(opened: datetime, sequence: int) -> str:
     return f"TT-{opened.year}-{sequence:06d}"
+
+
+def ticket_location(ticket_id: uuid.UUID) -> str:
+    """The `Location` of a ticket opened through the REST API, on its first answer and on every
+    replay of it."""
+    return f"/v1/tickets/{ticket_id}"
 
 
 # The explicit table of forward moves; `cancelled` is allowed from every open stage.
