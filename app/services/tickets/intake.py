@@ -52,7 +52,7 @@ from app.services.tickets.rules import (
     ticket_number,
 )
 from app.services.tickets.schemas import ClockRead, SiteRead, TicketCreate, TicketRead
-from app.services.tickets.sla_policies import policy_of
+from app.services.tickets.sla_policies import policy_of_stored
 
 # The answer kept for the request's Idempotency-Key ($4, $5) comes back on the same row(s),
 # or on a row of its own when nothing resolves: a retry is answered before anything else.
@@ -287,11 +287,8 @@ async def open_ticket(
         service_city_tier=service_tier,
     )
     tier = terms.city_tier
-    policy = policy_of(
-        _json(row["targets"]),
-        _json(row["dispatch"]),
-        row["warning_ratio"],
-        _json(row["escalation_ratios"]),
+    policy = policy_of_stored(
+        row["targets"], row["dispatch"], row["warning_ratio"], row["escalation_ratios"]
     )
     target = target_for(policy, Stage.reception, tier, started_at)
     due = due_at(started_at, target, timedelta(0))

@@ -6,9 +6,11 @@ keeps the target it started with, so a change applies to stages entered after it
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -76,6 +78,25 @@ def policy_of(
         warning_ratio=warning_ratio,
         escalation_ratios=tuple(escalation_ratios),
     )
+
+
+def policy_of_stored(
+    targets: Any, dispatch: Any, warning_ratio: float, escalation_ratios: Any
+) -> Policy:
+    """`policy_of` the columns as the driver reads them: JSON text, or already decoded."""
+    if isinstance(targets, str) and isinstance(dispatch, str):
+        return _policy_of_text(targets, dispatch, warning_ratio, str(escalation_ratios))
+    ratios = (
+        json.loads(escalation_ratios) if isinstance(escalation_ratios, str) else escalation_ratios
+    )
+    return policy_of(targets, dispatch, warning_ratio, ratios)
+
+
+# A policy row's text is its whole content: an edited policy is another key, never a stale
+# answer. As many entries as countries, and then some.
+@lru_cache(maxsize=512)
+def _policy_of_text(targets: str, dispatch: str, warning_ratio: float, ratios: str) -> Policy:
+    return policy_of(json.loads(targets), json.loads(dispatch), warning_ratio, json.loads(ratios))
 
 
 async def seed_sla_policies(session: AsyncSession, clock: Clock) -> None:
