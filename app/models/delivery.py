@@ -39,9 +39,7 @@ class MailMessage(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(default=new_id, index=True)
     # None (stored as NO_TENANT) for mail to staff about no enterprise (a password reset).
-    enterprise_id: Mapped[uuid.UUID | None] = mapped_column(
-        TenantKey, default=NO_TENANT, index=True
-    )
+    enterprise_id: Mapped[uuid.UUID | None] = mapped_column(TenantKey, default=NO_TENANT)
     event_id: Mapped[int | None] = mapped_column(BigInteger)
     recipient: Mapped[str] = mapped_column(String(254))
     language: Mapped[str] = mapped_column(String(2), default="en")
@@ -75,7 +73,7 @@ class WebhookEndpoint(Versioned, Timestamped, Base):
     __tablename__ = "webhook_endpoints"
 
     id: Mapped[uuid.UUID] = mapped_column(default=new_id, index=True)
-    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
     # `standard` (Standard Webhooks, /v1/webhooks) or `tmf621` (a TMF hub listener).
     kind: Mapped[str] = mapped_column(String(16), default="standard")
     url: Mapped[str] = mapped_column(String(2048))

@@ -92,7 +92,7 @@ class AccountTeamMember(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(default=new_id, index=True)
     enterprise_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
+        ForeignKey("enterprises.id", ondelete="CASCADE")
     )
     role: Mapped[str] = mapped_column(String(40))
     product_area: Mapped[str | None] = mapped_column(String(20))

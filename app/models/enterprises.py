@@ -32,7 +32,7 @@ class Account(Timestamped, Base):
     __tablename__ = "accounts"
 
     id: Mapped[uuid.UUID] = mapped_column(default=new_id, index=True)
-    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
     number: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     currency: Mapped[str] = mapped_column(String(3))

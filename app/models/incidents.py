@@ -43,7 +43,7 @@ class IncidentService(Base):
 
     incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incidents.id"))
     service_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
     linked_at: Mapped[datetime]
 
     __table_args__ = (
@@ -59,7 +59,7 @@ class IncidentTicket(Base):
 
     incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incidents.id"))
     ticket_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
     linked_at: Mapped[datetime]
 
     __table_args__ = (

@@ -55,7 +55,6 @@ class Event(Base):
     __table_args__ = (
         PrimaryKeyConstraint("enterprise_id", "id"),
         Index("ix_events_subject_type_subject_id_id", "subject_type", "subject_id", "id"),
-        Index("ix_events_enterprise_id_id", "enterprise_id", "id"),
     )
 
 

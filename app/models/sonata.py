@@ -22,7 +22,7 @@ class SonataTicketAttributes(Base):
     __tablename__ = "sonata_ticket_attributes"
 
     ticket_id: Mapped[uuid.UUID]
-    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
     ticket_type: Mapped[str] = mapped_column(String(16))
     priority: Mapped[str] = mapped_column(String(16))
     severity: Mapped[str] = mapped_column(String(16))

@@ -21,7 +21,7 @@ class TmfTicketAttributes(Base):
     __tablename__ = "tmf_ticket_attributes"
 
     ticket_id: Mapped[uuid.UUID]
-    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprises.id"))
     ticket_type: Mapped[str] = mapped_column(String(100))
     severity: Mapped[str] = mapped_column(String(100))
     priority: Mapped[str | None] = mapped_column(String(100))
