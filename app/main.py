@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.telemetry import TelemetryConfig
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import (
@@ -40,6 +41,15 @@ Conventions: JSON in snake_case, times in RFC 3339 UTC, errors as RFC 9457
 `next_cursor`) with `updated_since` on every list, `Idempotency-Key` on every
 creating POST, `ETag` on reads and `If-Match` on writes.
 """
+
+
+# FastAPI's native OpenTelemetry off (`settings.opentelemetry`).
+_NO_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 
 def create_app(
@@ -94,6 +104,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        telemetry=None if settings.opentelemetry else _NO_TELEMETRY,
     )
     app.state.settings = settings
     callers = CallerCache(resolve_caller_until)
