@@ -52,13 +52,14 @@ from app.services.tickets.rules import (
     ticket_number,
 )
 from app.services.tickets.schemas import ClockRead, SiteRead, TicketCreate, TicketRead
-from app.services.tickets.sla_policies import policy_of_stored
+from app.services.tickets.sla_policies import policy_of_text
 
 # The answer kept for the request's Idempotency-Key ($4, $5) comes back on the same row(s),
 # or on a row of its own when nothing resolves: a retry is answered before anything else.
 _RESOLVE = """
 WITH r AS MATERIALIZED (
-SELECT {service}, p.targets, p.dispatch, p.warning_ratio, p.escalation_ratios, {tier},
+SELECT {service}, p.targets::text AS targets, p.dispatch::text AS dispatch, p.warning_ratio,
+       p.escalation_ratios::text AS escalation_ratios, {tier},
        {duplicate} AS duplicate
   FROM {source}
  WHERE {match} AND ($3::uuid[] IS NULL OR {enterprise} = ANY($3::uuid[]))
@@ -287,7 +288,7 @@ async def open_ticket(
         service_city_tier=service_tier,
     )
     tier = terms.city_tier
-    policy = policy_of_stored(
+    policy = policy_of_text(
         row["targets"], row["dispatch"], row["warning_ratio"], row["escalation_ratios"]
     )
     target = target_for(policy, Stage.reception, tier, started_at)

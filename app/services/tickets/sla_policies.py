@@ -80,23 +80,17 @@ def policy_of(
     )
 
 
-def policy_of_stored(
-    targets: Any, dispatch: Any, warning_ratio: float, escalation_ratios: Any
-) -> Policy:
-    """`policy_of` the columns as the driver reads them: JSON text, or already decoded."""
-    if isinstance(targets, str) and isinstance(dispatch, str):
-        return _policy_of_text(targets, dispatch, warning_ratio, str(escalation_ratios))
-    ratios = (
-        json.loads(escalation_ratios) if isinstance(escalation_ratios, str) else escalation_ratios
-    )
-    return policy_of(targets, dispatch, warning_ratio, ratios)
-
-
-# A policy row's text is its whole content: an edited policy is another key, never a stale
-# answer. As many entries as countries, and then some.
+# A policy's text is its whole content: an edited policy is another key, never a stale answer.
+# As many entries as countries, and then some.
 @lru_cache(maxsize=512)
-def _policy_of_text(targets: str, dispatch: str, warning_ratio: float, ratios: str) -> Policy:
-    return policy_of(json.loads(targets), json.loads(dispatch), warning_ratio, json.loads(ratios))
+def policy_of_text(
+    targets: str, dispatch: str, warning_ratio: float, escalation_ratios: str
+) -> Policy:
+    """`policy_of` the columns read as JSON text (`::text`), remembered per distinct text: the
+    same few policies were decoded and rebuilt on every ticket opened."""
+    return policy_of(
+        json.loads(targets), json.loads(dispatch), warning_ratio, json.loads(escalation_ratios)
+    )
 
 
 async def seed_sla_policies(session: AsyncSession, clock: Clock) -> None:
