@@ -51,17 +51,6 @@ def _same(direct: httpx.Response, generic: httpx.Response) -> None:
     assert direct.json() == generic.json()
 
 
-def _body(desk: Desk, **overrides: Any) -> dict[str, Any]:
-    body = {
-        "service_id": desk.service["id"],
-        "severity": "major",
-        "summary": "Link down at the head office",
-        "contact": {"name": "NOC duty desk", "phone": "+593 2 400 5124", "email": "noc@x.example"},
-    }
-    body.update(overrides)
-    return body
-
-
 async def test_refusals_of_intake_are_the_same_as_fastapis(
     served: tuple[FastAPI, Desk],
 ) -> None:
@@ -70,7 +59,7 @@ async def test_refusals_of_intake_are_the_same_as_fastapis(
     other = await desk.world.enterprise("Otra Empresa", "EC")
     elsewhere = await desk.world.service(other["id"], city="Quito", country="EC")
     cases: list[dict[str, Any]] = [
-        {"headers": {}, "json": _body(desk)},  # no token
+        {"headers": {}, "json": desk.body()},  # no token
         {"headers": {**desk.customer, **json_type}, "content": b'{"summary": '},  # broken JSON
         {"headers": json_type, "content": b"{,}"},  # broken JSON before the missing token
         {"headers": {**desk.customer, **json_type}, "content": b""},  # no body
@@ -79,18 +68,18 @@ async def test_refusals_of_intake_are_the_same_as_fastapis(
         {"headers": desk.customer, "json": []},
         {"headers": desk.customer, "json": "a ticket"},
         {"headers": desk.customer, "json": {}},
-        {"headers": desk.customer, "json": _body(desk, severity="apocalyptic", summary="")},
-        {"headers": desk.customer, "json": _body(desk, contact={"email": "not an address"})},
-        {"headers": {**desk.customer, "Idempotency-Key": " padded "}, "json": _body(desk)},
+        {"headers": desk.customer, "json": desk.body(severity="apocalyptic", summary="")},
+        {"headers": desk.customer, "json": desk.body(contact={"email": "not an address"})},
+        {"headers": {**desk.customer, "Idempotency-Key": " padded "}, "json": desk.body()},
         {
             "headers": {**desk.customer, "Idempotency-Key": "k" * 256},
-            "json": _body(desk, severity=None),
+            "json": desk.body(severity=None),
         },
-        {"headers": desk.customer, "json": _body(desk, service_id="not-a-uuid")},
-        {"headers": desk.customer, "json": _body(desk, service_id=elsewhere["id"])},
-        {"headers": desk.customer, "json": _body(desk, service_id=str(uuid.uuid4()))},
-        {"headers": desk.customer, "json": _body(desk, reported_at="2026-01-01T00:00:00Z")},
-        {"headers": bearer("cdk_not_a_token"), "json": _body(desk)},
+        {"headers": desk.customer, "json": desk.body(service_id="not-a-uuid")},
+        {"headers": desk.customer, "json": desk.body(service_id=elsewhere["id"])},
+        {"headers": desk.customer, "json": desk.body(service_id=str(uuid.uuid4()))},
+        {"headers": desk.customer, "json": desk.body(reported_at="2026-01-01T00:00:00Z")},
+        {"headers": bearer("cdk_not_a_token"), "json": desk.body()},
     ]
     for case in cases:
         direct, generic = await _both(app, client, method="POST", url="/v1/tickets", **case)
@@ -106,7 +95,7 @@ async def test_a_ticket_opened_and_replayed_is_the_same_answer_either_way(
     client = desk.world.client
     keyed = {**desk.customer, "Idempotency-Key": "first-of-the-morning"}
     direct, generic = await _both(
-        app, client, method="POST", url="/v1/tickets", headers=keyed, json=_body(desk)
+        app, client, method="POST", url="/v1/tickets", headers=keyed, json=desk.body()
     )
     assert direct.status_code == 201, direct.text
     _same(direct, generic)  # the second is the first one's answer, replayed
@@ -121,14 +110,14 @@ async def test_a_ticket_opened_and_replayed_is_the_same_answer_either_way(
         method="POST",
         url="/v1/tickets",
         headers=keyed,
-        json=_body(desk, summary="Another summary under the same key"),
+        json=desk.body(summary="Another summary under the same key"),
     )
     assert reused.status_code == 422, reused.text
     _same(reused, reused_generically)
 
     unkeyed = [
         await _both(
-            app, client, method="POST", url="/v1/tickets", headers=desk.customer, json=_body(desk)
+            app, client, method="POST", url="/v1/tickets", headers=desk.customer, json=desk.body()
         )
         for _ in range(2)
     ]

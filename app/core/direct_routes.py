@@ -26,12 +26,12 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from app.core.deps import PolicyCheck
+from app.core.tenancy import Caller
 
 DirectHandler = Callable[[Request], Awaitable[Response]]
 # FastAPI's validation errors (pydantic's, located in the request), as a handler collects them.
 Failures = list[dict[str, Any]]
 Model = TypeVar("Model", bound=BaseModel)
-Value = TypeVar("Value")
 
 
 class DirectRoute(APIRoute):
@@ -154,3 +154,14 @@ class Parameter:
 def refuse_if_any(errors: Failures) -> None:
     if errors:
         raise RequestValidationError(errors)
+
+
+async def checked(
+    request: Request, check: PolicyCheck, parameter: Parameter | QueryModel
+) -> tuple[Caller, Any]:
+    """A read's steps: its policy check, then its one parameter (a 422 naming what is wrong)."""
+    caller = await check(request)
+    errors: Failures = []
+    value = parameter.of(request, errors)
+    refuse_if_any(errors)
+    return caller, value

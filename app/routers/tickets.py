@@ -17,6 +17,7 @@ from app.core.direct_routes import (
     QueryModel,
     answer_directly,
     body_model,
+    checked,
     json_body,
     policy_check,
     refuse_if_any,
@@ -155,19 +156,13 @@ async def _open_ticket_directly(request: Request) -> Response:
 
 @answer_directly(list_tickets)
 async def _list_tickets_directly(request: Request) -> Response:
-    caller = await _READER(request)
-    errors: Failures = []
-    query = _LIST_QUERY.of(request, errors)
-    refuse_if_any(errors)
+    caller, query = await checked(request, _READER, _LIST_QUERY)
     return await list_tickets(caller, query, request)
 
 
 @answer_directly(get_ticket)
 async def _get_ticket_directly(request: Request) -> Response:
-    caller = await _READER(request)
-    errors: Failures = []
-    ticket_id = _TICKET_ID.of(request, errors)
-    refuse_if_any(errors)
+    caller, ticket_id = await checked(request, _READER, _TICKET_ID)
     return await get_ticket(ticket_id, caller, request)
 
 

@@ -28,7 +28,8 @@ class Desk:
     customer: dict[str, str]
     staff: dict[str, str]
 
-    async def open(self, **overrides: Any) -> dict[str, Any]:
+    def body(self, **overrides: Any) -> dict[str, Any]:
+        """A ticket on the desk's service, as its customer's NOC would send it."""
         body: dict[str, Any] = {
             "service_id": self.service["id"],
             "severity": "major",
@@ -40,7 +41,12 @@ class Desk:
             },
         }
         body.update(overrides)
-        response = await self.world.client.post("/v1/tickets", json=body, headers=self.customer)
+        return body
+
+    async def open(self, **overrides: Any) -> dict[str, Any]:
+        response = await self.world.client.post(
+            "/v1/tickets", json=self.body(**overrides), headers=self.customer
+        )
         assert response.status_code == 201, response.text
         ticket: dict[str, Any] = response.json()
         return ticket
