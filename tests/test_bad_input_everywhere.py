@@ -121,6 +121,11 @@ async def test_huge_deep_malformed_and_mistyped_bodies_are_refused(world: World)
             )
             if r.status_code not in expected or not _problem(r):
                 failures.append(f"{op.key} {name}: {r.status_code} {r.text[:120]}")
+            named = r.json().get("errors") if r.status_code == 422 else None
+            if name == "truncated" and isinstance(named, list) and "field" in named[0]:
+                # Named as the body that is not JSON, not as the character the decoder reached.
+                if named[0]["field"] != "body" or "not valid JSON" not in named[0]["message"]:
+                    failures.append(f"{op.key} truncated: {r.text[:160]}")
     assert not failures, "\n".join(failures)
 
 

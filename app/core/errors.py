@@ -184,17 +184,28 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts)
 
 
+def _failure(err: dict[str, Any]) -> dict[str, Any]:
+    loc = err.get("loc", ())
+    if err.get("type") == "json_invalid":
+        # Its location is the character where the decoder stopped, not a field: name the body.
+        at = f" at character {loc[1]}" if len(loc) > 1 else ""
+        reason = err.get("ctx", {}).get("error", "cannot be decoded")
+        return {
+            "field": "body",
+            "in": "body",
+            "message": f"not valid JSON: {reason}{at}",
+            "code": "json_invalid",
+        }
+    return {
+        "field": _field_path(loc),
+        "in": str(err.get("loc", ("body",))[0]),
+        "message": err.get("msg", "invalid"),
+        "code": err.get("type", "invalid"),
+    }
+
+
 def validation_problem(exc: RequestValidationError) -> Unprocessable:
-    errors = []
-    for err in exc.errors():
-        errors.append(
-            {
-                "field": _field_path(err.get("loc", ())),
-                "in": str(err.get("loc", ("body",))[0]),
-                "message": err.get("msg", "invalid"),
-                "code": err.get("type", "invalid"),
-            }
-        )
+    errors = [_failure(err) for err in exc.errors()]
     names = ", ".join(sorted({e["field"] for e in errors})) or "request"
     return Unprocessable(f"invalid {names}", errors=errors)
 
